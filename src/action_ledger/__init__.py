@@ -1,0 +1,64 @@
+"""action_ledger: an event-sourced, tamper-evident action register for an OPCC.
+
+Start with :class:`Ledger`::
+
+    from action_ledger import Ledger
+    ledger = Ledger.open("register.db")
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._decider import Action, Context, Meeting, decide, evolve
+from ._due import Due, resolve_due
+from ._history import AuditEntry
+from ._ledger import Ledger
+from ._memory import MemoryEventStore
+from ._sqlite import SQLiteEventStore
+from ._values import Attendee, Owner
+from .exceptions import (
+    ActionLedgerError,
+    ConcurrencyError,
+    DuplicateEventError,
+    IntegrityError,
+    NotFoundError,
+    RuleViolationError,
+    StoreError,
+    ValidationError,
+)
+from .store import EventStore, NewEvent, StoredEvent, VerifyReport
+
+try:
+    __version__ = version("action-ledger")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "Action",
+    "ActionLedgerError",
+    "Attendee",
+    "AuditEntry",
+    "ConcurrencyError",
+    "Context",
+    "Due",
+    "DuplicateEventError",
+    "EventStore",
+    "IntegrityError",
+    "Ledger",
+    "Meeting",
+    "MemoryEventStore",
+    "NewEvent",
+    "NotFoundError",
+    "Owner",
+    "RuleViolationError",
+    "SQLiteEventStore",
+    "StoreError",
+    "StoredEvent",
+    "ValidationError",
+    "VerifyReport",
+    "__version__",
+    "decide",
+    "evolve",
+    "resolve_due",
+]

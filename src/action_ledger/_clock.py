@@ -1,0 +1,112 @@
+"""Time: the one module that reads the clock, and the ISO 8601 boundary.
+
+Everything stored is UTC; meeting-local input is Europe/London. Values are timezone-aware
+pendulum ``DateTime`` and ``Date`` objects.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+
+import pendulum
+
+from .exceptions import ValidationError
+
+LONDON = pendulum.timezone("Europe/London")
+UTC = pendulum.UTC
+
+Clock = Callable[[], pendulum.DateTime]
+
+
+def system_clock() -> pendulum.DateTime:
+    """The current instant, in UTC (the only place the library reads the wall clock)."""
+    return pendulum.now(UTC)
+
+
+def to_datetime(value: object, *, field: str, local: bool = True) -> pendulum.DateTime:
+    """Coerce ``value`` to an aware UTC ``DateTime``.
+
+    Accepts an aware ``datetime``, an ISO 8601 string with an offset, or (when ``local``) a
+    naive ISO string or ``datetime``, read as Europe/London wall time. A bare date is refused:
+    a moment needs a time.
+
+    Raises:
+        ValidationError: for anything else, or a date that does not exist.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) == 10:
+            raise ValidationError(
+                f"{field}: {value!r} is a date without a time; give a date-time such as "
+                f"{text}T10:00",
+                field=field,
+                value=value,
+            )
+        try:
+            value = _dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                f"{field}: {value!r} is not a real ISO 8601 date-time (e.g. 2021-10-04T13:30 "
+                "for London time, or 2021-10-04T12:30:00Z)",
+                field=field,
+                value=value,
+            ) from None
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            if not local:
+                raise ValidationError(
+                    f"{field}: {value!r} has no time zone; give an aware date-time",
+                    field=field,
+                    value=value,
+                )
+            value = pendulum.instance(value.replace(tzinfo=None), tz=LONDON)
+        return pendulum.instance(value).in_tz(UTC)
+    raise ValidationError(
+        f"{field}: {value!r} is not a date-time; give an ISO 8601 string or an aware datetime",
+        field=field,
+        value=value,
+    )
+
+
+def to_date(value: object, *, field: str) -> pendulum.Date:
+    """Coerce ``value`` (a ``date`` or an ISO ``YYYY-MM-DD`` string) to a pendulum ``Date``.
+
+    Raises:
+        ValidationError: when it is not a real calendar date (``"2022-02-30"``).
+    """
+    if isinstance(value, _dt.datetime):
+        raise ValidationError(
+            f"{field}: {value!r} is a date-time; give a date (YYYY-MM-DD)", field=field, value=value
+        )
+    if isinstance(value, _dt.date):
+        return pendulum.date(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            parsed = _dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(
+                f"{field}: {value!r} is not a real date in the form YYYY-MM-DD",
+                field=field,
+                value=value,
+            ) from None
+        return pendulum.date(parsed.year, parsed.month, parsed.day)
+    raise ValidationError(
+        f"{field}: {value!r} is not a date; give YYYY-MM-DD", field=field, value=value
+    )
+
+
+def local_date(moment: pendulum.DateTime) -> pendulum.Date:
+    """The Europe/London calendar date of a moment."""
+    return moment.in_tz(LONDON).date()
+
+
+def format_utc(moment: _dt.datetime) -> str:
+    """The canonical text of a moment: UTC, microseconds, ``Z`` (stable across machines)."""
+    utc = pendulum.instance(moment).in_tz(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_utc(text: str) -> pendulum.DateTime:
+    """Read a moment written by :func:`format_utc` (or any aware ISO 8601 string)."""
+    return pendulum.instance(_dt.datetime.fromisoformat(text)).in_tz(UTC)

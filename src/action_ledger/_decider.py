@@ -1,0 +1,768 @@
+"""The functional core: ``decide(command, state, context) -> events`` and ``evolve(state, event)``.
+
+``decide`` enforces every business rule and raises :class:`RuleViolationError` (or
+:class:`NotFoundError`) naming the action, the rule and the bad value. ``evolve`` never fails:
+state is the fold of the events from :data:`INITIAL_ACTION` / :data:`INITIAL_MEETING`. Neither
+does I/O, reads a clock or makes ids; those arrive on the command.
+
+Cross-stream rules (a meeting named must exist; ``superseded_by`` must name another action)
+are decided against a :class:`Context`, a read-only snapshot of the other streams the command
+names, which the shell loads before deciding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Literal, TypeAlias
+
+import attrs
+import pendulum
+
+from ._clock import local_date
+from ._due import Due, resolve_due
+from ._values import Attendee, Owner
+from .commands import (
+    CloseAction,
+    Command,
+    CorrectEvent,
+    DueInput,
+    RaiseAction,
+    RecordMeeting,
+    ReopenAction,
+    RevisitAction,
+    UpdateAction,
+)
+from .events import (
+    ActionClosed,
+    ActionCorrected,
+    ActionEvent,
+    ActionRaised,
+    ActionReopened,
+    ActionRevisited,
+    ActionUpdated,
+    Corrections,
+    Event,
+    MeetingRecorded,
+    Resolution,
+)
+from .exceptions import NotFoundError, RuleViolationError
+
+Status: TypeAlias = Literal["open", "closed"]
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@attrs.frozen(kw_only=True)
+class Meeting:
+    """A recorded meeting, as its events say now."""
+
+    id: str
+    title: str
+    held_at: pendulum.DateTime
+    kind: str | None
+    venue: str | None
+    chair: str | None
+    minutes_by: str | None
+    attendance: tuple[Attendee, ...]
+    apologies: tuple[Attendee, ...]
+    version: int
+
+    @property
+    def date(self) -> pendulum.Date:
+        """The meeting's Europe/London calendar date."""
+        return local_date(self.held_at)
+
+
+@attrs.frozen(kw_only=True)
+class Action:
+    """The current state of one action, folded from its events.
+
+    Attributes:
+        id: the action id, e.g. ``"ACT-2021-004"``.
+        text: what is to be done, as minuted.
+        owners: who owns it (role codes, and persons where known).
+        status: ``"open"`` or ``"closed"``.
+        resolution: how it was closed (``"completed"``, ``"superseded"``, ``"withdrawn"``) or
+            ``None`` while open.
+        due_on: the due date, or ``None`` when none was given or the words give none.
+        due_text: the due words as minuted (``"Within two weeks"``), if any.
+        meeting: the id of the meeting that raised it, if any; ``item`` its agenda item.
+        source: where it came from when not a meeting (or ``"meeting"``).
+        raised_at: when it was raised (occurred time, UTC).
+        closed_at: when it was last closed, or ``None`` while open.
+        restricted: exempt from publication.
+        version: the number of events in its stream.
+        follows: the earlier actions it follows on from.
+        superseded_by: the action that replaced it, when closed as superseded.
+        last_update, last_updated_at: the latest progress note and when it was given.
+        last_revisited_at, last_revisit_meeting, last_outcome, assured: the latest revisit.
+        next_revisit_on: the date set for the next revisit, if any.
+        closing_note: the note given when it was closed.
+    """
+
+    id: str
+    text: str
+    owners: tuple[Owner, ...]
+    status: Status
+    resolution: Resolution | None
+    due_on: pendulum.Date | None
+    due_text: str | None
+    meeting: str | None
+    item: str | None
+    source: str | None
+    raised_at: pendulum.DateTime
+    closed_at: pendulum.DateTime | None
+    restricted: bool
+    version: int
+    follows: tuple[str, ...] = ()
+    superseded_by: str | None = None
+    last_update: str | None = None
+    last_updated_at: pendulum.DateTime | None = None
+    last_revisited_at: pendulum.DateTime | None = None
+    last_revisit_meeting: str | None = None
+    last_outcome: str | None = None
+    assured: bool | None = None
+    next_revisit_on: pendulum.Date | None = None
+    closing_note: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ActionState:
+    """What ``decide`` needs about one action stream: the action and its bookkeeping.
+
+    ``set_by`` names, for each state slot, the event whose value is in effect, so a correction
+    of that event changes the state only while nothing later has replaced the value.
+    ``correctable`` lists, for each event, its kind and the fields a correction may set.
+    """
+
+    action: Action | None = None
+    version: int = 0
+    set_by: Mapping[str, str] = _EMPTY
+    correctable: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType({})
+
+
+@attrs.frozen(kw_only=True)
+class MeetingState:
+    """What ``decide`` needs about one meeting stream."""
+
+    meeting: Meeting | None = None
+    version: int = 0
+
+
+INITIAL_ACTION = ActionState()
+INITIAL_MEETING = MeetingState()
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """The other streams a command names, loaded by the shell: meetings and actions by id."""
+
+    meetings: Mapping[str, Meeting] = attrs.field(factory=dict, converter=MappingProxyType)
+    actions: Mapping[str, Action] = attrs.field(factory=dict, converter=MappingProxyType)
+
+
+EMPTY_CONTEXT = Context()
+
+# Which state slot each correctable field of each event kind feeds.
+_SLOTS: Mapping[str, Mapping[str, str]] = {
+    "raised": {
+        "text": "text",
+        "owners": "owners",
+        "due": "due",
+        "meeting": "meeting",
+        "item": "item",
+        "occurred_at": "raised_at",
+    },
+    "updated": {
+        "note": "last_update",
+        "occurred_at": "last_update",
+        "text": "text",
+        "owners": "owners",
+        "due": "due",
+    },
+    "revisited": {
+        "outcome": "last_revisit",
+        "assured": "last_revisit",
+        "item": "last_revisit",
+        "occurred_at": "last_revisit",
+    },
+    "closed": {"note": "closed", "occurred_at": "closed"},
+    "reopened": {"occurred_at": "reopened"},
+}
+
+
+def _reject(subject: str, rule: str, message: str, value: object = None) -> RuleViolationError:
+    return RuleViolationError(f"{subject}: {message}", subject=subject, rule=rule, value=value)
+
+
+# ---------------------------------------------------------------------------------------------
+# decide
+
+
+def decide(
+    command: Command, state: ActionState | MeetingState, context: Context = EMPTY_CONTEXT
+) -> tuple[Event, ...]:
+    """Decide which events ``command`` produces against ``state``, or raise why it can't.
+
+    Args:
+        command: what the user asked for.
+        state: the fold of the command's own stream (an ``ActionState`` for action commands,
+            a ``MeetingState`` for ``RecordMeeting``).
+        context: the other streams the command names (meetings, linked actions).
+
+    Returns:
+        The new events, in order (empty when nothing is to be recorded).
+
+    Raises:
+        RuleViolationError: the command breaks a rule; ``rule`` says which.
+        NotFoundError: the command names an action that does not exist.
+        ValidationError: a due phrase names a date that does not exist.
+    """
+    if isinstance(command, RecordMeeting):
+        if not isinstance(state, MeetingState):
+            raise TypeError("RecordMeeting is decided against a MeetingState")
+        return (_record_meeting(command, state),)
+    if not isinstance(state, ActionState):
+        raise TypeError(f"{type(command).__name__} is decided against an ActionState")
+    if isinstance(command, RaiseAction):
+        return (_raise(command, state, context),)
+    action = _existing(command.action_id, state)
+    match command:
+        case UpdateAction():
+            return (_update(command, action, context),)
+        case RevisitAction():
+            return (_revisit(command, action, context),)
+        case CloseAction():
+            return (_close(command, action, context),)
+        case ReopenAction():
+            return (_reopen(command, action, context),)
+        case CorrectEvent():
+            return (_correct(command, action, state, context),)
+    raise TypeError(f"not a command: {command!r}")  # pragma: no cover
+
+
+def _record_meeting(command: RecordMeeting, state: MeetingState) -> MeetingRecorded:
+    subject = f"meeting {command.meeting_id}"
+    if state.meeting is not None:
+        raise _reject(
+            subject,
+            "meeting-recorded-once",
+            f"is already recorded ({state.meeting.title}, held {state.meeting.held_at}); "
+            "correct it instead of recording it again",
+            command.meeting_id,
+        )
+    held_on = local_date(command.held_at).isoformat()
+    if not command.meeting_id.startswith(held_on):
+        raise _reject(
+            subject,
+            "meeting-id-is-its-date",
+            f"held_at {command.held_at.in_tz('Europe/London').isoformat()} falls on {held_on} "
+            f"(Europe/London) but the id says {command.meeting_id[:10]}; the id must start with "
+            "the meeting date",
+            command.held_at,
+        )
+    return MeetingRecorded(
+        event_id=command.event_id,
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+        meeting_id=command.meeting_id,
+        title=command.title,
+        held_at=command.held_at,
+        kind=command.kind,
+        venue=command.venue,
+        chair=command.chair,
+        minutes_by=command.minutes_by,
+        attendance=command.attendance,
+        apologies=command.apologies,
+    )
+
+
+def _existing(action_id: str, state: ActionState) -> Action:
+    if state.action is None:
+        raise NotFoundError(
+            f"action {action_id!r} does not exist; raise it first or check the id "
+            "(the register lists every action)"
+        )
+    return state.action
+
+
+def _meeting(subject: str, meeting_id: str | None, context: Context) -> Meeting | None:
+    if meeting_id is None:
+        return None
+    meeting = context.meetings.get(meeting_id)
+    if meeting is None:
+        raise _reject(
+            subject,
+            "meeting-must-exist",
+            f"meeting {meeting_id!r} is not recorded; record the meeting first",
+            meeting_id,
+        )
+    return meeting
+
+
+def _due(value: DueInput, reference: pendulum.Date) -> Due:
+    if isinstance(value, Due):
+        return value
+    return resolve_due(value, reference=reference)
+
+
+def _not_before_raised(subject: str, action: Action, moment: pendulum.DateTime) -> None:
+    if moment < action.raised_at:
+        raise _reject(
+            subject,
+            "not-before-raised",
+            f"occurred_at {moment.isoformat()} is before the action was raised "
+            f"({action.raised_at.isoformat()})",
+            moment,
+        )
+
+
+def _must_be_open(subject: str, action: Action, verb: str) -> None:
+    if action.status == "closed":
+        assert action.closed_at is not None
+        raise _reject(
+            subject,
+            "closed-action-is-final",
+            f"cannot {verb} a closed action (closed {local_date(action.closed_at)} as "
+            f"{action.resolution}); reopen it first",
+            action.status,
+        )
+
+
+def _raise(command: RaiseAction, state: ActionState, context: Context) -> ActionRaised:
+    subject = f"action {command.action_id}"
+    if state.action is not None:
+        raise _reject(
+            subject,
+            "action-id-unique",
+            f"already exists ({state.action.text[:60]!r}); choose another id",
+            command.action_id,
+        )
+    meeting = _meeting(subject, command.meeting, context)
+    if command.item is not None and meeting is None:
+        raise _reject(
+            subject,
+            "item-needs-meeting",
+            f"agenda item {command.item!r} given without a meeting; name the meeting too",
+            command.item,
+        )
+    for earlier in command.follows:
+        if earlier == command.action_id:
+            raise _reject(subject, "follows-another-action", "cannot follow itself", earlier)
+        if earlier not in context.actions:
+            raise _reject(
+                subject,
+                "follows-must-exist",
+                f"follows {earlier!r}, which does not exist",
+                earlier,
+            )
+    reference = meeting.date if meeting is not None else local_date(command.occurred_at)
+    return ActionRaised(
+        event_id=command.event_id,
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+        action_id=command.action_id,
+        text=command.text,
+        owners=command.owners,
+        meeting=command.meeting,
+        item=command.item,
+        source=command.source if command.source is not None else ("meeting" if meeting else None),
+        due=_due(command.due, reference),
+        follows=command.follows,
+        restricted=command.restricted,
+    )
+
+
+def _update(command: UpdateAction, action: Action, context: Context) -> ActionUpdated:
+    subject = f"action {action.id}"
+    _must_be_open(subject, action, "update")
+    _not_before_raised(subject, action, command.occurred_at)
+    meeting = _meeting(subject, command.meeting, context)
+    text = command.text
+    if text is not None and text == action.text:
+        raise _reject(subject, "change-must-differ", "the new text is the same as the old", text)
+    owners = command.owners
+    if owners is not None and owners == action.owners:
+        raise _reject(
+            subject,
+            "change-must-differ",
+            f"the owners are already {', '.join(map(str, owners))}",
+            [str(o) for o in owners],
+        )
+    due = None
+    if command.due is not None:
+        reference = meeting.date if meeting is not None else local_date(command.occurred_at)
+        due = _due(command.due, reference)
+        if due.on == action.due_on and due.text == action.due_text:
+            raise _reject(
+                subject, "change-must-differ", f"the due date is already {due.text or due.on}", due
+            )
+    changed = text is not None or owners is not None or due is not None
+    if changed and command.reason is None:
+        raise _reject(
+            subject,
+            "change-needs-reason",
+            "changing the text, owners or due date needs a reason",
+            None,
+        )
+    if not changed and command.reason is not None:
+        raise _reject(
+            subject,
+            "reason-without-change",
+            "a reason was given but nothing is changed; put it in the note",
+            command.reason,
+        )
+    return ActionUpdated(
+        event_id=command.event_id,
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+        action_id=action.id,
+        note=command.note,
+        source=command.source,
+        meeting=command.meeting,
+        text=text,
+        owners=owners,
+        due=due,
+        reason=command.reason,
+    )
+
+
+def _revisit(command: RevisitAction, action: Action, context: Context) -> ActionRevisited:
+    subject = f"action {action.id}"
+    _must_be_open(subject, action, "revisit")
+    _not_before_raised(subject, action, command.occurred_at)
+    meeting = _meeting(subject, command.meeting, context)
+    assert meeting is not None
+    next_revisit = _due(command.next_revisit, meeting.date)
+    if next_revisit.on is not None and next_revisit.on <= meeting.date:
+        raise _reject(
+            subject,
+            "next-revisit-after-meeting",
+            f"the next revisit ({next_revisit.on}) must fall after this meeting ({meeting.date})",
+            next_revisit.on,
+        )
+    return ActionRevisited(
+        event_id=command.event_id,
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+        action_id=action.id,
+        meeting=command.meeting,
+        outcome=command.outcome,
+        item=command.item,
+        assured=command.assured,
+        next_revisit=next_revisit,
+    )
+
+
+def _close(command: CloseAction, action: Action, context: Context) -> ActionClosed:
+    subject = f"action {action.id}"
+    if action.status == "closed":
+        raise _reject(
+            subject,
+            "no-double-close",
+            f"is already closed ({action.resolution}); it cannot be closed twice",
+            action.resolution,
+        )
+    _not_before_raised(subject, action, command.occurred_at)
+    _meeting(subject, command.meeting, context)
+    if command.resolution == "superseded":
+        if command.superseded_by is None:
+            raise _reject(
+                subject,
+                "superseded-needs-successor",
+                "a 'superseded' close must name the action that replaces it (superseded_by)",
+                None,
+            )
+        if command.superseded_by == action.id:
+            raise _reject(
+                subject,
+                "superseded-by-another",
+                "cannot be superseded by itself",
+                command.superseded_by,
+            )
+        if command.superseded_by not in context.actions:
+            raise _reject(
+                subject,
+                "superseded-by-must-exist",
+                f"superseded_by {command.superseded_by!r} does not exist; raise it first",
+                command.superseded_by,
+            )
+    elif command.superseded_by is not None:
+        raise _reject(
+            subject,
+            "successor-only-when-superseded",
+            f"superseded_by is only for resolution 'superseded', not {command.resolution!r}",
+            command.superseded_by,
+        )
+    return ActionClosed(
+        event_id=command.event_id,
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+        action_id=action.id,
+        resolution=command.resolution,
+        note=command.note,
+        meeting=command.meeting,
+        item=command.item,
+        superseded_by=command.superseded_by,
+    )
+
+
+def _reopen(command: ReopenAction, action: Action, context: Context) -> ActionReopened:
+    subject = f"action {action.id}"
+    if action.status != "closed":
+        raise _reject(subject, "reopen-only-closed", "is open; only a closed action can be reopened")
+    _not_before_raised(subject, action, command.occurred_at)
+    _meeting(subject, command.meeting, context)
+    return ActionReopened(
+        event_id=command.event_id,
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+        action_id=action.id,
+        reason=command.reason,
+        meeting=command.meeting,
+    )
+
+
+def _correct(
+    command: CorrectEvent, action: Action, state: ActionState, context: Context
+) -> ActionCorrected:
+    subject = f"action {action.id}"
+    target = state.correctable.get(command.corrects)
+    if target is None:
+        raise _reject(
+            subject,
+            "correction-names-own-event",
+            f"event {command.corrects} is not a correctable event of this action "
+            "(corrections themselves are corrected by correcting the original again)",
+            command.corrects,
+        )
+    kind, allowed = target
+    values = dict(command.fields)
+    wrong = sorted(set(values) - allowed)
+    if wrong:
+        raise _reject(
+            subject,
+            "field-not-correctable",
+            f"a {kind} event has no {', '.join(wrong)} to correct; it can correct "
+            f"{', '.join(sorted(allowed))}",
+            wrong,
+        )
+    meeting = _meeting(subject, values.get("meeting"), context)
+    moment = values.get("occurred_at")
+    if moment is not None and kind != "raised":
+        _not_before_raised(subject, action, moment)
+    due = values.get("due")
+    if due is not None and not isinstance(due, Due):
+        if meeting is None and action.meeting is not None:
+            meeting = context.meetings.get(action.meeting)
+        reference = meeting.date if meeting is not None else local_date(action.raised_at)
+        due = _due(due, reference)
+    return ActionCorrected(
+        event_id=command.event_id,
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+        action_id=action.id,
+        corrects=command.corrects,
+        reason=command.reason,
+        corrections=Corrections(
+            text=values.get("text"),
+            owners=values.get("owners"),
+            due=due,
+            meeting=values.get("meeting"),
+            item=values.get("item"),
+            note=values.get("note"),
+            outcome=values.get("outcome"),
+            assured=values.get("assured"),
+            occurred_at=moment,
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# evolve
+
+
+def evolve_meeting(state: MeetingState, event: MeetingRecorded) -> MeetingState:
+    """Apply a meeting event (never fails)."""
+    return MeetingState(
+        meeting=Meeting(
+            id=event.meeting_id,
+            title=event.title,
+            held_at=event.held_at,
+            kind=event.kind,
+            venue=event.venue,
+            chair=event.chair,
+            minutes_by=event.minutes_by,
+            attendance=event.attendance,
+            apologies=event.apologies,
+            version=state.version + 1,
+        ),
+        version=state.version + 1,
+    )
+
+
+def _with(mapping: Mapping[str, object], **changes: object) -> Mapping[str, object]:
+    merged = dict(mapping)
+    merged.update(changes)
+    return MappingProxyType(merged)
+
+
+def evolve(state: ActionState, event: ActionEvent) -> ActionState:
+    """Apply one action event to the state (never fails; facts are facts)."""
+    version = state.version + 1
+    if isinstance(event, ActionRaised):
+        action = Action(
+            id=event.action_id,
+            text=event.text,
+            owners=event.owners,
+            status="open",
+            resolution=None,
+            due_on=event.due.on,
+            due_text=event.due.text,
+            meeting=event.meeting,
+            item=event.item,
+            source=event.source,
+            raised_at=event.occurred_at,
+            closed_at=None,
+            restricted=event.restricted,
+            version=version,
+            follows=event.follows,
+        )
+        slots = ("text", "owners", "due", "meeting", "item", "raised_at")
+        return ActionState(
+            action=action,
+            version=version,
+            set_by=MappingProxyType(dict.fromkeys(slots, event.event_id)),
+            correctable=_add_target(state, event.event_id, "raised", set(_SLOTS["raised"])),
+        )
+    if state.action is None:  # an action event before its raise: ignore, keep counting
+        return attrs.evolve(state, version=version)
+    action = state.action
+    set_by = state.set_by
+    correctable = state.correctable
+    if isinstance(event, ActionUpdated):
+        changes: dict[str, object] = {
+            "last_update": event.note,
+            "last_updated_at": event.occurred_at,
+        }
+        slots_changed: dict[str, str] = {"last_update": event.event_id}
+        fields = {"note", "occurred_at"}
+        if event.text is not None:
+            changes["text"] = event.text
+            slots_changed["text"] = event.event_id
+            fields.add("text")
+        if event.owners is not None:
+            changes["owners"] = event.owners
+            slots_changed["owners"] = event.event_id
+            fields.add("owners")
+        if event.due is not None:
+            changes["due_on"] = event.due.on
+            changes["due_text"] = event.due.text
+            slots_changed["due"] = event.event_id
+            fields.add("due")
+        action = attrs.evolve(action, **changes)  # type: ignore[arg-type]
+        set_by = _with(set_by, **slots_changed)  # type: ignore[assignment]
+        correctable = _add_target(state, event.event_id, "updated", fields)
+    elif isinstance(event, ActionRevisited):
+        action = attrs.evolve(
+            action,
+            last_revisited_at=event.occurred_at,
+            last_revisit_meeting=event.meeting,
+            last_outcome=event.outcome,
+            assured=event.assured,
+            next_revisit_on=event.next_revisit.on,
+        )
+        set_by = _with(set_by, last_revisit=event.event_id)  # type: ignore[assignment]
+        correctable = _add_target(state, event.event_id, "revisited", set(_SLOTS["revisited"]))
+    elif isinstance(event, ActionClosed):
+        action = attrs.evolve(
+            action,
+            status="closed",
+            resolution=event.resolution,
+            closed_at=event.occurred_at,
+            superseded_by=event.superseded_by,
+            closing_note=event.note,
+        )
+        set_by = _with(set_by, closed=event.event_id)  # type: ignore[assignment]
+        correctable = _add_target(state, event.event_id, "closed", set(_SLOTS["closed"]))
+    elif isinstance(event, ActionReopened):
+        action = attrs.evolve(
+            action,
+            status="open",
+            resolution=None,
+            closed_at=None,
+            superseded_by=None,
+            closing_note=None,
+        )
+        set_by = _with(set_by, closed=event.event_id)  # type: ignore[assignment]
+        correctable = _add_target(state, event.event_id, "reopened", set(_SLOTS["reopened"]))
+    elif isinstance(event, ActionCorrected):
+        action = _apply_correction(state, event)
+    return ActionState(
+        action=attrs.evolve(action, version=version),
+        version=version,
+        set_by=set_by,
+        correctable=correctable,
+    )
+
+
+def _add_target(
+    state: ActionState, event_id: str, kind: str, fields: set[str]
+) -> Mapping[str, tuple[str, frozenset[str]]]:
+    merged = dict(state.correctable)
+    merged[event_id] = (kind, frozenset(fields))
+    return MappingProxyType(merged)
+
+
+def _apply_correction(state: ActionState, event: ActionCorrected) -> Action:
+    """Apply the corrected values that are still in effect (nothing later replaced them)."""
+    assert state.action is not None
+    action = state.action
+    target = state.correctable.get(event.corrects)
+    if target is None:
+        return action
+    kind = target[0]
+    fix = event.corrections
+    slots = _SLOTS.get(kind, {})
+    changes: dict[str, object] = {}
+    for name in fix.fields():
+        slot = slots.get(name)
+        if slot is None or state.set_by.get(slot) != event.corrects:
+            continue
+        value = getattr(fix, name)
+        if slot == "due":
+            changes["due_on"], changes["due_text"] = value.on, value.text
+        elif slot == "raised_at":
+            changes["raised_at"] = value
+        elif slot == "last_update":
+            changes["last_update" if name == "note" else "last_updated_at"] = value
+        elif slot == "last_revisit":
+            key = {
+                "outcome": "last_outcome",
+                "assured": "assured",
+                "occurred_at": "last_revisited_at",
+            }.get(name)
+            if key is not None:
+                changes[key] = value
+        elif slot == "closed":
+            if action.status == "closed":
+                changes["closing_note" if name == "note" else "closed_at"] = value
+        elif slot in ("text", "owners", "meeting", "item"):
+            changes[slot] = value
+    return attrs.evolve(action, **changes)  # type: ignore[arg-type]
+
+
+def fold(events: Iterable[ActionEvent], state: ActionState = INITIAL_ACTION) -> ActionState:
+    """The state after ``events``, from ``state`` (the initial state by default)."""
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def fold_meeting(
+    events: Iterable[MeetingRecorded], state: MeetingState = INITIAL_MEETING
+) -> MeetingState:
+    """The meeting state after ``events``."""
+    for event in events:
+        state = evolve_meeting(state, event)
+    return state

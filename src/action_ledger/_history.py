@@ -1,0 +1,215 @@
+"""An action's audit trail: one readable entry per event, with field changes old → new."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+import pendulum
+
+from ._clock import LONDON, parse_utc
+from ._decider import INITIAL_ACTION, Action, evolve
+from ._due import Due
+from ._values import Owner
+from .events import (
+    ActionClosed,
+    ActionCorrected,
+    ActionEvent,
+    ActionRaised,
+    ActionReopened,
+    ActionRevisited,
+    ActionUpdated,
+)
+from .store import StoredEvent
+
+Change = tuple[str | None, str | None]
+
+_EVENT_TYPES = {
+    ActionRaised: "raised",
+    ActionUpdated: "updated",
+    ActionRevisited: "revisited",
+    ActionClosed: "closed",
+    ActionReopened: "reopened",
+    ActionCorrected: "corrected",
+}
+_TRACKED = ("text", "owners", "due_on", "due_text", "status", "resolution", "superseded_by")
+
+
+@attrs.frozen(kw_only=True)
+class AuditEntry:
+    """One event of an action's history, as an auditor reads it.
+
+    Attributes:
+        position: the event's global position in the log.
+        version: its version within the action's stream.
+        event_id: its id (the UUID a correction names).
+        event_type: ``"raised"``, ``"updated"``, ``"revisited"``, ``"closed"``, ``"reopened"``
+            or ``"corrected"``.
+        occurred_at: when it happened in the world (UTC).
+        recorded_at: when the ledger stored it (UTC).
+        actor: who recorded it.
+        summary: one readable sentence.
+        changes: field → (old, new), as text; empty when nothing in the action changed.
+        meeting: the meeting it happened at, if any; ``item`` the agenda item.
+        corrects: for a correction, the id of the event it corrects.
+        corrected_by: the ids of later corrections of this event.
+        hash: the event's chain hash.
+    """
+
+    position: int
+    version: int
+    event_id: str
+    event_type: str
+    occurred_at: pendulum.DateTime
+    recorded_at: pendulum.DateTime
+    actor: str
+    summary: str
+    changes: Mapping[str, Change]
+    meeting: str | None
+    item: str | None
+    corrects: str | None
+    corrected_by: tuple[str, ...]
+    hash: str
+
+
+def show(value: Any) -> str | None:
+    """A value as the audit trail prints it."""
+    if value is None:
+        return None
+    if isinstance(value, tuple) and all(isinstance(v, Owner) for v in value):
+        return ", ".join(map(str, value))
+    if isinstance(value, Due):
+        if value.on is None:
+            return value.text
+        return f"{value.on.isoformat()} ({value.text})" if value.text else value.on.isoformat()
+    if isinstance(value, pendulum.DateTime):
+        return value.in_tz(LONDON).format("YYYY-MM-DD HH:mm")
+    if isinstance(value, pendulum.Date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _at(meeting: str | None, item: str | None) -> str:
+    if meeting is None:
+        return ""
+    return f" at meeting {meeting}" + (f" item {item}" if item else "")
+
+
+def _values_of(event: ActionEvent) -> dict[str, Any]:
+    """The correctable values an event carries (what a correction can show as 'old')."""
+    names = ("text", "owners", "due", "meeting", "item", "note", "outcome", "assured")
+    values = {n: getattr(event, n) for n in names if getattr(event, n, None) is not None}
+    values["occurred_at"] = event.occurred_at
+    return values
+
+
+def _summary(event: ActionEvent, before: Action | None, kinds: Mapping[str, str]) -> str:
+    match event:
+        case ActionRaised():
+            due = show(event.due)
+            return (
+                f"Raised{_at(event.meeting, event.item)}"
+                + (f" (source: {event.source})" if event.source not in (None, "meeting") else "")
+                + f", owned by {show(event.owners)}"
+                + (f", due {due}" if due else "")
+                + (f", following {', '.join(event.follows)}" if event.follows else "")
+                + (" (restricted)" if event.restricted else "")
+                + f": {_short(event.text)}"
+            )
+        case ActionUpdated():
+            changed = [
+                name
+                for name in ("text", "owners", "due")
+                if getattr(event, name) is not None
+            ]
+            text = f"Updated ({event.source}{_at(event.meeting, None)}): {_short(event.note)}"
+            if changed:
+                text += f" Changed {', '.join(changed)} because {event.reason}."
+            return text
+        case ActionRevisited():
+            assured = {True: "; the PCC was assured", False: "; the PCC was not assured"}.get(
+                event.assured,  # type: ignore[arg-type]
+                "",
+            )
+            nxt = show(event.next_revisit)
+            return (
+                f"Revisited{_at(event.meeting, event.item)}{assured}: {_short(event.outcome)}"
+                + (f" Next revisit: {nxt}." if nxt else "")
+            )
+        case ActionClosed():
+            how = (
+                f"superseded by {event.superseded_by}"
+                if event.resolution == "superseded"
+                else event.resolution
+            )
+            return f"Closed as {how}{_at(event.meeting, event.item)}: {_short(event.note)}"
+        case ActionReopened():
+            return f"Reopened{_at(event.meeting, None)}: {_short(event.reason)}"
+        case ActionCorrected():
+            kind = kinds.get(event.corrects, "earlier")
+            return (
+                f"Corrected the {kind} event {event.corrects[:8]} "
+                f"({', '.join(event.corrections.fields())}): {_short(event.reason)}"
+            )
+    raise TypeError(event)  # pragma: no cover
+
+
+def build_history(rows: Iterable[tuple[StoredEvent, ActionEvent]]) -> tuple[AuditEntry, ...]:
+    """The audit trail of one action from its stored events (oldest first)."""
+    state = INITIAL_ACTION
+    values: dict[str, dict[str, Any]] = {}
+    kinds: dict[str, str] = {}
+    entries: list[AuditEntry] = []
+    corrected_by: dict[str, list[str]] = {}
+    for stored, event in rows:
+        before = state.action
+        state = evolve(state, event)
+        after = state.action
+        kind = _EVENT_TYPES[type(event)]
+        changes: dict[str, Change] = {}
+        corrects = None
+        if isinstance(event, ActionCorrected):
+            corrects = event.corrects
+            corrected_by.setdefault(corrects, []).append(event.event_id)
+            old = values.setdefault(corrects, {})
+            for name in event.corrections.fields():
+                new = getattr(event.corrections, name)
+                changes[name] = (show(old.get(name)), show(new))
+                old[name] = new
+        else:
+            values[event.event_id] = _values_of(event)
+            kinds[event.event_id] = kind
+            for name in _TRACKED:
+                old_value = show(getattr(before, name)) if before is not None else None
+                new_value = show(getattr(after, name)) if after is not None else None
+                if old_value != new_value:
+                    changes[name] = (old_value, new_value)
+        entries.append(
+            AuditEntry(
+                position=stored.position,
+                version=stored.version,
+                event_id=event.event_id,
+                event_type=kind,
+                occurred_at=event.occurred_at,
+                recorded_at=parse_utc(stored.recorded_at),
+                actor=event.actor,
+                summary=_summary(event, before, kinds),
+                changes=MappingProxyType(changes),
+                meeting=getattr(event, "meeting", None),
+                item=getattr(event, "item", None),
+                corrects=corrects,
+                corrected_by=(),
+                hash=stored.hash,
+            )
+        )
+    return tuple(
+        attrs.evolve(e, corrected_by=tuple(corrected_by.get(e.event_id, ()))) for e in entries
+    )

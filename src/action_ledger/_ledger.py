@@ -1,0 +1,638 @@
+"""The Ledger: the imperative shell around the core, and the API tools and people use.
+
+Each command loads its stream (and the streams it names), decides, and appends with the
+expected version; a concurrent change is retried a bounded number of times. Queries read the
+log through projections. The shell is the only place that reads the clock or makes event ids.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import pendulum
+
+from ._clock import Clock, local_date, system_clock, to_datetime
+from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode, stream_of
+from ._decider import (
+    INITIAL_ACTION,
+    INITIAL_MEETING,
+    Action,
+    ActionState,
+    Context,
+    Meeting,
+    MeetingState,
+    decide,
+    evolve,
+    evolve_meeting,
+)
+from ._history import AuditEntry, build_history
+from ._memory import MemoryEventStore
+from ._sqlite import SQLiteEventStore
+from ._values import Attendee, Owner, check_action_id, check_meeting_id
+from .commands import (
+    CloseAction,
+    CorrectEvent,
+    DueInput,
+    RaiseAction,
+    RecordMeeting,
+    ReopenAction,
+    RevisitAction,
+    UpdateAction,
+)
+from .events import ActionEvent, Event, MeetingRecorded, Resolution
+from .exceptions import (
+    ConcurrencyError,
+    NotFoundError,
+    RuleViolationError,
+    StoreError,
+    ValidationError,
+)
+from .store import EventStore, StoredEvent, VerifyReport, verify_chain
+
+Moment = str | _dt.datetime
+ActionCommand = RaiseAction | UpdateAction | RevisitAction | CloseAction | ReopenAction | CorrectEvent
+
+STATUSES = ("open", "closed")
+
+
+class Ledger:
+    """An action register kept as an event log.
+
+    Open one with :meth:`Ledger.open`; or wrap any :class:`~action_ledger.store.EventStore`.
+
+    Args:
+        store: the event store.
+        clock: the clock for default ``occurred_at`` values (the system clock by default).
+        max_retries: how many times a command is retried after a concurrent change.
+        id_prefix: the start of generated action ids (``"ACT"`` gives ``ACT-2021-001``).
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        clock: Clock = system_clock,
+        max_retries: int = 5,
+        id_prefix: str = "ACT",
+    ) -> None:
+        self.store = store
+        self._clock = clock
+        self._max_retries = max_retries
+        self._id_prefix = id_prefix
+        self._register = _Register()
+
+    @classmethod
+    def open(
+        cls,
+        target: str | Path = ":memory:",
+        *,
+        key: bytes | None = None,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        busy_timeout: float = 30.0,
+        clock: Clock = system_clock,
+        max_retries: int = 5,
+    ) -> Ledger:
+        """Open a register.
+
+        Args:
+            target: a SQLite file path (created if missing), ``":memory:"`` for an in-memory
+                register, or a ``postgresql://`` URL.
+            key: an HMAC key for the hash chain; the same key must be given to verify.
+            synchronous: SQLite durability, ``"FULL"`` (default) or ``"NORMAL"``.
+            busy_timeout: seconds a SQLite writer waits for another process.
+            clock: the clock for ``recorded_at`` and default ``occurred_at`` values.
+            max_retries: retries of a command after a concurrent change.
+
+        Raises:
+            StoreError: the target cannot be opened.
+        """
+        text = str(target)
+        store: EventStore
+        if text == ":memory:":
+            store = MemoryEventStore(key=key, clock=clock)
+        elif text.startswith(("postgresql://", "postgres://")):
+            raise StoreError(
+                f"{text!r}: the PostgreSQL backend is not available in this version; "
+                "use a SQLite file path or ':memory:'"
+            )
+        else:
+            store = SQLiteEventStore(
+                text, synchronous=synchronous, busy_timeout=busy_timeout, key=key, clock=clock
+            )
+        return cls(store, clock=clock, max_retries=max_retries)
+
+    def close(self) -> None:
+        """Close the underlying store."""
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def record_meeting(
+        self,
+        meeting_id: str,
+        *,
+        title: str,
+        held_at: Moment,
+        actor: str,
+        kind: str | None = None,
+        venue: str | None = None,
+        chair: str | None = None,
+        minutes_by: str | None = None,
+        attendance: Sequence[Attendee] = (),
+        apologies: Sequence[Attendee] = (),
+        event_id: str | None = None,
+        occurred_at: Moment | None = None,
+    ) -> Meeting:
+        """Record a meeting (its id is its date, e.g. ``"2021-10-04"`` or ``"2021-10-04-mam"``).
+
+        ``held_at`` is Europe/London wall time unless it carries an offset; ``occurred_at``
+        defaults to ``held_at``.
+
+        Raises:
+            ValidationError: a value is malformed.
+            RuleViolationError: the meeting is already recorded, or its id is not its date.
+        """
+        held = to_datetime(held_at, field="held_at")
+        command = RecordMeeting(
+            event_id=event_id or self._new_event_id(),
+            actor=actor,
+            occurred_at=held if occurred_at is None else occurred_at,
+            meeting_id=meeting_id,
+            title=title,
+            held_at=held,
+            kind=kind,
+            venue=venue,
+            chair=chair,
+            minutes_by=minutes_by,
+            attendance=tuple(attendance),
+            apologies=tuple(apologies),
+        )
+        stream = MEETING_PREFIX + command.meeting_id
+        for attempt in range(self._max_retries + 1):
+            state = self._meeting_state(command.meeting_id)
+            events = decide(command, state)
+            try:
+                self.store.append(stream, [encode(e) for e in events], state.version)
+            except ConcurrencyError:
+                if attempt == self._max_retries:
+                    raise
+                continue
+            for event in events:
+                assert isinstance(event, MeetingRecorded)
+                state = evolve_meeting(state, event)
+            assert state.meeting is not None
+            return state.meeting
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def raise_action(
+        self,
+        *,
+        text: str,
+        owners: Sequence[str | Owner] | str,
+        actor: str,
+        meeting: str | None = None,
+        item: str | None = None,
+        source: str | None = None,
+        due: DueInput = None,
+        follows: Sequence[str] = (),
+        restricted: bool = False,
+        action_id: str | None = None,
+        event_id: str | None = None,
+        occurred_at: Moment | None = None,
+    ) -> str:
+        """Raise an action and return its id.
+
+        Args:
+            text: what is to be done, as minuted.
+            owners: role codes (``"CC"``), ``"CC: Pippa Mills"``, or :class:`Owner` values.
+            actor: who records it.
+            meeting: the meeting that raised it; ``item`` its agenda item.
+            source: where it came from when not a meeting (defaults to ``"meeting"`` with one).
+            due: a date, or the words as minuted (resolved against the meeting date).
+            follows: earlier actions this one follows on from.
+            restricted: exempt from publication.
+            action_id: your own id; by default the next ``ACT-<year>-<nnn>`` of that year.
+            event_id: the event's UUID (an idempotency key); generated by default.
+            occurred_at: when it was raised; defaults to the meeting's time, else now.
+
+        Raises:
+            ValidationError: a value is malformed (empty text, a date that does not exist…).
+            RuleViolationError: a rule is broken (unknown meeting, duplicate id…).
+        """
+        when = self._occurred(occurred_at, meeting)
+        custom = action_id is not None
+        sequence = 0
+        eid = event_id or self._new_event_id()
+        for attempt in range(self._max_retries * 4 + 1):
+            if custom:
+                chosen = check_action_id(action_id)
+            else:
+                prefix = f"{self._id_prefix}-{local_date(when).year}-"
+                sequence = max(sequence + 1, self.store.count_streams(ACTION_PREFIX + prefix) + 1)
+                chosen = f"{prefix}{sequence:03d}"
+            command = RaiseAction(
+                event_id=eid,
+                actor=actor,
+                occurred_at=when,
+                action_id=chosen,
+                text=text,
+                owners=owners,  # type: ignore[arg-type]
+                meeting=meeting,
+                item=item,
+                source=source,
+                due=due,
+                follows=tuple(follows),
+                restricted=restricted,
+            )
+            try:
+                self._execute(command)
+            except ConcurrencyError:
+                if attempt >= self._max_retries and custom:
+                    raise
+                continue
+            except RuleViolationError as exc:
+                if exc.rule == "action-id-unique" and not custom:
+                    continue
+                raise
+            return chosen
+        raise ConcurrencyError(ACTION_PREFIX + "?", 0, -1)  # pragma: no cover
+
+    def update_action(
+        self,
+        action_id: str,
+        *,
+        note: str,
+        source: str,
+        actor: str,
+        meeting: str | None = None,
+        text: str | None = None,
+        owners: Sequence[str | Owner] | str | None = None,
+        due: DueInput = None,
+        reason: str | None = None,
+        event_id: str | None = None,
+        occurred_at: Moment | None = None,
+    ) -> Action:
+        """Record progress on an action; optionally change its text, owners or due date.
+
+        ``source`` is one of ``"written update"``, ``"briefing note"``, ``"verbal"``,
+        ``"email"``, ``"meeting"``, ``"other"``. A change needs a ``reason``.
+
+        Raises:
+            NotFoundError: no such action.
+            RuleViolationError: the action is closed, or a change is not a change.
+        """
+        return self._execute(
+            UpdateAction(
+                event_id=event_id or self._new_event_id(),
+                actor=actor,
+                occurred_at=self._occurred(occurred_at, meeting),
+                action_id=action_id,
+                note=note,
+                source=source,
+                meeting=meeting,
+                text=text,
+                owners=owners,  # type: ignore[arg-type]
+                due=due,
+                reason=reason,
+            )
+        )
+
+    def revisit_action(
+        self,
+        action_id: str,
+        *,
+        meeting: str,
+        outcome: str,
+        actor: str,
+        item: str | None = None,
+        assured: bool | None = None,
+        next_revisit: DueInput = None,
+        event_id: str | None = None,
+        occurred_at: Moment | None = None,
+    ) -> Action:
+        """Record that an action was discussed at a meeting, with the outcome.
+
+        Raises:
+            NotFoundError: no such action.
+            RuleViolationError: the action is closed, or the meeting is not recorded.
+        """
+        return self._execute(
+            RevisitAction(
+                event_id=event_id or self._new_event_id(),
+                actor=actor,
+                occurred_at=self._occurred(occurred_at, meeting),
+                action_id=action_id,
+                meeting=meeting,
+                outcome=outcome,
+                item=item,
+                assured=assured,
+                next_revisit=next_revisit,
+            )
+        )
+
+    def close_action(
+        self,
+        action_id: str,
+        *,
+        resolution: Resolution,
+        note: str,
+        actor: str,
+        meeting: str | None = None,
+        item: str | None = None,
+        superseded_by: str | None = None,
+        event_id: str | None = None,
+        occurred_at: Moment | None = None,
+    ) -> Action:
+        """Close an action as ``"completed"``, ``"superseded"`` (name ``superseded_by``) or
+        ``"withdrawn"``.
+
+        Raises:
+            NotFoundError: no such action.
+            RuleViolationError: it is already closed, or the successor does not exist.
+        """
+        return self._execute(
+            CloseAction(
+                event_id=event_id or self._new_event_id(),
+                actor=actor,
+                occurred_at=self._occurred(occurred_at, meeting),
+                action_id=action_id,
+                resolution=resolution,
+                note=note,
+                meeting=meeting,
+                item=item,
+                superseded_by=superseded_by,
+            )
+        )
+
+    def reopen_action(
+        self,
+        action_id: str,
+        *,
+        reason: str,
+        actor: str,
+        meeting: str | None = None,
+        event_id: str | None = None,
+        occurred_at: Moment | None = None,
+    ) -> Action:
+        """Bring a closed action back.
+
+        Raises:
+            NotFoundError: no such action.
+            RuleViolationError: the action is open.
+        """
+        return self._execute(
+            ReopenAction(
+                event_id=event_id or self._new_event_id(),
+                actor=actor,
+                occurred_at=self._occurred(occurred_at, meeting),
+                action_id=action_id,
+                reason=reason,
+                meeting=meeting,
+            )
+        )
+
+    def correct_event(
+        self,
+        action_id: str,
+        corrects: str,
+        *,
+        reason: str,
+        actor: str,
+        event_id: str | None = None,
+        occurred_at: Moment | None = None,
+        **fields: Any,
+    ) -> Action:
+        """Correct an earlier event of an action that was entered wrongly; both stay in history.
+
+        Args:
+            corrects: the id of the event to correct (see :meth:`history`).
+            fields: the corrected values, e.g. ``owners=["DCC"]`` or
+                ``occurred_at="2018-04-23T10:30"``.
+
+        Raises:
+            ValidationError: an unknown field, or a malformed value.
+            RuleViolationError: the event is not this action's, or has no such field.
+        """
+        return self._execute(
+            CorrectEvent(
+                event_id=event_id or self._new_event_id(),
+                actor=actor,
+                occurred_at=self._clock() if occurred_at is None else occurred_at,
+                action_id=action_id,
+                corrects=corrects,
+                reason=reason,
+                fields=fields,  # type: ignore[arg-type]
+            )
+        )
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get(self, action_id: str) -> Action:
+        """The current state of one action.
+
+        Raises:
+            NotFoundError: no such action.
+        """
+        state = self._action_state(check_action_id(action_id))
+        if state.action is None:
+            raise NotFoundError(f"action {action_id!r} does not exist")
+        return state.action
+
+    def meeting(self, meeting_id: str) -> Meeting:
+        """A recorded meeting.
+
+        Raises:
+            NotFoundError: no such meeting.
+        """
+        state = self._meeting_state(check_meeting_id(meeting_id))
+        if state.meeting is None:
+            raise NotFoundError(f"meeting {meeting_id!r} is not recorded")
+        return state.meeting
+
+    def history(self, action_id: str) -> tuple[AuditEntry, ...]:
+        """The audit trail of one action, oldest first.
+
+        Raises:
+            NotFoundError: no such action.
+        """
+        rows = self.store.read_stream(ACTION_PREFIX + check_action_id(action_id))
+        if not rows:
+            raise NotFoundError(f"action {action_id!r} does not exist")
+        return build_history((r, _action_event(r)) for r in rows)
+
+    def register(
+        self, *, status: str | None = None, owner: str | None = None
+    ) -> tuple[Action, ...]:
+        """The register: every action, filtered, oldest raised first.
+
+        Args:
+            status: ``"open"`` or ``"closed"``; all when ``None``.
+            owner: a role code or a person; matched case-insensitively.
+
+        Raises:
+            ValidationError: an unknown status.
+        """
+        if status is not None and status not in STATUSES:
+            raise ValidationError(
+                f"status {status!r} is not one of {', '.join(STATUSES)}", field="status"
+            )
+        self._register.catch_up(self.store)
+        wanted = owner.strip().casefold() if owner else None
+        return tuple(
+            action
+            for action in self._register.actions()
+            if (status is None or action.status == status)
+            and (
+                wanted is None
+                or any(
+                    o.role.casefold() == wanted or (o.person or "").casefold() == wanted
+                    for o in action.owners
+                )
+            )
+        )
+
+    def meetings(self) -> tuple[Meeting, ...]:
+        """Every recorded meeting, in date order."""
+        self._register.catch_up(self.store)
+        return tuple(sorted(self._register.meetings.values(), key=lambda m: m.held_at))
+
+    def events(self, *, after: int = 0) -> Iterator[tuple[StoredEvent, Event]]:
+        """The whole log after a position: each stored envelope with its decoded event."""
+        for stored in self.store.read_all(after=after):
+            yield stored, decode(stored)
+
+    def verify(self, *, head: str | None = None) -> VerifyReport:
+        """Check the hash chain of the whole log.
+
+        Args:
+            head: a head hash published earlier; the check fails if the log no longer has it.
+        """
+        return verify_chain(self.store.read_all(), key=self.store.key, head=head)
+
+    # -- the shell -----------------------------------------------------------------------------
+
+    def _new_event_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def _occurred(self, occurred_at: Moment | None, meeting: str | None) -> pendulum.DateTime:
+        if occurred_at is not None:
+            return to_datetime(occurred_at, field="occurred_at")
+        if meeting is not None:
+            state = self._meeting_state(check_meeting_id(meeting))
+            if state.meeting is not None:
+                return state.meeting.held_at
+        return self._clock()
+
+    def _action_state(self, action_id: str) -> ActionState:
+        state = INITIAL_ACTION
+        for stored in self.store.read_stream(ACTION_PREFIX + action_id):
+            state = evolve(state, _action_event(stored))
+        return state
+
+    def _meeting_state(self, meeting_id: str) -> MeetingState:
+        state = INITIAL_MEETING
+        for stored in self.store.read_stream(MEETING_PREFIX + meeting_id):
+            event = decode(stored)
+            assert isinstance(event, MeetingRecorded)
+            state = evolve_meeting(state, event)
+        return state
+
+    def _context(self, command: ActionCommand) -> Context:
+        meeting_ids: set[str] = set()
+        action_ids: set[str] = set()
+        if isinstance(command, RaiseAction | UpdateAction | RevisitAction | CloseAction
+                      | ReopenAction) and command.meeting is not None:
+            meeting_ids.add(command.meeting)
+        if isinstance(command, RaiseAction):
+            action_ids.update(command.follows)
+        if isinstance(command, CloseAction) and command.superseded_by is not None:
+            action_ids.add(command.superseded_by)
+        if isinstance(command, CorrectEvent):
+            fields = dict(command.fields)
+            if "meeting" in fields:
+                meeting_ids.add(fields["meeting"])
+            own = self._action_state(command.action_id).action
+            if own is not None and own.meeting is not None:
+                meeting_ids.add(own.meeting)
+        meetings = {}
+        for mid in meeting_ids:
+            found = self._meeting_state(mid).meeting
+            if found is not None:
+                meetings[mid] = found
+        actions = {}
+        for aid in action_ids:
+            other = self._action_state(aid).action
+            if other is not None:
+                actions[aid] = other
+        return Context(meetings=meetings, actions=actions)
+
+    def _execute(self, command: ActionCommand) -> Action:
+        stream = ACTION_PREFIX + command.action_id
+        context = self._context(command)
+        for attempt in range(self._max_retries + 1):
+            state = self._action_state(command.action_id)
+            events = decide(command, state, context)
+            try:
+                self.store.append(stream, [encode(e) for e in events], state.version)
+            except ConcurrencyError:
+                if attempt == self._max_retries or isinstance(command, RaiseAction):
+                    raise
+                continue
+            for event in events:
+                assert not isinstance(event, MeetingRecorded)
+                state = evolve(state, event)
+            assert state.action is not None
+            return state.action
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _action_event(stored: StoredEvent) -> ActionEvent:
+    event = decode(stored)
+    assert not isinstance(event, MeetingRecorded)
+    return event
+
+
+class _Register:
+    """The register projection: every action's state, caught up from the global log."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self.states: dict[str, ActionState] = {}
+        self.meetings: dict[str, Meeting] = {}
+
+    def catch_up(self, store: EventStore) -> None:
+        for stored in store.read_all(after=self.position):
+            self.apply(decode(stored))
+            self.position = stored.position
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, MeetingRecorded):
+            state = evolve_meeting(MeetingState(), event)
+            assert state.meeting is not None
+            self.meetings[event.meeting_id] = state.meeting
+        else:
+            self.states[event.action_id] = evolve(
+                self.states.get(event.action_id, INITIAL_ACTION), event
+            )
+
+    def actions(self) -> Iterable[Action]:
+        found = [s.action for s in self.states.values() if s.action is not None]
+        return sorted(found, key=lambda a: (a.raised_at, a.id))
+
+
+def stream_ids_of(events: Iterable[Event]) -> list[str]:
+    """The streams a list of events belongs to (helper for imports and tests)."""
+    return [stream_of(e) for e in events]
+
+
+_unused: Callable[..., object] = stream_ids_of

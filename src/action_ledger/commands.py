@@ -1,0 +1,321 @@
+"""Commands: what a user asks the register to do, checked value by value on construction.
+
+A command carries everything ``decide`` needs, including its provenance (``event_id``,
+``actor``, ``occurred_at``): the core reads no clock and makes no ids. Business rules that need
+the state (an action must be open to be updated, …) are checked by ``decide``, not here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from collections.abc import Callable
+from typing import Any, Literal, TypeAlias
+
+import attrs
+import pendulum
+
+from ._clock import to_date, to_datetime
+from ._due import Due
+from ._values import (
+    MAX_SHORT,
+    MAX_TEXT,
+    Attendee,
+    Owner,
+    check_action_id,
+    check_meeting_id,
+    check_optional_text,
+    check_text,
+    parse_owners,
+)
+from .events import Resolution
+from .exceptions import ValidationError
+
+__all__ = [
+    "UPDATE_SOURCES",
+    "CloseAction",
+    "Command",
+    "CorrectEvent",
+    "DueInput",
+    "RaiseAction",
+    "RecordMeeting",
+    "ReopenAction",
+    "RevisitAction",
+    "UpdateAction",
+]
+
+DueInput: TypeAlias = str | _dt.date | Due | None
+
+UPDATE_SOURCES = ("written update", "briefing note", "verbal", "email", "meeting", "other")
+RESOLUTIONS: tuple[Resolution, ...] = ("completed", "superseded", "withdrawn")
+
+
+def _text(field: str, limit: int = MAX_TEXT) -> Callable[[object], str]:
+    return lambda value: check_text(field, value, limit=limit)
+
+
+def _optional(field: str, limit: int = MAX_SHORT) -> Callable[[object], str | None]:
+    return lambda value: check_optional_text(field, value, limit=limit)
+
+
+def _moment(value: object) -> pendulum.DateTime:
+    return to_datetime(value, field="occurred_at")
+
+
+def _event_id(value: object) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValidationError(
+            f"event_id: {value!r} is not a UUID (e.g. '{uuid.UUID(int=0)}')",
+            field="event_id",
+            value=value,
+        ) from None
+
+
+def _optional_meeting(value: object) -> str | None:
+    return None if value is None else check_meeting_id(value)
+
+
+def _ids(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValidationError(
+            f"follows: {value!r} is not a list of action ids", field="follows", value=value
+        )
+    ids = tuple(check_action_id(v) for v in value)
+    if len(set(ids)) != len(ids):
+        raise ValidationError(f"follows: {list(ids)} names an action twice", field="follows")
+    return ids
+
+
+def _attendees(value: object) -> tuple[Attendee, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, Attendee) for v in value):
+        raise ValidationError(
+            f"attendance: {value!r} is not a list of Attendee values", field="attendance", value=value
+        )
+    return tuple(value)
+
+
+def _due(value: object) -> DueInput:
+    if value is None or isinstance(value, Due):
+        return value
+    if isinstance(value, _dt.datetime):
+        raise ValidationError(
+            f"due: {value!r} is a date-time; give a date or the words as minuted",
+            field="due",
+            value=value,
+        )
+    if isinstance(value, _dt.date):
+        return to_date(value, field="due")
+    if isinstance(value, str):
+        return check_text("due", value, limit=MAX_SHORT)
+    raise ValidationError(
+        f"due: {value!r} is not a date (YYYY-MM-DD) or the words as minuted",
+        field="due",
+        value=value,
+    )
+
+
+def _optional_owners(value: object) -> tuple[Owner, ...] | None:
+    return None if value is None else parse_owners(value)
+
+
+def _choice(field: str, choices: tuple[str, ...]) -> Callable[[object], Any]:
+    def convert(value: object) -> Any:
+        if value not in choices:
+            raise ValidationError(
+                f"{field}: {value!r} is not one of {', '.join(choices)}", field=field, value=value
+            )
+        return value
+
+    return convert
+
+
+def _optional_bool(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValidationError(
+        f"assured: {value!r} is not true, false or unknown (None)", field="assured", value=value
+    )
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValidationError(f"restricted: {value!r} is not true or false", field="restricted")
+
+
+@attrs.frozen(kw_only=True)
+class RecordMeeting:
+    """Record a meeting: its id is its date (Europe/London), optionally with a suffix."""
+
+    event_id: str = attrs.field(converter=_event_id)
+    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
+    meeting_id: str = attrs.field(converter=check_meeting_id)
+    title: str = attrs.field(converter=_text("title", MAX_SHORT))
+    held_at: pendulum.DateTime = attrs.field(
+        converter=lambda v: to_datetime(v, field="held_at")
+    )
+    kind: str | None = attrs.field(default=None, converter=_optional("kind"))
+    venue: str | None = attrs.field(default=None, converter=_optional("venue"))
+    chair: str | None = attrs.field(default=None, converter=_optional("chair"))
+    minutes_by: str | None = attrs.field(default=None, converter=_optional("minutes_by"))
+    attendance: tuple[Attendee, ...] = attrs.field(default=(), converter=_attendees)
+    apologies: tuple[Attendee, ...] = attrs.field(default=(), converter=_attendees)
+
+
+@attrs.frozen(kw_only=True)
+class RaiseAction:
+    """Raise a new action, at a meeting or from another source."""
+
+    event_id: str = attrs.field(converter=_event_id)
+    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
+    action_id: str = attrs.field(converter=check_action_id)
+    text: str = attrs.field(converter=_text("text"))
+    owners: tuple[Owner, ...] = attrs.field(converter=parse_owners)
+    meeting: str | None = attrs.field(default=None, converter=_optional_meeting)
+    item: str | None = attrs.field(default=None, converter=_optional("item", 20))
+    source: str | None = attrs.field(default=None, converter=_optional("source"))
+    due: DueInput = attrs.field(default=None, converter=_due)
+    follows: tuple[str, ...] = attrs.field(default=(), converter=_ids)
+    restricted: bool = attrs.field(default=False, converter=_bool)
+
+
+@attrs.frozen(kw_only=True)
+class UpdateAction:
+    """Record progress on an action; optionally change its text, owners or due date (with a reason)."""
+
+    event_id: str = attrs.field(converter=_event_id)
+    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
+    action_id: str = attrs.field(converter=check_action_id)
+    note: str = attrs.field(converter=_text("note"))
+    source: str = attrs.field(converter=_choice("source", UPDATE_SOURCES))
+    meeting: str | None = attrs.field(default=None, converter=_optional_meeting)
+    text: str | None = attrs.field(default=None, converter=_optional("text", MAX_TEXT))
+    owners: tuple[Owner, ...] | None = attrs.field(default=None, converter=_optional_owners)
+    due: DueInput = attrs.field(default=None, converter=_due)
+    reason: str | None = attrs.field(default=None, converter=_optional("reason", MAX_TEXT))
+
+
+@attrs.frozen(kw_only=True)
+class RevisitAction:
+    """Record that an action was discussed at a meeting, with the outcome."""
+
+    event_id: str = attrs.field(converter=_event_id)
+    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
+    action_id: str = attrs.field(converter=check_action_id)
+    meeting: str = attrs.field(converter=check_meeting_id)
+    outcome: str = attrs.field(converter=_text("outcome"))
+    item: str | None = attrs.field(default=None, converter=_optional("item", 20))
+    assured: bool | None = attrs.field(default=None, converter=_optional_bool)
+    next_revisit: DueInput = attrs.field(default=None, converter=_due)
+
+
+@attrs.frozen(kw_only=True)
+class CloseAction:
+    """Close an action: completed, superseded by another action, or withdrawn."""
+
+    event_id: str = attrs.field(converter=_event_id)
+    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
+    action_id: str = attrs.field(converter=check_action_id)
+    resolution: Resolution = attrs.field(converter=_choice("resolution", RESOLUTIONS))
+    note: str = attrs.field(converter=_text("note"))
+    meeting: str | None = attrs.field(default=None, converter=_optional_meeting)
+    item: str | None = attrs.field(default=None, converter=_optional("item", 20))
+    superseded_by: str | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else check_action_id(v)
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ReopenAction:
+    """Bring a closed action back, with the reason."""
+
+    event_id: str = attrs.field(converter=_event_id)
+    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
+    action_id: str = attrs.field(converter=check_action_id)
+    reason: str = attrs.field(converter=_text("reason"))
+    meeting: str | None = attrs.field(default=None, converter=_optional_meeting)
+
+
+CORRECTABLE = (
+    "text",
+    "owners",
+    "due",
+    "meeting",
+    "item",
+    "note",
+    "outcome",
+    "assured",
+    "occurred_at",
+)
+
+
+@attrs.frozen(kw_only=True)
+class CorrectEvent:
+    """Correct an earlier event of an action that was entered wrongly; history keeps both.
+
+    ``fields`` maps field names (see ``CORRECTABLE``) to their corrected values.
+    """
+
+    event_id: str = attrs.field(converter=_event_id)
+    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
+    action_id: str = attrs.field(converter=check_action_id)
+    corrects: str = attrs.field(converter=_event_id)
+    reason: str = attrs.field(converter=_text("reason"))
+    fields: tuple[tuple[str, Any], ...] = attrs.field(converter=lambda v: _corrections(v))
+
+
+def _corrections(value: object) -> tuple[tuple[str, Any], ...]:
+    items = value.items() if isinstance(value, dict) else value
+    if not isinstance(items, list | tuple) and not hasattr(items, "__iter__"):
+        raise ValidationError(f"fields: {value!r} is not a mapping", field="fields", value=value)
+    pairs = tuple((str(k), v) for k, v in items)  # type: ignore[union-attr]
+    unknown = sorted(k for k, _ in pairs if k not in CORRECTABLE)
+    if unknown:
+        raise ValidationError(
+            f"cannot correct {', '.join(map(repr, unknown))}: correctable fields are "
+            f"{', '.join(CORRECTABLE)}",
+            field=unknown[0],
+            value=unknown,
+        )
+    if not pairs:
+        raise ValidationError(
+            f"a correction must set at least one field of: {', '.join(CORRECTABLE)}",
+            field="fields",
+        )
+    converted: list[tuple[str, Any]] = []
+    for key, raw in pairs:
+        if raw is None:
+            raise ValidationError(f"{key}: a corrected value cannot be empty", field=key)
+        conv: Callable[[object], Any] = {
+            "text": _text("text"),
+            "owners": parse_owners,
+            "due": _due,
+            "meeting": check_meeting_id,
+            "item": _text("item", 20),
+            "note": _text("note"),
+            "outcome": _text("outcome"),
+            "assured": _optional_bool,
+            "occurred_at": _moment,
+        }[key]
+        converted.append((key, conv(raw)))
+    return tuple(sorted(converted))
+
+
+Command: TypeAlias = (
+    RecordMeeting
+    | RaiseAction
+    | UpdateAction
+    | RevisitAction
+    | CloseAction
+    | ReopenAction
+    | CorrectEvent
+)

@@ -201,7 +201,9 @@ def _october_2018(ledger: Ledger, *, actor: str) -> None:
 
 
 def _march_2021_actions_and_october_2021(ledger: Ledger, *, actor: str) -> None:
-    # The two March 2021 actions, numbered 1.2 and 2.2 as the October notes quote them.
+    # The two March 2021 actions, numbered 1.2 and 2.2 as the October notes quote them. The
+    # ledger takes an agenda item only with a recorded meeting, so the numbers are kept on the
+    # revisits below, where the October notes use them.
     # 1.2 is a revisit of the force's SOC activity, answered by the force's written update and
     # followed by a new action the ACTION column gives to the CC: the CC owns it too.
     soc_balance = ledger.raise_action(
@@ -210,7 +212,6 @@ def _march_2021_actions_and_october_2021(ledger: Ledger, *, actor: str) -> None:
             "(a greater focus on prevent activity was anticipated)."
         ),
         owners=["CC"],
-        item="1.2",
         due="Revisit in 6 months",
         source=MARCH_2021_SOURCE,
         occurred_at=MARCH_2021_RAISED_AT,
@@ -220,7 +221,6 @@ def _march_2021_actions_and_october_2021(ledger: Ledger, *, actor: str) -> None:
     lppt_resource = ledger.raise_action(
         text="PCC to revisit LPPT teams to check against original agreement for resource.",
         owners=["PCC"],
-        item="2.2",
         source=MARCH_2021_SOURCE,
         occurred_at=MARCH_2021_RAISED_AT,
         actor=actor,

@@ -77,9 +77,7 @@ def make_converter() -> cattrs.Converter:
     converter.register_unstructure_hook(pendulum.DateTime, format_utc)
     converter.register_structure_hook(pendulum.DateTime, lambda v, _: parse_utc(v))
     converter.register_unstructure_hook(pendulum.Date, lambda d: d.isoformat())
-    converter.register_structure_hook(
-        pendulum.Date, lambda v, _: pendulum.Date.fromisoformat(v)
-    )
+    converter.register_structure_hook(pendulum.Date, lambda v, _: pendulum.Date.fromisoformat(v))
     converter.register_unstructure_hook(_dt.date, lambda d: d.isoformat())
     return converter
 
@@ -89,7 +87,9 @@ CONVERTER = make_converter()
 
 def canonical_json(value: object) -> str:
     """Canonical JSON text: sorted keys, compact, UTF-8 kept, no NaN."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def stream_of(event: Event) -> str:
@@ -142,8 +142,8 @@ def decode(stored: StoredEvent) -> Event:
     Raises:
         IntegrityError: the envelope cannot be read as an event.
     """
-    cls = EVENT_TYPES.get(stored.event_type, (None, 0))[0]
     try:
+        cls = EVENT_TYPES[stored.event_type][0]
         data = upcast(stored.event_type, stored.schema_version, json.loads(stored.data))
         data["event_id"] = stored.event_id
         data["actor"] = stored.actor

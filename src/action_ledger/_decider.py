@@ -153,12 +153,20 @@ INITIAL_ACTION = ActionState()
 INITIAL_MEETING = MeetingState()
 
 
+def _frozen_meetings(value: Mapping[str, Meeting]) -> Mapping[str, Meeting]:
+    return MappingProxyType(dict(value))
+
+
+def _frozen_actions(value: Mapping[str, Action]) -> Mapping[str, Action]:
+    return MappingProxyType(dict(value))
+
+
 @attrs.frozen(kw_only=True)
 class Context:
     """The other streams a command names, loaded by the shell: meetings and actions by id."""
 
-    meetings: Mapping[str, Meeting] = attrs.field(factory=dict, converter=MappingProxyType)
-    actions: Mapping[str, Action] = attrs.field(factory=dict, converter=MappingProxyType)
+    meetings: Mapping[str, Meeting] = attrs.field(factory=dict, converter=_frozen_meetings)
+    actions: Mapping[str, Action] = attrs.field(factory=dict, converter=_frozen_actions)
 
 
 EMPTY_CONTEXT = Context()
@@ -510,7 +518,9 @@ def _close(command: CloseAction, action: Action, context: Context) -> ActionClos
 def _reopen(command: ReopenAction, action: Action, context: Context) -> ActionReopened:
     subject = f"action {action.id}"
     if action.status != "closed":
-        raise _reject(subject, "reopen-only-closed", "is open; only a closed action can be reopened")
+        raise _reject(
+            subject, "reopen-only-closed", "is open; only a closed action can be reopened"
+        )
     _not_before_raised(subject, action, command.occurred_at)
     _meeting(subject, command.meeting, context)
     return ActionReopened(

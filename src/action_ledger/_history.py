@@ -126,9 +126,7 @@ def _summary(event: ActionEvent, before: Action | None, kinds: Mapping[str, str]
             )
         case ActionUpdated():
             changed = [
-                name
-                for name in ("text", "owners", "due")
-                if getattr(event, name) is not None
+                name for name in ("text", "owners", "due") if getattr(event, name) is not None
             ]
             text = f"Updated ({event.source}{_at(event.meeting, None)}): {_short(event.note)}"
             if changed:

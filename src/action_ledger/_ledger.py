@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import pendulum
 
 from ._clock import Clock, local_date, system_clock, to_datetime
-from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode, stream_of
+from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode
 from ._decider import (
     INITIAL_ACTION,
     INITIAL_MEETING,
@@ -54,7 +54,9 @@ from .exceptions import (
 from .store import EventStore, StoredEvent, VerifyReport, verify_chain
 
 Moment = str | _dt.datetime
-ActionCommand = RaiseAction | UpdateAction | RevisitAction | CloseAction | ReopenAction | CorrectEvent
+ActionCommand = (
+    RaiseAction | UpdateAction | RevisitAction | CloseAction | ReopenAction | CorrectEvent
+)
 
 STATUSES = ("open", "closed")
 
@@ -246,7 +248,7 @@ class Ledger:
                 occurred_at=when,
                 action_id=chosen,
                 text=text,
-                owners=owners,  # type: ignore[arg-type]
+                owners=owners,
                 meeting=meeting,
                 item=item,
                 source=source,
@@ -301,7 +303,7 @@ class Ledger:
                 source=source,
                 meeting=meeting,
                 text=text,
-                owners=owners,  # type: ignore[arg-type]
+                owners=owners,
                 due=due,
                 reason=reason,
             )
@@ -431,7 +433,7 @@ class Ledger:
                 action_id=action_id,
                 corrects=corrects,
                 reason=reason,
-                fields=fields,  # type: ignore[arg-type]
+                fields=fields,
             )
         )
 
@@ -550,8 +552,12 @@ class Ledger:
     def _context(self, command: ActionCommand) -> Context:
         meeting_ids: set[str] = set()
         action_ids: set[str] = set()
-        if isinstance(command, RaiseAction | UpdateAction | RevisitAction | CloseAction
-                      | ReopenAction) and command.meeting is not None:
+        if (
+            isinstance(
+                command, RaiseAction | UpdateAction | RevisitAction | CloseAction | ReopenAction
+            )
+            and command.meeting is not None
+        ):
             meeting_ids.add(command.meeting)
         if isinstance(command, RaiseAction):
             action_ids.update(command.follows)
@@ -628,11 +634,3 @@ class _Register:
     def actions(self) -> Iterable[Action]:
         found = [s.action for s in self.states.values() if s.action is not None]
         return sorted(found, key=lambda a: (a.raised_at, a.id))
-
-
-def stream_ids_of(events: Iterable[Event]) -> list[str]:
-    """The streams a list of events belongs to (helper for imports and tests)."""
-    return [stream_of(e) for e in events]
-
-
-_unused: Callable[..., object] = stream_ids_of

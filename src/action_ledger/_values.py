@@ -21,7 +21,9 @@ def check_text(field: str, value: object, *, limit: int = MAX_TEXT) -> str:
     """Return ``value`` stripped if it is non-empty text of at most ``limit`` characters."""
     if not isinstance(value, str):
         raise ValidationError(
-            f"{field}: expected text, got {type(value).__name__} {value!r}", field=field, value=value
+            f"{field}: expected text, got {type(value).__name__} {value!r}",
+            field=field,
+            value=value,
         )
     stripped = value.strip()
     if not stripped:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal, TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 import pendulum
@@ -54,10 +54,6 @@ def _text(field: str, limit: int = MAX_TEXT) -> Callable[[object], str]:
     return lambda value: check_text(field, value, limit=limit)
 
 
-def _optional(field: str, limit: int = MAX_SHORT) -> Callable[[object], str | None]:
-    return lambda value: check_optional_text(field, value, limit=limit)
-
-
 def _moment(value: object) -> pendulum.DateTime:
     return to_datetime(value, field="occurred_at")
 
@@ -91,7 +87,9 @@ def _ids(value: object) -> tuple[str, ...]:
 def _attendees(value: object) -> tuple[Attendee, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, Attendee) for v in value):
         raise ValidationError(
-            f"attendance: {value!r} is not a list of Attendee values", field="attendance", value=value
+            f"attendance: {value!r} is not a list of Attendee values",
+            field="attendance",
+            value=value,
         )
     return tuple(value)
 
@@ -120,15 +118,12 @@ def _optional_owners(value: object) -> tuple[Owner, ...] | None:
     return None if value is None else parse_owners(value)
 
 
-def _choice(field: str, choices: tuple[str, ...]) -> Callable[[object], Any]:
-    def convert(value: object) -> Any:
-        if value not in choices:
-            raise ValidationError(
-                f"{field}: {value!r} is not one of {', '.join(choices)}", field=field, value=value
-            )
-        return value
-
-    return convert
+def _check_choice(field: str, value: object, choices: tuple[str, ...]) -> Any:
+    if value not in choices:
+        raise ValidationError(
+            f"{field}: {value!r} is not one of {', '.join(choices)}", field=field, value=value
+        )
+    return value
 
 
 def _optional_bool(value: object) -> bool | None:
@@ -145,22 +140,92 @@ def _bool(value: object) -> bool:
     raise ValidationError(f"restricted: {value!r} is not true or false", field="restricted")
 
 
+def _resolution_choice(value: object) -> Any:
+    return _check_choice("resolution", value, RESOLUTIONS)
+
+
+def _source_choice(value: object) -> Any:
+    return _check_choice("source", value, UPDATE_SOURCES)
+
+
+def _optional_chair(value: object) -> str | None:
+    return check_optional_text("chair", value, limit=MAX_SHORT)
+
+
+def _optional_item(value: object) -> str | None:
+    return check_optional_text("item", value, limit=20)
+
+
+def _optional_kind(value: object) -> str | None:
+    return check_optional_text("kind", value, limit=MAX_SHORT)
+
+
+def _optional_minutes_by(value: object) -> str | None:
+    return check_optional_text("minutes_by", value, limit=MAX_SHORT)
+
+
+def _optional_reason(value: object) -> str | None:
+    return check_optional_text("reason", value, limit=MAX_TEXT)
+
+
+def _optional_source(value: object) -> str | None:
+    return check_optional_text("source", value, limit=MAX_SHORT)
+
+
+def _optional_text(value: object) -> str | None:
+    return check_optional_text("text", value, limit=MAX_TEXT)
+
+
+def _optional_venue(value: object) -> str | None:
+    return check_optional_text("venue", value, limit=MAX_SHORT)
+
+
+def _actor_short(value: object) -> str:
+    return check_text("actor", value, limit=MAX_SHORT)
+
+
+def _note_text(value: object) -> str:
+    return check_text("note", value, limit=MAX_TEXT)
+
+
+def _outcome_text(value: object) -> str:
+    return check_text("outcome", value, limit=MAX_TEXT)
+
+
+def _reason_text(value: object) -> str:
+    return check_text("reason", value, limit=MAX_TEXT)
+
+
+def _text_text(value: object) -> str:
+    return check_text("text", value, limit=MAX_TEXT)
+
+
+def _title_short(value: object) -> str:
+    return check_text("title", value, limit=MAX_SHORT)
+
+
+def _held_at(value: object) -> pendulum.DateTime:
+    return to_datetime(value, field="held_at")
+
+
+def _optional_action_id(value: object) -> str | None:
+    return None if value is None else check_action_id(value)
+
+
 @attrs.frozen(kw_only=True)
 class RecordMeeting:
     """Record a meeting: its id is its date (Europe/London), optionally with a suffix."""
 
     event_id: str = attrs.field(converter=_event_id)
-    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     meeting_id: str = attrs.field(converter=check_meeting_id)
-    title: str = attrs.field(converter=_text("title", MAX_SHORT))
-    held_at: pendulum.DateTime = attrs.field(
-        converter=lambda v: to_datetime(v, field="held_at")
-    )
-    kind: str | None = attrs.field(default=None, converter=_optional("kind"))
-    venue: str | None = attrs.field(default=None, converter=_optional("venue"))
-    chair: str | None = attrs.field(default=None, converter=_optional("chair"))
-    minutes_by: str | None = attrs.field(default=None, converter=_optional("minutes_by"))
+    title: str = attrs.field(converter=_title_short)
+    held_at: pendulum.DateTime = attrs.field(converter=_held_at)
+    kind: str | None = attrs.field(default=None, converter=_optional_kind)
+    venue: str | None = attrs.field(default=None, converter=_optional_venue)
+    chair: str | None = attrs.field(default=None, converter=_optional_chair)
+    minutes_by: str | None = attrs.field(default=None, converter=_optional_minutes_by)
     attendance: tuple[Attendee, ...] = attrs.field(default=(), converter=_attendees)
     apologies: tuple[Attendee, ...] = attrs.field(default=(), converter=_attendees)
 
@@ -170,14 +235,14 @@ class RaiseAction:
     """Raise a new action, at a meeting or from another source."""
 
     event_id: str = attrs.field(converter=_event_id)
-    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
-    text: str = attrs.field(converter=_text("text"))
+    text: str = attrs.field(converter=_text_text)
     owners: tuple[Owner, ...] = attrs.field(converter=parse_owners)
     meeting: str | None = attrs.field(default=None, converter=_optional_meeting)
-    item: str | None = attrs.field(default=None, converter=_optional("item", 20))
-    source: str | None = attrs.field(default=None, converter=_optional("source"))
+    item: str | None = attrs.field(default=None, converter=_optional_item)
+    source: str | None = attrs.field(default=None, converter=_optional_source)
     due: DueInput = attrs.field(default=None, converter=_due)
     follows: tuple[str, ...] = attrs.field(default=(), converter=_ids)
     restricted: bool = attrs.field(default=False, converter=_bool)
@@ -185,19 +250,19 @@ class RaiseAction:
 
 @attrs.frozen(kw_only=True)
 class UpdateAction:
-    """Record progress on an action; optionally change its text, owners or due date (with a reason)."""
+    """Record progress on an action; optionally change its text, owners or due (with a reason)."""
 
     event_id: str = attrs.field(converter=_event_id)
-    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
-    note: str = attrs.field(converter=_text("note"))
-    source: str = attrs.field(converter=_choice("source", UPDATE_SOURCES))
+    note: str = attrs.field(converter=_note_text)
+    source: str = attrs.field(converter=_source_choice)
     meeting: str | None = attrs.field(default=None, converter=_optional_meeting)
-    text: str | None = attrs.field(default=None, converter=_optional("text", MAX_TEXT))
+    text: str | None = attrs.field(default=None, converter=_optional_text)
     owners: tuple[Owner, ...] | None = attrs.field(default=None, converter=_optional_owners)
     due: DueInput = attrs.field(default=None, converter=_due)
-    reason: str | None = attrs.field(default=None, converter=_optional("reason", MAX_TEXT))
+    reason: str | None = attrs.field(default=None, converter=_optional_reason)
 
 
 @attrs.frozen(kw_only=True)
@@ -205,12 +270,12 @@ class RevisitAction:
     """Record that an action was discussed at a meeting, with the outcome."""
 
     event_id: str = attrs.field(converter=_event_id)
-    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
     meeting: str = attrs.field(converter=check_meeting_id)
-    outcome: str = attrs.field(converter=_text("outcome"))
-    item: str | None = attrs.field(default=None, converter=_optional("item", 20))
+    outcome: str = attrs.field(converter=_outcome_text)
+    item: str | None = attrs.field(default=None, converter=_optional_item)
     assured: bool | None = attrs.field(default=None, converter=_optional_bool)
     next_revisit: DueInput = attrs.field(default=None, converter=_due)
 
@@ -220,16 +285,14 @@ class CloseAction:
     """Close an action: completed, superseded by another action, or withdrawn."""
 
     event_id: str = attrs.field(converter=_event_id)
-    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
-    resolution: Resolution = attrs.field(converter=_choice("resolution", RESOLUTIONS))
-    note: str = attrs.field(converter=_text("note"))
+    resolution: Resolution = attrs.field(converter=_resolution_choice)
+    note: str = attrs.field(converter=_note_text)
     meeting: str | None = attrs.field(default=None, converter=_optional_meeting)
-    item: str | None = attrs.field(default=None, converter=_optional("item", 20))
-    superseded_by: str | None = attrs.field(
-        default=None, converter=lambda v: None if v is None else check_action_id(v)
-    )
+    item: str | None = attrs.field(default=None, converter=_optional_item)
+    superseded_by: str | None = attrs.field(default=None, converter=_optional_action_id)
 
 
 @attrs.frozen(kw_only=True)
@@ -237,10 +300,10 @@ class ReopenAction:
     """Bring a closed action back, with the reason."""
 
     event_id: str = attrs.field(converter=_event_id)
-    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
+    actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
-    reason: str = attrs.field(converter=_text("reason"))
+    reason: str = attrs.field(converter=_reason_text)
     meeting: str | None = attrs.field(default=None, converter=_optional_meeting)
 
 
@@ -257,27 +320,13 @@ CORRECTABLE = (
 )
 
 
-@attrs.frozen(kw_only=True)
-class CorrectEvent:
-    """Correct an earlier event of an action that was entered wrongly; history keeps both.
-
-    ``fields`` maps field names (see ``CORRECTABLE``) to their corrected values.
-    """
-
-    event_id: str = attrs.field(converter=_event_id)
-    actor: str = attrs.field(converter=_text("actor", MAX_SHORT))
-    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
-    action_id: str = attrs.field(converter=check_action_id)
-    corrects: str = attrs.field(converter=_event_id)
-    reason: str = attrs.field(converter=_text("reason"))
-    fields: tuple[tuple[str, Any], ...] = attrs.field(converter=lambda v: _corrections(v))
-
-
 def _corrections(value: object) -> tuple[tuple[str, Any], ...]:
-    items = value.items() if isinstance(value, dict) else value
-    if not isinstance(items, list | tuple) and not hasattr(items, "__iter__"):
+    if isinstance(value, dict):
+        pairs = tuple((str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        pairs = tuple((str(k), v) for k, v in value)
+    else:
         raise ValidationError(f"fields: {value!r} is not a mapping", field="fields", value=value)
-    pairs = tuple((str(k), v) for k, v in items)  # type: ignore[union-attr]
     unknown = sorted(k for k, _ in pairs if k not in CORRECTABLE)
     if unknown:
         raise ValidationError(
@@ -308,6 +357,22 @@ def _corrections(value: object) -> tuple[tuple[str, Any], ...]:
         }[key]
         converted.append((key, conv(raw)))
     return tuple(sorted(converted))
+
+
+@attrs.frozen(kw_only=True)
+class CorrectEvent:
+    """Correct an earlier event of an action that was entered wrongly; history keeps both.
+
+    ``fields`` maps field names (see ``CORRECTABLE``) to their corrected values.
+    """
+
+    event_id: str = attrs.field(converter=_event_id)
+    actor: str = attrs.field(converter=_actor_short)
+    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
+    action_id: str = attrs.field(converter=check_action_id)
+    corrects: str = attrs.field(converter=_event_id)
+    reason: str = attrs.field(converter=_reason_text)
+    fields: tuple[tuple[str, Any], ...] = attrs.field(converter=_corrections)
 
 
 Command: TypeAlias = (

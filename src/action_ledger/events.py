@@ -17,6 +17,8 @@ import pendulum
 from ._due import Due
 from ._values import Attendee, Owner
 
+NO_DUE = Due(on=None, text=None)
+
 __all__ = [
     "ActionClosed",
     "ActionCorrected",
@@ -65,7 +67,7 @@ class ActionRaised:
     meeting: str | None = None
     item: str | None = None
     source: str | None = None
-    due: Due = Due(on=None, text=None)
+    due: Due = NO_DUE
     follows: tuple[str, ...] = ()
     restricted: bool = False
 
@@ -102,7 +104,7 @@ class ActionRevisited:
     outcome: str
     item: str | None = None
     assured: bool | None = None
-    next_revisit: Due = Due(on=None, text=None)
+    next_revisit: Due = NO_DUE
 
 
 @attrs.frozen(kw_only=True)
@@ -165,11 +167,6 @@ class ActionCorrected:
 
 
 ActionEvent: TypeAlias = (
-    ActionRaised
-    | ActionUpdated
-    | ActionRevisited
-    | ActionClosed
-    | ActionReopened
-    | ActionCorrected
+    ActionRaised | ActionUpdated | ActionRevisited | ActionClosed | ActionReopened | ActionCorrected
 )
 Event: TypeAlias = MeetingRecorded | ActionEvent

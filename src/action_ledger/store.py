@@ -204,9 +204,7 @@ def verify_chain(
                 event.position,
             )
         if event.prev_hash != prev_hash:
-            return bad(
-                "prev_hash does not match the hash of the event before it", event.position
-            )
+            return bad("prev_hash does not match the hash of the event before it", event.position)
         recomputed = chain_hash(
             prev_hash,
             position=event.position,

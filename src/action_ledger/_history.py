@@ -93,7 +93,7 @@ def show(value: Any) -> str | None:
     return str(value)
 
 
-def _short(text: str, limit: int = 120) -> str:
+def _short(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -122,7 +122,7 @@ def _summary(event: ActionEvent, before: Action | None, kinds: Mapping[str, str]
                 + (f", due {due}" if due else "")
                 + (f", following {', '.join(event.follows)}" if event.follows else "")
                 + (" (restricted)" if event.restricted else "")
-                + f": {_short(event.text)}"
+                + f": {event.text}"
             )
         case ActionUpdated():
             changed = [

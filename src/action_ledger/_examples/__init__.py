@@ -1,0 +1,1 @@
+"""The example registers shipped with the package (linked from examples/)."""

@@ -1,0 +1,1 @@
+../../../examples/west_mercia.py

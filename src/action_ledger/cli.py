@@ -522,11 +522,11 @@ def list_(ctx: click.Context, status: str | None, owner: str | None, as_json: bo
             click.echo(render_register(actions))
 
 
-@main.command()
+@main.command("show")
 @click.argument("action_id")
 @json_option
 @click.pass_context
-def show_(ctx: click.Context, action_id: str, as_json: bool) -> None:
+def show_action(ctx: click.Context, action_id: str, as_json: bool) -> None:
     """Print one action and its audit trail.
 
     \b
@@ -542,10 +542,6 @@ def show_(ctx: click.Context, action_id: str, as_json: bool) -> None:
             click.echo(render_action(action))
             click.echo("\nHistory (oldest first):")
             click.echo(render_history(entries))
-
-
-show_.name = "show"
-main.add_command(show_, "show")
 
 
 @main.command()

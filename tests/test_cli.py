@@ -1,0 +1,147 @@
+"""The command-line program: a thin shell with readable output and stable exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from action_ledger import Ledger
+from action_ledger.cli import EXIT_CODES, main
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "register.db")
+
+
+def run(db: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", db, "--actor", "Test Officer", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_demo_builds_the_west_mercia_register_and_prints_a_trail(db: str) -> None:
+    """`demo` records the three meetings and prints the register, a trail and a verified chain."""
+    code, out, _ = run(db, "demo", "--fresh")
+    assert code == 0
+    assert "Monthly Assurance Meeting October 2021" in out
+    assert "T/Ch Supt to find out timeline for homicide review analysis." in out
+    assert "closed (superseded)" in out
+    assert "Hash chain: ok" in out
+    with Ledger.open(db) as ledger:
+        assert len(ledger.meetings()) == 3
+        assert ledger.verify().ok
+
+
+def test_demo_refuses_a_register_that_is_not_empty(db: str) -> None:
+    """`demo` without --fresh on a used register changes nothing and says what to do."""
+    assert run(db, "demo")[0] == 0
+    code, _, err = run(db, "demo")
+    assert code == EXIT_CODES["invalid input"]
+    assert "--fresh" in err
+
+
+def test_a_full_lifecycle_from_the_terminal(db: str) -> None:
+    """meeting add, raise, update, revisit, close, reopen, list and show work end to end."""
+    assert (
+        run(
+            db,
+            "meeting",
+            "add",
+            "2021-10-04",
+            "--title",
+            "Monthly Assurance Meeting October 2021",
+            "--held-at",
+            "2021-10-04T13:30",
+            "--attendee",
+            "Pippa Mills, Chief Constable (CC)",
+        )[0]
+        == 0
+    )
+    code, out, _ = run(
+        db,
+        "raise",
+        "Find out the timeline.",
+        "--owner",
+        "T/Ch Supt",
+        "--meeting",
+        "2021-10-04",
+        "--item",
+        "2.3",
+        "--due",
+        "within two weeks",
+    )
+    assert code == 0
+    action_id = out.strip()
+    assert action_id == "ACT-2021-001"
+    assert run(db, "update", action_id, "--note", "Timeline requested")[0] == 0
+    assert (
+        run(db, "revisit", action_id, "--meeting", "2021-10-04", "--outcome", "Noted", "--assured")[
+            0
+        ]
+        == 0
+    )
+    assert run(db, "close", action_id, "--resolution", "completed", "--note", "Done")[0] == 0
+    assert run(db, "reopen", action_id, "--reason", "Timeline slipped")[0] == 0
+    code, out, _ = run(db, "list", "--status", "open", "--json")
+    listed = json.loads(out)
+    assert [a["id"] for a in listed] == [action_id]
+    assert listed[0]["due_on"] == "2021-10-18"
+    code, out, _ = run(db, "show", action_id)
+    assert code == 0
+    for word in ("RAISED", "UPDATED", "REVISITED", "CLOSED", "REOPENED", "by Test Officer"):
+        assert word in out
+
+
+def test_user_mistakes_give_one_line_and_a_distinct_exit_code(db: str) -> None:
+    """A rule rejection, a bad value and an unknown id each exit with their own code, no traceback."""
+    run(db, "raise", "Something", "--owner", "CC", "--id", "A-1")
+    run(db, "close", "A-1", "--resolution", "withdrawn", "--note", "No longer needed")
+    code, _, err = run(db, "update", "A-1", "--note", "More")
+    assert code == EXIT_CODES["rule rejected"]
+    assert "reopen it first" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run(db, "raise", "X", "--owner", "CC", "--due", "2022-02-30")
+    assert code == EXIT_CODES["invalid input"]
+    assert "2022-02-30" in err
+    code, _, err = run(db, "show", "NOPE-1")
+    assert code == EXIT_CODES["not found"]
+    assert "NOPE-1" in err
+
+
+def test_verify_exits_5_when_the_file_was_altered(db: str) -> None:
+    """`verify` reports the first bad position and exits 5 after a row was edited."""
+    import sqlite3
+
+    run(db, "demo")
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE events SET actor = 'Mallory' WHERE position = 5")
+    conn.commit()
+    conn.close()
+    code, _, err = run(db, "verify")
+    assert code == EXIT_CODES["verify failed"]
+    assert "position 5" in err
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((prefix + name, command))
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, prefix + name + " "))
+    return found
+
+
+@pytest.mark.parametrize("name,command", _commands(main))
+def test_every_command_is_documented_with_an_example(name: str, command: click.Command) -> None:
+    """Every verb has help text with an example, and a section in docs/cli.md."""
+    if isinstance(command, click.Group):
+        assert command.help
+    else:
+        assert command.help and "Example:" in command.help, name
+        docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
+        assert f"action-ledger {name}" in docs, f"docs/cli.md does not document {name!r}"

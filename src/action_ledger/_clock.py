@@ -17,6 +17,7 @@ LONDON = pendulum.timezone("Europe/London")
 UTC = pendulum.UTC
 
 Clock = Callable[[], pendulum.DateTime]
+_ZERO = _dt.timedelta(0)
 
 
 def system_clock() -> pendulum.DateTime:
@@ -103,10 +104,27 @@ def local_date(moment: pendulum.DateTime) -> pendulum.Date:
 
 def format_utc(moment: _dt.datetime) -> str:
     """The canonical text of a moment: UTC, microseconds, ``Z`` (stable across machines)."""
-    utc = pendulum.instance(moment).in_tz(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValidationError(f"{moment!r} has no time zone; stored times must be aware")
+    if offset != _ZERO:
+        moment = moment.astimezone(_dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_utc(text: str) -> pendulum.DateTime:
     """Read a moment written by :func:`format_utc` (or any aware ISO 8601 string)."""
-    return pendulum.instance(_dt.datetime.fromisoformat(text)).in_tz(UTC)
+    parsed = _dt.datetime.fromisoformat(text)
+    if parsed.utcoffset() != _ZERO:
+        parsed = parsed.astimezone(_dt.UTC)
+    # Built directly: pendulum.instance() is ten times slower, and this is on every read.
+    return pendulum.DateTime(
+        parsed.year,
+        parsed.month,
+        parsed.day,
+        parsed.hour,
+        parsed.minute,
+        parsed.second,
+        parsed.microsecond,
+        tzinfo=UTC,
+    )

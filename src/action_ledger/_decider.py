@@ -611,7 +611,7 @@ def evolve_meeting(state: MeetingState, event: MeetingRecorded) -> MeetingState:
     )
 
 
-def _with(mapping: Mapping[str, object], **changes: object) -> Mapping[str, object]:
+def _with(mapping: Mapping[str, str], changes: Mapping[str, str]) -> Mapping[str, str]:
     merged = dict(mapping)
     merged.update(changes)
     return MappingProxyType(merged)
@@ -650,11 +650,9 @@ def evolve(state: ActionState, event: ActionEvent) -> ActionState:
     action = state.action
     set_by = state.set_by
     correctable = state.correctable
+    changes: dict[str, object]
     if isinstance(event, ActionUpdated):
-        changes: dict[str, object] = {
-            "last_update": event.note,
-            "last_updated_at": event.occurred_at,
-        }
+        changes = {"last_update": event.note, "last_updated_at": event.occurred_at}
         slots_changed: dict[str, str] = {"last_update": event.event_id}
         fields = {"note", "occurred_at"}
         if event.text is not None:
@@ -670,46 +668,43 @@ def evolve(state: ActionState, event: ActionEvent) -> ActionState:
             changes["due_text"] = event.due.text
             slots_changed["due"] = event.event_id
             fields.add("due")
-        action = attrs.evolve(action, **changes)  # type: ignore[arg-type]
-        set_by = _with(set_by, **slots_changed)  # type: ignore[assignment]
+        set_by = _with(set_by, slots_changed)
         correctable = _add_target(state, event.event_id, "updated", fields)
     elif isinstance(event, ActionRevisited):
-        action = attrs.evolve(
-            action,
-            last_revisited_at=event.occurred_at,
-            last_revisit_meeting=event.meeting,
-            last_outcome=event.outcome,
-            assured=event.assured,
-            next_revisit_on=event.next_revisit.on,
-        )
-        set_by = _with(set_by, last_revisit=event.event_id)  # type: ignore[assignment]
+        changes = {
+            "last_revisited_at": event.occurred_at,
+            "last_revisit_meeting": event.meeting,
+            "last_outcome": event.outcome,
+            "assured": event.assured,
+            "next_revisit_on": event.next_revisit.on,
+        }
+        set_by = _with(set_by, {"last_revisit": event.event_id})
         correctable = _add_target(state, event.event_id, "revisited", set(_SLOTS["revisited"]))
     elif isinstance(event, ActionClosed):
-        action = attrs.evolve(
-            action,
-            status="closed",
-            resolution=event.resolution,
-            closed_at=event.occurred_at,
-            superseded_by=event.superseded_by,
-            closing_note=event.note,
-        )
-        set_by = _with(set_by, closed=event.event_id)  # type: ignore[assignment]
+        changes = {
+            "status": "closed",
+            "resolution": event.resolution,
+            "closed_at": event.occurred_at,
+            "superseded_by": event.superseded_by,
+            "closing_note": event.note,
+        }
+        set_by = _with(set_by, {"closed": event.event_id})
         correctable = _add_target(state, event.event_id, "closed", set(_SLOTS["closed"]))
     elif isinstance(event, ActionReopened):
-        action = attrs.evolve(
-            action,
-            status="open",
-            resolution=None,
-            closed_at=None,
-            superseded_by=None,
-            closing_note=None,
-        )
-        set_by = _with(set_by, closed=event.event_id)  # type: ignore[assignment]
+        changes = {
+            "status": "open",
+            "resolution": None,
+            "closed_at": None,
+            "superseded_by": None,
+            "closing_note": None,
+        }
+        set_by = _with(set_by, {"closed": event.event_id})
         correctable = _add_target(state, event.event_id, "reopened", set(_SLOTS["reopened"]))
-    elif isinstance(event, ActionCorrected):
-        action = _apply_correction(state, event)
+    else:
+        changes = _correction_changes(state, event)
+    changes["version"] = version
     return ActionState(
-        action=attrs.evolve(action, version=version),
+        action=attrs.evolve(action, **changes),  # type: ignore[arg-type]
         version=version,
         set_by=set_by,
         correctable=correctable,
@@ -724,13 +719,13 @@ def _add_target(
     return MappingProxyType(merged)
 
 
-def _apply_correction(state: ActionState, event: ActionCorrected) -> Action:
-    """Apply the corrected values that are still in effect (nothing later replaced them)."""
+def _correction_changes(state: ActionState, event: ActionCorrected) -> dict[str, object]:
+    """The corrected values that are still in effect (nothing later replaced them)."""
     assert state.action is not None
     action = state.action
     target = state.correctable.get(event.corrects)
     if target is None:
-        return action
+        return {}
     kind = target[0]
     fix = event.corrections
     slots = _SLOTS.get(kind, {})
@@ -759,7 +754,7 @@ def _apply_correction(state: ActionState, event: ActionCorrected) -> Action:
                 changes["closing_note" if name == "note" else "closed_at"] = value
         elif slot in ("text", "owners", "meeting", "item"):
             changes[slot] = value
-    return attrs.evolve(action, **changes)  # type: ignore[arg-type]
+    return changes
 
 
 def fold(events: Iterable[ActionEvent], state: ActionState = INITIAL_ACTION) -> ActionState:

@@ -1,0 +1,62 @@
+"""Run every benchmark and print all the tables; optionally save the figures as JSON.
+
+* ``bench_sqlite``: action_ledger against the eventsourcing library on SQLite (bulk import,
+  command cycle, one action's history, full replay), with ratios and targets.
+* ``bench_replay_1m``: verify and replay of a 1,000,000-event log in fresh subprocesses, with
+  peak RSS (target for verify: < 100 MB).
+
+``--quick`` shrinks the sizes (2,000 actions and 200 operations; 100,000 events) for a run of
+well under a minute; the full run takes a few minutes. Run from the repository root:
+``python benchmarks/run_all.py [--quick] [--json PATH] [--keep PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import _common as c
+import bench_replay_1m
+import bench_sqlite
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run every action_ledger benchmark.")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick look")
+    parser.add_argument("--json", metavar="PATH", help="save all the figures as JSON")
+    parser.add_argument(
+        "--keep", metavar="PATH", help="bench_replay_1m: keep (or reuse) its database here"
+    )
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    figures: dict[str, Any] = {"quick": args.quick}
+    print(f"== bench_sqlite {'(quick)' if args.quick else ''}", flush=True)
+    figures["bench_sqlite"] = bench_sqlite.run(
+        **bench_sqlite.sizes_for(bench_sqlite.parse_args(["--quick"] if args.quick else []))
+    )
+    print(f"\n== bench_replay_1m {'(quick)' if args.quick else ''}", flush=True)
+    figures["bench_replay_1m"] = bench_replay_1m.run(
+        n_events=100_000 if args.quick else 1_000_000, keep=args.keep
+    )
+
+    rows = [
+        *(c.Row(**r) for r in figures["bench_sqlite"]["rows"]),
+        *(c.Row(**r) for r in figures["bench_replay_1m"]["rows"] if r["met"] is not None),
+    ]
+    judged = [r for r in rows if r.met is not None and not r.operation.startswith(" ")]
+    met = sum(1 for r in judged if r.met)
+    c.print_table(
+        "summary — targets",
+        judged,
+        [f"{met} of {len(judged)} targets met; {time.perf_counter() - started:.0f} s in all"],
+    )
+    if args.json:
+        c.write_json(args.json, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""The event store contract (``tests/store_contract.py``) run against each backend."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from store_contract import EventStoreContract, StoreFactory
+
+from action_ledger import MemoryEventStore, SQLiteEventStore
+from action_ledger._clock import system_clock
+from action_ledger.store import EventStore
+
+
+class TestMemoryStore(EventStoreContract):
+    """The in-memory reference store."""
+
+    @pytest.fixture
+    def make_store(self) -> StoreFactory:
+        def make(*, key=None, clock=None):  # type: ignore[no-untyped-def]
+            return MemoryEventStore(key=key, clock=clock or system_clock)
+
+        return make
+
+    @pytest.fixture
+    def store(self, make_store: StoreFactory) -> EventStore:
+        return make_store()
+
+
+class TestSQLiteStore(EventStoreContract):
+    """The SQLite store, on a fresh file under ``tmp_path`` for each store."""
+
+    @pytest.fixture
+    def make_store(self, tmp_path: Path) -> Iterator[StoreFactory]:
+        opened: list[SQLiteEventStore] = []
+        numbers = itertools.count(1)
+
+        def make(*, key=None, clock=None):  # type: ignore[no-untyped-def]
+            path = tmp_path / f"events-{next(numbers)}.db"
+            store = SQLiteEventStore(path, key=key, clock=clock or system_clock)
+            opened.append(store)
+            return store
+
+        yield make
+        for store in opened:
+            store.close()
+
+    @pytest.fixture
+    def store(self, make_store: StoreFactory) -> EventStore:
+        return make_store()

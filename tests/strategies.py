@@ -429,11 +429,7 @@ def action_event_sequences(draw: st.DrawFn) -> list[ActionEvent]:
 
 @attrs.define
 class PureRegister:
-    """The pure model of a register: every stream's state, built by ``decide`` and ``evolve``.
-
-    ``steps`` keeps, for each accepted command, the action (or meeting) state right after it,
-    so tests can compare the state built step by step with a fold of the events.
-    """
+    """The pure model of a register: every stream's state, built by ``decide`` and ``evolve``."""
 
     actions: dict[str, ActionState] = attrs.Factory(dict)
     meetings: dict[str, MeetingState] = attrs.Factory(dict)
@@ -537,7 +533,9 @@ def histories(
         meeting = draw(st.sampled_from(meetings)) if at_meeting else None
         raised_ids = sorted(register.actions)
 
-        def raise_it(meeting: str | None = meeting, raised_ids: list[str] = raised_ids) -> Command:
+        def raise_it(
+            meeting: str | None = meeting, raised_ids: list[str] = raised_ids, number: int = number
+        ) -> Command:
             if meeting is not None:
                 found = register.meetings[meeting].meeting
                 assert found is not None
@@ -573,7 +571,8 @@ def histories(
         state = register.actions[action_id]
         action = state.action
         assert action is not None
-        kinds = ("reopen", "correct") if action.status == "closed" else ("update", "revisit")
+        closed = action.status == "closed"
+        kinds = ("reopen", "reopen", "correct") if closed else ("update", "revisit", "close")
         kind = draw(st.sampled_from((*kinds, "close", "correct", "update")))
         make = {
             "update": _update,

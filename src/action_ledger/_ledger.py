@@ -182,6 +182,9 @@ class Ledger:
         stream = MEETING_PREFIX + command.meeting_id
         for attempt in range(self._max_retries + 1):
             state = self._meeting_state(command.meeting_id)
+            earlier = self.store.get_event(command.event_id)
+            if state.meeting is not None and earlier is not None and earlier.stream_id == stream:
+                return state.meeting  # a retry of this very command: nothing new
             events = decide(command, state)
             try:
                 self.store.append(stream, [encode(e) for e in events], state.version)
@@ -231,6 +234,11 @@ class Ledger:
             ValidationError: a value is malformed (empty text, a date that does not exist…).
             RuleViolationError: a rule is broken (unknown meeting, duplicate id…).
         """
+        if event_id is not None:
+            earlier = self.store.get_event(event_id)
+            if earlier is not None and earlier.stream_id.startswith(ACTION_PREFIX):
+                # A retry of a raise that was stored already: the same id, nothing new.
+                return earlier.stream_id[len(ACTION_PREFIX) :]
         when = self._occurred(occurred_at, meeting)
         custom = action_id is not None
         sequence = 0
@@ -536,10 +544,16 @@ class Ledger:
         return self._clock()
 
     def _action_state(self, action_id: str) -> ActionState:
+        return self._load_action(action_id)[0]
+
+    def _load_action(self, action_id: str) -> tuple[ActionState, set[str]]:
+        """The action's state and the ids of the events already in its stream."""
         state = INITIAL_ACTION
+        seen = set()
         for stored in self.store.read_stream(ACTION_PREFIX + action_id):
             state = evolve(state, _action_event(stored))
-        return state
+            seen.add(stored.event_id)
+        return state, seen
 
     def _meeting_state(self, meeting_id: str) -> MeetingState:
         state = INITIAL_MEETING
@@ -586,7 +600,11 @@ class Ledger:
         stream = ACTION_PREFIX + command.action_id
         context = self._context(command)
         for attempt in range(self._max_retries + 1):
-            state = self._action_state(command.action_id)
+            state, seen = self._load_action(command.action_id)
+            if command.event_id in seen:
+                # A retry of a command that was stored already: the same answer, nothing new.
+                assert state.action is not None
+                return state.action
             events = decide(command, state, context)
             try:
                 self.store.append(stream, [encode(e) for e in events], state.version)

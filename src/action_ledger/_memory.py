@@ -77,6 +77,10 @@ class MemoryEventStore:
         for index in range(max(after, 0), end):
             yield self._log[index]
 
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        """See :meth:`action_ledger.store.EventStore.get_event`."""
+        return self._ids.get(event_id)
+
     def stream_version(self, stream_id: str) -> int:
         """See :meth:`action_ledger.store.EventStore.stream_version`."""
         return len(self._streams.get(stream_id, ()))

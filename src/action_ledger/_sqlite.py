@@ -204,6 +204,12 @@ class SQLiteEventStore:
             if len(rows) < size:
                 return
 
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        """See :meth:`action_ledger.store.EventStore.get_event`."""
+        with self._lock:
+            row = self._conn.execute(f"{_SELECT} WHERE event_id = ?", (event_id,)).fetchone()
+        return None if row is None else _row(row)
+
     def stream_version(self, stream_id: str) -> int:
         """See :meth:`action_ledger.store.EventStore.stream_version`."""
         with self._lock:

@@ -268,6 +268,10 @@ class EventStore(Protocol):
         """The global log after ``after``, in position order, read in pages of ``page_size``."""
         ...
 
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        """The stored event with this id, or ``None``."""
+        ...
+
     def stream_version(self, stream_id: str) -> int:
         """The current version of a stream (0 when it has no events)."""
         ...

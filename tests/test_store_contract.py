@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from store_contract import EventStoreContract, StoreFactory
 
 from action_ledger import MemoryEventStore, SQLiteEventStore
 from action_ledger._clock import system_clock
 from action_ledger.store import EventStore
+from store_contract import EventStoreContract, StoreFactory
 
 
 class TestMemoryStore(EventStoreContract):

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_contract import StepClock, new_event, new_events
 
 from action_ledger import SQLiteEventStore
 from action_ledger.store import (
@@ -26,6 +25,7 @@ from action_ledger.store import (
     chain_hash,
     verify_chain,
 )
+from store_contract import StepClock, new_event, new_events
 
 KEY = b"opcc-register-hmac-key"
 STREAMS = (
@@ -344,9 +344,7 @@ def test_deleted_last_row_is_caught_by_the_published_head(
     assert report.head_hash == log[-2].hash
 
 
-def test_truncated_tail_is_caught_by_the_published_head(
-    path: Path, log: list[StoredEvent]
-) -> None:
+def test_truncated_tail_is_caught_by_the_published_head(path: Path, log: list[StoredEvent]) -> None:
     """Deleting the last six events is caught by the published head."""
     head = log[-1].hash
     with raw(path) as conn:

@@ -8,7 +8,15 @@ from collections.abc import Iterator, Sequence
 
 from ._clock import Clock, format_utc, system_clock
 from .exceptions import ConcurrencyError
-from .store import GENESIS_HASH, NewEvent, StoredEvent, check_batch, replayed_positions, seal
+from .store import (
+    GENESIS_HASH,
+    NewEvent,
+    StoredEvent,
+    check_batch,
+    check_paging,
+    replayed_positions,
+    seal,
+)
 
 
 class MemoryEventStore:
@@ -73,6 +81,7 @@ class MemoryEventStore:
         self, *, after: int = 0, limit: int | None = None, page_size: int = 1000
     ) -> Iterator[StoredEvent]:
         """See :meth:`action_ledger.store.EventStore.read_all`."""
+        check_paging(after, limit, page_size)
         end = len(self._log) if limit is None else min(len(self._log), max(after, 0) + limit)
         for index in range(max(after, 0), end):
             yield self._log[index]

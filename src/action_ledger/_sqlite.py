@@ -19,7 +19,15 @@ from sqlite_utils.migrations import Migrations
 
 from ._clock import Clock, format_utc, system_clock
 from .exceptions import ConcurrencyError, StoreError
-from .store import GENESIS_HASH, NewEvent, StoredEvent, check_batch, replayed_positions, seal
+from .store import (
+    GENESIS_HASH,
+    NewEvent,
+    StoredEvent,
+    check_batch,
+    check_paging,
+    replayed_positions,
+    seal,
+)
 
 MIGRATIONS = Migrations("action_ledger.events")
 
@@ -102,20 +110,36 @@ class SQLiteEventStore:
         self.path = str(path)
         self._clock = clock
         self._lock = threading.RLock()
+        conn = None
         try:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
             )
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self.db = sqlite_utils.Database(conn)
+            with self._immediate():
+                self._check_foreign()
+                MIGRATIONS.apply(self.db)
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
-            self.db = sqlite_utils.Database(conn)
-            with self._immediate():
-                MIGRATIONS.apply(self.db)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, StoreError):
+                raise
             raise StoreError(f"cannot open {self.path!r} as an event store: {exc}") from exc
         self._conn = conn
+
+    def _check_foreign(self) -> None:
+        """Refuse a database that has an ``events`` table the migrations did not make."""
+        if self.db["events"].exists() and not any(
+            m.name == "0001_events" for m in MIGRATIONS.applied(self.db)
+        ):
+            raise StoreError(
+                f"{self.path!r} already has an 'events' table that action_ledger did not create; "
+                "use another file"
+            )
 
     def _immediate(self) -> _Immediate:
         return _Immediate(self.db.conn)
@@ -187,6 +211,7 @@ class SQLiteEventStore:
         self, *, after: int = 0, limit: int | None = None, page_size: int = 1000
     ) -> Iterator[StoredEvent]:
         """See :meth:`action_ledger.store.EventStore.read_all`; pages keep memory constant."""
+        check_paging(after, limit, page_size)
         remaining = limit
         while remaining is None or remaining > 0:
             size = page_size if remaining is None else min(page_size, remaining)
@@ -259,7 +284,11 @@ class _Immediate:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if not self._outer:
             return
-        if exc_type is None:
-            self._conn.execute("COMMIT")
-        elif self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
+        try:
+            if exc_type is None:
+                self._conn.execute("COMMIT")
+        finally:
+            # A failed COMMIT (disk full, I/O error) can leave the transaction open; later
+            # appends must not join it and silently never commit.
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")

@@ -305,6 +305,18 @@ def check_batch(stream_id: str, events: Sequence[NewEvent]) -> None:
         raise DuplicateEventError(f"the batch for {stream_id!r} repeats an event id: {ids}")
 
 
+def check_paging(after: int, limit: int | None, page_size: int) -> None:
+    """Reject read arguments that could silently return less than the log."""
+    from .exceptions import ValidationError
+
+    if page_size < 1:
+        raise ValidationError(f"page_size {page_size} must be at least 1", field="page_size")
+    if after < 0:
+        raise ValidationError(f"after {after} must be 0 or a position", field="after")
+    if limit is not None and limit < 0:
+        raise ValidationError(f"limit {limit} must be 0 or more", field="limit")
+
+
 def replayed_positions(
     stream_id: str, events: Sequence[NewEvent], found: dict[str, tuple[str, int]]
 ) -> tuple[int, ...] | None:

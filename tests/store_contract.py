@@ -179,6 +179,16 @@ class EventStoreContract:
         assert store.stream_version("action:B") == 3
         assert store.stream_version("action:C") == 0
 
+    def test_get_event_finds_a_stored_event_by_id(self, store: EventStore) -> None:
+        """``get_event`` returns the stored envelope with that id, or ``None`` for an unknown id."""
+        store.append("action:A-1", new_events("a", 2), 0)
+        store.append("action:B-1", new_events("b", 1), 0)
+        found = store.get_event(event_id("a-2"))
+        assert found is not None
+        assert (found.stream_id, found.version, found.position) == ("action:A-1", 2, 2)
+        assert found == list(store.read_all())[1]
+        assert store.get_event(event_id("never-stored")) is None
+
     def test_count_streams_by_prefix(self, store: EventStore) -> None:
         """``count_streams`` counts distinct streams whose ids start with the prefix."""
         for stream in (

@@ -12,9 +12,10 @@ names, which the shell loads before deciding.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import attrs
 import pendulum
@@ -135,10 +136,24 @@ class ActionState:
     ``correctable`` lists, for each event, its kind and the fields a correction may set.
     """
 
-    action: Action | None = None
+    values: Mapping[str, Any] | None = None
     version: int = 0
     set_by: Mapping[str, str] = _EMPTY
-    correctable: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType({})
+    correctable: Mapping[str, tuple[str, frozenset[str]]] | None = MappingProxyType({})
+
+    @functools.cached_property
+    def action(self) -> Action | None:
+        """The action, or ``None`` before it was raised (built once, on first use)."""
+        return None if self.values is None else Action(**self.values)
+
+    @property
+    def tracks_events(self) -> bool:
+        """Whether this state keeps ``correctable`` (what ``decide`` needs for corrections).
+
+        A projection that only reads states starts from :data:`LEAN_ACTION`, which does not:
+        its memory then grows with the number of actions, not of events.
+        """
+        return self.correctable is not None
 
 
 @attrs.frozen(kw_only=True)
@@ -150,6 +165,7 @@ class MeetingState:
 
 
 INITIAL_ACTION = ActionState()
+LEAN_ACTION = ActionState(correctable=None)
 INITIAL_MEETING = MeetingState()
 
 
@@ -537,6 +553,8 @@ def _correct(
     command: CorrectEvent, action: Action, state: ActionState, context: Context
 ) -> ActionCorrected:
     subject = f"action {action.id}"
+    if state.correctable is None:
+        raise TypeError("CorrectEvent is decided against a state that tracks its events")
     target = state.correctable.get(command.corrects)
     if target is None:
         raise _reject(
@@ -573,6 +591,7 @@ def _correct(
         occurred_at=command.occurred_at,
         action_id=action.id,
         corrects=command.corrects,
+        corrects_type=kind,
         reason=command.reason,
         corrections=Corrections(
             text=values.get("text"),
@@ -614,62 +633,70 @@ def evolve_meeting(state: MeetingState, event: MeetingRecorded) -> MeetingState:
 def _with(mapping: Mapping[str, str], changes: Mapping[str, str]) -> Mapping[str, str]:
     merged = dict(mapping)
     merged.update(changes)
-    return MappingProxyType(merged)
+    return merged
+
+
+_RAISED_SLOTS = ("text", "owners", "due", "meeting", "item", "raised_at")
+_TARGETS: dict[tuple[str, frozenset[str]], tuple[str, frozenset[str]]] = {}
+
+
+def _target(kind: str, fields: Iterable[str]) -> tuple[str, frozenset[str]]:
+    """One shared (kind, fields) value per combination: streams hold references, not copies."""
+    key = (kind, frozenset(fields))
+    return _TARGETS.setdefault(key, key)
 
 
 def evolve(state: ActionState, event: ActionEvent) -> ActionState:
     """Apply one action event to the state (never fails; facts are facts)."""
     version = state.version + 1
     if isinstance(event, ActionRaised):
-        action = Action(
-            id=event.action_id,
-            text=event.text,
-            owners=event.owners,
-            status="open",
-            resolution=None,
-            due_on=event.due.on,
-            due_text=event.due.text,
-            meeting=event.meeting,
-            item=event.item,
-            source=event.source,
-            raised_at=event.occurred_at,
-            closed_at=None,
-            restricted=event.restricted,
-            version=version,
-            follows=event.follows,
-        )
-        slots = ("text", "owners", "due", "meeting", "item", "raised_at")
+        values: dict[str, Any] = {
+            "id": event.action_id,
+            "text": event.text,
+            "owners": event.owners,
+            "status": "open",
+            "resolution": None,
+            "due_on": event.due.on,
+            "due_text": event.due.text,
+            "meeting": event.meeting,
+            "item": event.item,
+            "source": event.source,
+            "raised_at": event.occurred_at,
+            "closed_at": None,
+            "restricted": event.restricted,
+            "version": version,
+            "follows": event.follows,
+        }
         return ActionState(
-            action=action,
+            values=values,
             version=version,
-            set_by=MappingProxyType(dict.fromkeys(slots, event.event_id)),
-            correctable=_add_target(state, event.event_id, "raised", set(_SLOTS["raised"])),
+            set_by=MappingProxyType(dict.fromkeys(_RAISED_SLOTS, event.event_id)),
+            correctable=_track(state, event.event_id, "raised", _SLOTS["raised"]),
         )
-    if state.action is None:  # an action event before its raise: ignore, keep counting
+    if state.values is None:  # an action event before its raise: ignore, keep counting
         return attrs.evolve(state, version=version)
-    action = state.action
     set_by = state.set_by
     correctable = state.correctable
-    changes: dict[str, object]
+    changes: dict[str, Any]
     if isinstance(event, ActionUpdated):
         changes = {"last_update": event.note, "last_updated_at": event.occurred_at}
         slots_changed: dict[str, str] = {"last_update": event.event_id}
-        fields = {"note", "occurred_at"}
+        fields = ["note", "occurred_at"]
         if event.text is not None:
             changes["text"] = event.text
             slots_changed["text"] = event.event_id
-            fields.add("text")
+            fields.append("text")
         if event.owners is not None:
             changes["owners"] = event.owners
             slots_changed["owners"] = event.event_id
-            fields.add("owners")
+            fields.append("owners")
         if event.due is not None:
             changes["due_on"] = event.due.on
             changes["due_text"] = event.due.text
             slots_changed["due"] = event.event_id
-            fields.add("due")
+            fields.append("due")
         set_by = _with(set_by, slots_changed)
-        correctable = _add_target(state, event.event_id, "updated", fields)
+        correctable = _track(state, event.event_id, "updated", fields)
     elif isinstance(event, ActionRevisited):
         changes = {
             "last_revisited_at": event.occurred_at,
@@ -679,7 +706,7 @@ def evolve(state: ActionState, event: ActionEvent) -> ActionState:
             "next_revisit_on": event.next_revisit.on,
         }
         set_by = _with(set_by, {"last_revisit": event.event_id})
-        correctable = _add_target(state, event.event_id, "revisited", set(_SLOTS["revisited"]))
+        correctable = _track(state, event.event_id, "revisited", _SLOTS["revisited"])
     elif isinstance(event, ActionClosed):
         changes = {
             "status": "closed",
@@ -689,7 +716,7 @@ def evolve(state: ActionState, event: ActionEvent) -> ActionState:
             "closing_note": event.note,
         }
         set_by = _with(set_by, {"closed": event.event_id})
-        correctable = _add_target(state, event.event_id, "closed", set(_SLOTS["closed"]))
+        correctable = _track(state, event.event_id, "closed", _SLOTS["closed"])
     elif isinstance(event, ActionReopened):
         changes = {
             "status": "open",
@@ -699,40 +726,36 @@ def evolve(state: ActionState, event: ActionEvent) -> ActionState:
             "closing_note": None,
         }
         set_by = _with(set_by, {"closed": event.event_id})
-        correctable = _add_target(state, event.event_id, "reopened", set(_SLOTS["reopened"]))
+        correctable = _track(state, event.event_id, "reopened", _SLOTS["reopened"])
     else:
-        changes = _correction_changes(state, event)
-    changes["version"] = version
-    return ActionState(
-        action=attrs.evolve(action, **changes),  # type: ignore[arg-type]
-        version=version,
-        set_by=set_by,
-        correctable=correctable,
-    )
+        changes = _correction_changes(state.values, state.set_by, event)
+    # A dict copy, not attrs.evolve: this runs once per event on every replay.
+    values = dict(state.values)
+    values.update(changes)
+    values["version"] = version
+    return ActionState(values=values, version=version, set_by=set_by, correctable=correctable)
 
 
-def _add_target(
-    state: ActionState, event_id: str, kind: str, fields: set[str]
-) -> Mapping[str, tuple[str, frozenset[str]]]:
+def _track(
+    state: ActionState, event_id: str, kind: str, fields: Iterable[str]
+) -> Mapping[str, tuple[str, frozenset[str]]] | None:
+    if state.correctable is None:
+        return None
     merged = dict(state.correctable)
-    merged[event_id] = (kind, frozenset(fields))
-    return MappingProxyType(merged)
+    merged[event_id] = _target(kind, fields)
+    return merged
 
 
-def _correction_changes(state: ActionState, event: ActionCorrected) -> dict[str, object]:
+def _correction_changes(
+    values: Mapping[str, Any], set_by: Mapping[str, str], event: ActionCorrected
+) -> dict[str, Any]:
     """The corrected values that are still in effect (nothing later replaced them)."""
-    assert state.action is not None
-    action = state.action
-    target = state.correctable.get(event.corrects)
-    if target is None:
-        return {}
-    kind = target[0]
     fix = event.corrections
-    slots = _SLOTS.get(kind, {})
-    changes: dict[str, object] = {}
+    slots = _SLOTS.get(event.corrects_type, {})
+    changes: dict[str, Any] = {}
     for name in fix.fields():
         slot = slots.get(name)
-        if slot is None or state.set_by.get(slot) != event.corrects:
+        if slot is None or set_by.get(slot) != event.corrects:
             continue
         value = getattr(fix, name)
         if slot == "due":
@@ -750,7 +773,7 @@ def _correction_changes(state: ActionState, event: ActionCorrected) -> dict[str,
             if key is not None:
                 changes[key] = value
         elif slot == "closed":
-            if action.status == "closed":
+            if values["status"] == "closed":
                 changes["closing_note" if name == "note" else "closed_at"] = value
         elif slot in ("text", "owners", "meeting", "item"):
             changes[slot] = value

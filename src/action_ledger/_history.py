@@ -10,7 +10,7 @@ import attrs
 import pendulum
 
 from ._clock import LONDON, parse_utc
-from ._decider import INITIAL_ACTION, Action, evolve
+from ._decider import LEAN_ACTION, Action, evolve
 from ._due import Due
 from ._values import Owner
 from .events import (
@@ -152,9 +152,8 @@ def _summary(event: ActionEvent, before: Action | None, kinds: Mapping[str, str]
         case ActionReopened():
             return f"Reopened{_at(event.meeting, None)}: {_short(event.reason)}"
         case ActionCorrected():
-            kind = kinds.get(event.corrects, "earlier")
             return (
-                f"Corrected the {kind} event {event.corrects[:8]} "
+                f"Corrected the {event.corrects_type} event {event.corrects[:8]} "
                 f"({', '.join(event.corrections.fields())}): {_short(event.reason)}"
             )
     raise TypeError(event)  # pragma: no cover
@@ -162,7 +161,7 @@ def _summary(event: ActionEvent, before: Action | None, kinds: Mapping[str, str]
 
 def build_history(rows: Iterable[tuple[StoredEvent, ActionEvent]]) -> tuple[AuditEntry, ...]:
     """The audit trail of one action from its stored events (oldest first)."""
-    state = INITIAL_ACTION
+    state = LEAN_ACTION
     values: dict[str, dict[str, Any]] = {}
     kinds: dict[str, str] = {}
     entries: list[AuditEntry] = []

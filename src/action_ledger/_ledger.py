@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode
 from ._decider import (
     INITIAL_ACTION,
     INITIAL_MEETING,
+    LEAN_ACTION,
     Action,
     ActionState,
     Context,
@@ -71,6 +73,7 @@ class Ledger:
         clock: the clock for default ``occurred_at`` values (the system clock by default).
         max_retries: how many times a command is retried after a concurrent change.
         id_prefix: the start of generated action ids (``"ACT"`` gives ``ACT-2021-001``).
+        cache_size: how many actions' states to keep between commands (0 to keep none).
     """
 
     def __init__(
@@ -80,12 +83,16 @@ class Ledger:
         clock: Clock = system_clock,
         max_retries: int = 5,
         id_prefix: str = "ACT",
+        cache_size: int = 1024,
     ) -> None:
         self.store = store
         self._clock = clock
         self._max_retries = max_retries
         self._id_prefix = id_prefix
         self._register = _Register()
+        self._states: OrderedDict[str, ActionState] = OrderedDict()
+        self._cache_size = cache_size
+        self._fresh_ids: set[str] = set()
 
     @classmethod
     def open(
@@ -532,7 +539,11 @@ class Ledger:
     # -- the shell -----------------------------------------------------------------------------
 
     def _new_event_id(self) -> str:
-        return str(uuid.uuid4())
+        event_id = str(uuid.uuid4())
+        if len(self._fresh_ids) > 4096:  # ids of commands that failed validation: forget them
+            self._fresh_ids.clear()
+        self._fresh_ids.add(event_id)  # made here, so it cannot be a retry of a stored event
+        return event_id
 
     def _occurred(self, occurred_at: Moment | None, meeting: str | None) -> pendulum.DateTime:
         if occurred_at is not None:
@@ -544,16 +555,10 @@ class Ledger:
         return self._clock()
 
     def _action_state(self, action_id: str) -> ActionState:
-        return self._load_action(action_id)[0]
-
-    def _load_action(self, action_id: str) -> tuple[ActionState, set[str]]:
-        """The action's state and the ids of the events already in its stream."""
         state = INITIAL_ACTION
-        seen = set()
         for stored in self.store.read_stream(ACTION_PREFIX + action_id):
             state = evolve(state, _action_event(stored))
-            seen.add(stored.event_id)
-        return state, seen
+        return state
 
     def _meeting_state(self, meeting_id: str) -> MeetingState:
         state = INITIAL_MEETING
@@ -598,26 +603,51 @@ class Ledger:
 
     def _execute(self, command: ActionCommand) -> Action:
         stream = ACTION_PREFIX + command.action_id
+        fresh = command.event_id in self._fresh_ids
+        self._fresh_ids.discard(command.event_id)
+        if not fresh:
+            # The caller chose the event id: this may be a retry of a command already stored.
+            earlier = self.store.get_event(command.event_id)
+            if earlier is not None and earlier.stream_id == stream:
+                self._states.pop(command.action_id, None)
+                return self.get(command.action_id)
         context = self._context(command)
+        cached = self._states.get(command.action_id)
         for attempt in range(self._max_retries + 1):
-            state, seen = self._load_action(command.action_id)
-            if command.event_id in seen:
-                # A retry of a command that was stored already: the same answer, nothing new.
-                assert state.action is not None
-                return state.action
-            events = decide(command, state, context)
+            state = cached if cached is not None else self._action_state(command.action_id)
+            try:
+                events = decide(command, state, context)
+            except (RuleViolationError, NotFoundError):
+                if cached is None:
+                    raise
+                cached = None  # decided against a copy another process may have outdated
+                continue
             try:
                 self.store.append(stream, [encode(e) for e in events], state.version)
             except ConcurrencyError:
+                cached = None
+                self._states.pop(command.action_id, None)
                 if attempt == self._max_retries or isinstance(command, RaiseAction):
                     raise
                 continue
             for event in events:
                 assert not isinstance(event, MeetingRecorded)
                 state = evolve(state, event)
+            self._remember(command.action_id, state)
             assert state.action is not None
             return state.action
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _remember(self, action_id: str, state: ActionState) -> None:
+        """Keep the state for the next command on this action (a bounded LRU cache).
+
+        A cached state may be outdated by another process; the append's expected version
+        catches that, and a rejection decided on a cached state is re-decided on a fresh one.
+        """
+        self._states[action_id] = state
+        self._states.move_to_end(action_id)
+        while len(self._states) > self._cache_size:
+            self._states.popitem(last=False)
 
 
 def _action_event(stored: StoredEvent) -> ActionEvent:
@@ -646,7 +676,7 @@ class _Register:
             self.meetings[event.meeting_id] = state.meeting
         else:
             self.states[event.action_id] = evolve(
-                self.states.get(event.action_id, INITIAL_ACTION), event
+                self.states.get(event.action_id, LEAN_ACTION), event
             )
 
     def actions(self) -> Iterable[Action]:

@@ -155,13 +155,18 @@ class Corrections:
 
 @attrs.frozen(kw_only=True)
 class ActionCorrected:
-    """An earlier event of this action was entered wrongly; history keeps both."""
+    """An earlier event of this action was entered wrongly; history keeps both.
+
+    ``corrects_type`` is the kind of the corrected event (``"raised"``, ``"updated"``, …), so
+    a fold can apply the correction without remembering every event of the stream.
+    """
 
     event_id: str
     actor: str
     occurred_at: pendulum.DateTime
     action_id: str
     corrects: str
+    corrects_type: str
     reason: str
     corrections: Corrections
 

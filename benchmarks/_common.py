@@ -286,6 +286,26 @@ def es_settings(app: ESApp) -> dict[str, str]:
         return _pragmas(execute)
 
 
+def durable_commit_floor_ms(directory: Path, n: int = 1_000) -> float:
+    """p50 of one bare durable commit (``BEGIN IMMEDIATE``; insert 1 row; ``COMMIT``) with raw
+    ``sqlite3`` in WAL, ``synchronous=FULL``: the fsync floor of any command on this disk."""
+    conn = sqlite3.connect(directory / "floor.db", isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT)")
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (s) VALUES (?)", ("x" * 400,))
+            conn.execute("COMMIT")
+            times.append(time.perf_counter() - t0)
+    finally:
+        conn.close()
+    return percentile(times, 50) * 1e3
+
+
 # -- measuring and reporting ----------------------------------------------------------------------
 
 _SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
@@ -319,6 +339,19 @@ def peak_rss_mb() -> float:
     if sys.platform == "darwin":  # bytes there
         return peak / 1e6
     return peak * 1024 / 1e6
+
+
+def vm_hwm_mb() -> float | None:
+    """This process's peak RSS from ``/proc/self/status`` (``VmHWM``), in MB; Linux only.
+
+    Unlike ``ru_maxrss`` it belongs to the current address space only, so it never includes a
+    parent's peak (Linux carries ``ru_maxrss`` over ``fork`` + ``exec``).
+    """
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    return None
 
 
 def file_mb(path: str | Path) -> float:

@@ -178,9 +178,7 @@ def event_ids() -> st.SearchStrategy[str]:
 
 def action_ids() -> st.SearchStrategy[str]:
     """An action id: generated style (``ACT-2021-004``) or a caller's own."""
-    generated = st.builds(
-        "ACT-{}-{:03d}".format, st.integers(2018, 2026), st.integers(1, 999)
-    )
+    generated = st.builds("ACT-{}-{:03d}".format, st.integers(2018, 2026), st.integers(1, 999))
     own = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,20}", fullmatch=True)
     return st.one_of(generated, own)
 
@@ -200,9 +198,9 @@ def actors() -> st.SearchStrategy[str]:
 
 def moments() -> st.SearchStrategy[pendulum.DateTime]:
     """An aware UTC moment in 2018–2026, often within a day and a half of a clock change."""
-    anywhere = st.datetimes(
-        min_value=FIRST_DAY, max_value=LAST_DAY, timezones=st.just(dt.UTC)
-    ).map(lambda d: pendulum.instance(d).in_tz(UTC))
+    anywhere = st.datetimes(min_value=FIRST_DAY, max_value=LAST_DAY, timezones=st.just(dt.UTC)).map(
+        lambda d: pendulum.instance(d).in_tz(UTC)
+    )
     near_change = st.builds(
         lambda change, seconds: change.add(seconds=seconds),
         st.sampled_from(CLOCK_CHANGES),
@@ -244,9 +242,7 @@ def due_phrases() -> st.SearchStrategy[str]:
 
 def due_inputs() -> st.SearchStrategy[str | dt.date | None]:
     """What a caller gives as due: nothing, a date, an ISO date string, or words."""
-    return st.one_of(
-        st.none(), dates(), dates().map(lambda d: d.isoformat()), due_phrases()
-    )
+    return st.one_of(st.none(), dates(), dates().map(lambda d: d.isoformat()), due_phrases())
 
 
 def dues() -> st.SearchStrategy[Due]:
@@ -378,10 +374,17 @@ def corrections(draw: st.DrawFn) -> Corrections:
     return Corrections(**{name: draw(_CORRECTION_VALUES[name]()) for name in names})
 
 
+CORRECTED_KINDS = ("raised", "updated", "revisited", "closed", "reopened")
+
+
 def actions_corrected() -> st.SearchStrategy[ActionCorrected]:
     """An ``ActionCorrected`` with valid values."""
     return _action_event(
-        ActionCorrected, corrects=event_ids(), reason=texts(), corrections=corrections()
+        ActionCorrected,
+        corrects=event_ids(),
+        corrects_type=st.sampled_from(CORRECTED_KINDS),
+        reason=texts(),
+        corrections=corrections(),
     )
 
 
@@ -403,15 +406,14 @@ def events() -> st.SearchStrategy[Event]:
 
 def action_events() -> st.SearchStrategy[ActionEvent]:
     """A single action event of any type."""
-    return st.one_of(
-        [s() for cls, s in EVENT_STRATEGIES.items() if cls is not MeetingRecorded]
-    )
+    return st.one_of([s() for cls, s in EVENT_STRATEGIES.items() if cls is not MeetingRecorded])
 
 
 @st.composite
 def action_event_sequences(draw: st.DrawFn) -> list[ActionEvent]:
     """Events of one action in any order (not necessarily one ``decide`` would produce):
-    raises anywhere or nowhere, closes twice, and corrections naming events of the list."""
+    raises anywhere or nowhere, closes twice, and corrections naming events of the list
+    (with any kind, right or wrong)."""
     drawn = draw(st.lists(action_events(), max_size=12))
     action_id = draw(action_ids())
     ids = [e.event_id for e in drawn]
@@ -478,6 +480,9 @@ class PureRegister:
         ]
 
 
+Maker = Callable[[st.DrawFn, PureRegister, ActionState, str, str], Command]
+
+
 def _later(draw: st.DrawFn, start: pendulum.DateTime) -> pendulum.DateTime:
     """A moment at or after ``start`` (up to about two years on)."""
     return start.add(minutes=draw(st.integers(0, 2 * 365 * 24 * 60)))
@@ -485,13 +490,19 @@ def _later(draw: st.DrawFn, start: pendulum.DateTime) -> pendulum.DateTime:
 
 @st.composite
 def histories(
-    draw: st.DrawFn, *, max_meetings: int = 3, max_actions: int = 4, max_steps: int = 12
+    draw: st.DrawFn,
+    *,
+    max_meetings: int = 3,
+    max_actions: int = 4,
+    max_steps: int = 12,
+    correct_occurred_at: bool = True,
 ) -> list[Command]:
     """Commands that ``decide`` accepts in order: 1–3 meetings, 1–4 actions raised, then a mix
     of updates, revisits, closes, reopens and corrections that respects the rules.
 
     Candidates are drawn from the current state and kept only when ``decide`` accepts them.
-    Event ids are unique UUIDs; every command carries its ``occurred_at``.
+    Event ids are unique UUIDs; every command carries its ``occurred_at``. With
+    ``correct_occurred_at=False`` no correction sets ``occurred_at``.
     """
     register = PureRegister()
     commands: list[Command] = []
@@ -514,8 +525,9 @@ def histories(
     for _ in range(draw(st.integers(1, max_meetings))):
         held = draw(meeting_times())
         mid = draw(meeting_ids(held))
-        attempt(
-            lambda held=held, mid=mid: RecordMeeting(
+
+        def record(held: pendulum.DateTime = held, mid: str = mid) -> Command:
+            return RecordMeeting(
                 event_id=new_id(),
                 actor=actor,
                 occurred_at=held,
@@ -525,7 +537,8 @@ def histories(
                 kind=draw(st.none() | st.just("Holding to account")),
                 attendance=tuple(draw(st.lists(attendees(), max_size=2))),
             )
-        )
+
+        attempt(record)
     meetings = sorted(register.meetings)
 
     for number in range(1, draw(st.integers(1, max_actions)) + 1):
@@ -574,14 +587,21 @@ def histories(
         closed = action.status == "closed"
         kinds = ("reopen", "reopen", "correct") if closed else ("update", "revisit", "close")
         kind = draw(st.sampled_from((*kinds, "close", "correct", "update")))
-        make = {
+        makers: dict[str, Maker] = {
             "update": _update,
             "revisit": _revisit,
             "close": _close,
             "reopen": _reopen,
             "correct": _correct,
-        }[kind]
-        attempt(lambda make=make, state=state: make(draw, register, state, new_id(), actor))
+        }
+        make = makers[kind]
+        if kind == "correct" and not correct_occurred_at:
+            make = _correct_except_occurred_at
+
+        def step(make: Maker = make, state: ActionState = state) -> Command:
+            return make(draw, register, state, new_id(), actor)
+
+        attempt(step)
     return commands
 
 
@@ -666,12 +686,22 @@ def _reopen(
 
 
 def _correct(
-    draw: st.DrawFn, register: PureRegister, state: ActionState, event_id: str, actor: str
+    draw: st.DrawFn,
+    register: PureRegister,
+    state: ActionState,
+    event_id: str,
+    actor: str,
+    *,
+    exclude: frozenset[str] = frozenset(),
 ) -> CorrectEvent:
     action = state.action
     assert action is not None
-    target = draw(st.sampled_from(sorted(state.correctable)))
-    kind, allowed = state.correctable[target]
+    correctable = state.correctable
+    assert correctable is not None  # the model starts from INITIAL_ACTION, which tracks them
+    targets = sorted(t for t, (_, fields) in correctable.items() if fields - exclude)
+    target = draw(st.sampled_from(targets))
+    kind, allowed = correctable[target]
+    allowed = allowed - exclude
     names = draw(st.sets(st.sampled_from(sorted(allowed)), min_size=1, max_size=3))
     values: dict[str, Any] = {}
     for name in sorted(names):
@@ -693,3 +723,9 @@ def _correct(
         reason=draw(texts()),
         fields=values,
     )
+
+
+def _correct_except_occurred_at(
+    draw: st.DrawFn, register: PureRegister, state: ActionState, event_id: str, actor: str
+) -> CorrectEvent:
+    return _correct(draw, register, state, event_id, actor, exclude=frozenset({"occurred_at"}))

@@ -97,7 +97,7 @@ def test_a_full_lifecycle_from_the_terminal(db: str) -> None:
 
 
 def test_user_mistakes_give_one_line_and_a_distinct_exit_code(db: str) -> None:
-    """A rule rejection, a bad value and an unknown id each exit with their own code, no traceback."""
+    """A rule rejection, a bad value and an unknown id each exit with their own code."""
     run(db, "raise", "Something", "--owner", "CC", "--id", "A-1")
     run(db, "close", "A-1", "--resolution", "withdrawn", "--note", "No longer needed")
     code, _, err = run(db, "update", "A-1", "--note", "More")
@@ -136,12 +136,13 @@ def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Com
     return found
 
 
-@pytest.mark.parametrize("name,command", _commands(main))
+@pytest.mark.parametrize(("name", "command"), _commands(main))
 def test_every_command_is_documented_with_an_example(name: str, command: click.Command) -> None:
     """Every verb has help text with an example, and a section in docs/cli.md."""
     if isinstance(command, click.Group):
         assert command.help
     else:
-        assert command.help and "Example:" in command.help, name
+        assert command.help, name
+        assert "Example:" in command.help, name
         docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
         assert f"action-ledger {name}" in docs, f"docs/cli.md does not document {name!r}"

@@ -61,7 +61,15 @@ def to_datetime(value: object, *, field: str, local: bool = True) -> pendulum.Da
                     field=field,
                     value=value,
                 )
-            value = pendulum.instance(value.replace(tzinfo=None), tz=LONDON)
+            naive = value.replace(tzinfo=None)
+            value = pendulum.instance(naive, tz=LONDON)
+            if value.replace(tzinfo=None) != naive:
+                raise ValidationError(
+                    f"{field}: {naive.isoformat()} does not exist in Europe/London (the clocks "
+                    "went forward that hour); give the time with its offset",
+                    field=field,
+                    value=naive,
+                )
         return pendulum.instance(value).in_tz(UTC)
     raise ValidationError(
         f"{field}: {value!r} is not a date-time; give an ISO 8601 string or an aware datetime",

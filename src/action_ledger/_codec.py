@@ -131,7 +131,13 @@ def upcast(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[s
         step = UPCASTERS.get((event_type, schema_version))
         if step is None:
             raise IntegrityError(f"no upcaster for {event_type} version {schema_version}")
-        data = step(data)
+        try:
+            data = step(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IntegrityError(
+                f"{event_type} version {schema_version} data cannot be upgraded: missing or "
+                f"malformed {exc}"
+            ) from exc
         schema_version += 1
     return data
 
@@ -142,9 +148,9 @@ def decode(stored: StoredEvent) -> Event:
     Raises:
         IntegrityError: the envelope cannot be read as an event.
     """
+    data = upcast(stored.event_type, stored.schema_version, _load(stored))
+    cls = EVENT_TYPES[stored.event_type][0]
     try:
-        cls = EVENT_TYPES[stored.event_type][0]
-        data = upcast(stored.event_type, stored.schema_version, json.loads(stored.data))
         data["event_id"] = stored.event_id
         data["actor"] = stored.actor
         data["occurred_at"] = stored.occurred_at
@@ -153,9 +159,30 @@ def decode(stored: StoredEvent) -> Event:
         else:
             data["action_id"] = stored.stream_id[len(ACTION_PREFIX) :]
         event: Event = CONVERTER.structure(data, cls)
-    except (ValueError, TypeError, KeyError, cattrs.BaseValidationError, ValidationError) as exc:
+    except cattrs.BaseValidationError as exc:
+        raise IntegrityError(
+            f"event at position {stored.position} ({stored.event_type} v{stored.schema_version}) "
+            f"cannot be read: {'; '.join(cattrs.transform_error(exc))}"
+        ) from exc
+    except (ValueError, TypeError, KeyError, ValidationError) as exc:
         raise IntegrityError(
             f"event at position {stored.position} ({stored.event_type} v{stored.schema_version}) "
             f"cannot be read: {exc}"
         ) from exc
     return event
+
+
+def _load(stored: StoredEvent) -> dict[str, Any]:
+    try:
+        data = json.loads(stored.data)
+    except ValueError as exc:
+        raise IntegrityError(
+            f"event at position {stored.position} ({stored.event_type} "
+            f"v{stored.schema_version}) has data that is not JSON: {exc}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise IntegrityError(
+            f"event at position {stored.position} ({stored.event_type} "
+            f"v{stored.schema_version}) has data that is not a JSON object"
+        )
+    return data

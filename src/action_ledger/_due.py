@@ -59,6 +59,7 @@ import attrs
 import pendulum
 
 from ._clock import to_date
+from ._values import check_text
 from .exceptions import ValidationError
 
 __all__ = ["MAX_DUE_TEXT", "Due", "resolve_due"]
@@ -315,6 +316,26 @@ def _check_explicit_dates(key: str, value: str) -> None:
 def _match_key(text: str) -> str:
     """The form phrases are matched in: lower case, plain apostrophes and hyphens, no full stop."""
     return text.lower().translate(_PLAIN_PUNCTUATION).removesuffix(".").rstrip()
+
+
+def check_due_words(value: str) -> str:
+    """Check due words on their own, before any meeting date is known.
+
+    Returns the words, whitespace-normalised.
+
+    Raises:
+        ValidationError: empty or too long, an ISO date that does not exist, or words naming a
+            day that does not exist.
+    """
+    text = " ".join(check_text(FIELD, value, limit=MAX_DUE_TEXT).split())
+    if _ISO_DATE.fullmatch(text):
+        try:
+            to_date(text, field=FIELD)
+        except ValidationError:
+            raise _invalid(value, "is not a real date") from None
+        return text
+    _check_explicit_dates(_match_key(text), value)
+    return text
 
 
 def resolve_due(value: str | _dt.date | None, *, reference: pendulum.Date) -> Due:

@@ -426,15 +426,17 @@ class Ledger:
         reason: str,
         actor: str,
         event_id: str | None = None,
-        occurred_at: Moment | None = None,
+        corrected_at: Moment | None = None,
         **fields: Any,
     ) -> Action:
         """Correct an earlier event of an action that was entered wrongly; both stay in history.
 
         Args:
             corrects: the id of the event to correct (see :meth:`history`).
+            corrected_at: when the correction was made (the correction's own occurred time;
+                now by default).
             fields: the corrected values, e.g. ``owners=["DCC"]`` or
-                ``occurred_at="2018-04-23T10:30"``.
+                ``occurred_at="2018-04-23T10:30"`` (when the corrected event really happened).
 
         Raises:
             ValidationError: an unknown field, or a malformed value.
@@ -444,7 +446,7 @@ class Ledger:
             CorrectEvent(
                 event_id=event_id or self._new_event_id(),
                 actor=actor,
-                occurred_at=self._clock() if occurred_at is None else occurred_at,
+                occurred_at=self._clock() if corrected_at is None else corrected_at,
                 action_id=action_id,
                 corrects=corrects,
                 reason=reason,

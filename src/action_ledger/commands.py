@@ -16,7 +16,7 @@ import attrs
 import pendulum
 
 from ._clock import to_date, to_datetime
-from ._due import Due
+from ._due import Due, check_due_words
 from ._values import (
     MAX_SHORT,
     MAX_TEXT,
@@ -106,7 +106,7 @@ def _due(value: object) -> DueInput:
     if isinstance(value, _dt.date):
         return to_date(value, field="due")
     if isinstance(value, str):
-        return check_text("due", value, limit=MAX_SHORT)
+        return check_due_words(value)
     raise ValidationError(
         f"due: {value!r} is not a date (YYYY-MM-DD) or the words as minuted",
         field="due",

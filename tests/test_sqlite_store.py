@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 import store_procs
-from action_ledger import ActionLedgerError, SQLiteEventStore
+from action_ledger import ActionLedgerError, MemoryEventStore, SQLiteEventStore
 from action_ledger._clock import format_utc
 from action_ledger.exceptions import ConcurrencyError, DuplicateEventError, StoreError
-from action_ledger.store import StoredEvent, verify_chain
+from action_ledger.store import NewEvent, StoredEvent, verify_chain
 from store_contract import T0, StepClock, new_event, new_events
 
 PROCS = str(Path(store_procs.__file__).resolve())
@@ -359,6 +359,234 @@ def test_append_many_failure_is_invisible_to_another_connection(path: Path) -> N
     finally:
         one.close()
         two.close()
+
+
+def test_append_many_same_stream_twice_continues_its_version(store: SQLiteEventStore) -> None:
+    """A stream named twice in one call: the second batch expects the version after the first."""
+    store.append("action:A", [new_event("a")], 0)
+    result = store.append_many(
+        [("action:A", new_events("b", 2), 1), ("action:A", new_events("c", 1), 3)]
+    )
+    assert result == [(2, 3), (4,)]
+    assert [e.version for e in store.read_stream("action:A")] == [1, 2, 3, 4]
+
+
+def test_append_many_same_stream_twice_with_the_version_read_before(
+    store: SQLiteEventStore,
+) -> None:
+    """Both batches expecting the version read before the call: the second is stale."""
+    store.append("action:A", [new_event("a")], 0)
+    with pytest.raises(ConcurrencyError) as caught:
+        store.append_many(
+            [("action:A", new_events("b", 2), 1), ("action:A", new_events("c", 1), 1)]
+        )
+    assert (caught.value.stream_id, caught.value.expected, caught.value.actual) == (
+        "action:A",
+        1,
+        3,
+    )
+    assert store.last_position() == 1
+
+
+def test_append_many_stale_batch_in_the_middle_stores_nothing(store: SQLiteEventStore) -> None:
+    """A stale batch between good ones: ``ConcurrencyError`` for it, and no batch is stored."""
+    store.append("meeting:M", new_events("m", 2), 0)
+    before = list(store.read_all())
+    with pytest.raises(ConcurrencyError) as caught:
+        store.append_many(
+            [
+                ("action:A", new_events("a", 2), 0),
+                ("meeting:M", [new_event("stale")], 1),
+                ("action:B", new_events("b", 2), 0),
+            ]
+        )
+    assert (caught.value.stream_id, caught.value.expected, caught.value.actual) == (
+        "meeting:M",
+        1,
+        2,
+    )
+    assert list(store.read_all()) == before
+    assert not store.db.conn.in_transaction
+    assert store.append_many([("action:B", new_events("b", 2), 0)]) == [(3, 4)]
+
+
+def test_append_many_exact_retry_is_a_noop(store: SQLiteEventStore) -> None:
+    """Re-sending a whole ``append_many`` returns the original positions and stores nothing,
+    although every expected version has gone stale."""
+    batches = [
+        ("action:A", new_events("a", 2), 0),
+        ("action:B", new_events("b", 1), 0),
+        ("action:A", new_events("c", 2), 2),
+    ]
+    first = store.append_many(batches)
+    before = list(store.read_all())
+    assert store.append_many(batches) == first == [(1, 2), (3,), (4, 5)]
+    assert list(store.read_all()) == before
+    store.append("action:B", [new_event("later")], 1)
+    assert store.append_many(batches) == first
+
+
+def test_append_many_retried_batch_next_to_a_new_one(store: SQLiteEventStore) -> None:
+    """As with successive appends, a batch that is an exact retry is a no-op returning its
+    positions while the new batches of the same call are stored."""
+    stored = store.append_many([("action:A", new_events("a", 2), 0)])
+    result = store.append_many(
+        [("action:A", new_events("a", 2), 0), ("action:B", new_events("b", 1), 0)]
+    )
+    assert result == [stored[0], (3,)]
+    assert store.last_position() == 3
+
+
+def test_append_many_retry_at_the_current_version_after_a_new_batch(
+    store: SQLiteEventStore,
+) -> None:
+    """A retried batch whose expected version is still current, between new batches: the INSERT
+    fails part-way through the call, and the new batches are then stored once each."""
+    assert store.append("action:A", new_events("a", 2), 0) == (1, 2)
+    result = store.append_many(
+        [
+            ("action:B", new_events("b", 2), 0),
+            ("action:A", new_events("a", 2), 2),
+            ("action:C", new_events("c", 1), 0),
+        ]
+    )
+    assert result == [(3, 4), (1, 2), (5,)]
+    log = list(store.read_all())
+    assert [(e.stream_id, e.version) for e in log][2:] == [
+        ("action:B", 1),
+        ("action:B", 2),
+        ("action:C", 1),
+    ]
+    assert verify_chain(log).ok
+
+
+@pytest.mark.parametrize(
+    "batches",
+    [
+        # a batch with one stored id and one new one
+        [("action:B", new_events("b", 1), 0), ("action:A", [new_event("a-2"), new_event("x")], 2)],
+        # the new id first, so the INSERT fails part-way through the batch
+        [("action:A", [new_event("x"), new_event("a-2")], 2)],
+        # a stored batch sent to another stream
+        [("action:B", new_events("b", 1), 0), ("action:C", new_events("a", 2), 0)],
+        # an id repeated across two batches of the call
+        [("action:B", new_events("b", 2), 0), ("action:C", [new_event("b-2")], 0)],
+    ],
+)
+def test_append_many_partial_overlap_raises_and_stores_nothing(
+    store: SQLiteEventStore, batches: list[tuple[str, list[NewEvent], int]]
+) -> None:
+    """Ids stored already (or earlier in the call) but not as an exact retry of a batch raise
+    ``DuplicateEventError`` and store nothing of any batch."""
+    store.append("action:A", new_events("a", 2), 0)
+    before = list(store.read_all())
+    with pytest.raises(DuplicateEventError):
+        store.append_many(batches)
+    assert list(store.read_all()) == before
+    assert not store.db.conn.in_transaction
+    assert store.append("action:A", [new_event("x")], 2) == (3,)
+
+
+def test_append_many_repeated_batch_in_one_call_is_a_retry(store: SQLiteEventStore) -> None:
+    """The same batch twice in one call: the second is a retry of the first, as it would be
+    in successive appends."""
+    batch = new_events("a", 2)
+    assert store.append_many([("action:A", batch, 0), ("action:A", batch, 0)]) == [(1, 2), (1, 2)]
+    assert store.last_position() == 2
+
+
+def test_append_many_first_error_wins_as_in_successive_appends(store: SQLiteEventStore) -> None:
+    """The error raised is that of the first failing batch, as successive appends would raise."""
+    store.append("action:A", new_events("a", 2), 0)
+    with pytest.raises(DuplicateEventError):  # batch 1, not batch 2's stale version
+        store.append_many(
+            [("action:B", [new_event("a-1"), new_event("y")], 0), ("action:A", [new_event("z")], 0)]
+        )
+    with pytest.raises(ConcurrencyError):  # batch 1, not batch 2's empty batch
+        store.append_many([("action:A", [new_event("z")], 0), ("action:C", [], 0)])
+    assert store.last_position() == 2
+
+
+def test_append_many_of_nothing(store: SQLiteEventStore) -> None:
+    """An empty list of batches stores nothing and returns an empty list."""
+    assert store.append_many([]) == []
+    assert store.last_position() == 0
+
+
+@pytest.mark.parametrize(
+    "retry",
+    [
+        ("action:B", new_events("b", 1), 0),  # of a batch earlier in the call
+        ("meeting:X", [new_event("x")], 0),  # of a stored batch, at a stale version
+        ("meeting:X", [new_event("x")], 1),  # of a stored batch, at the current version
+    ],
+)
+def test_append_many_matches_successive_appends(
+    path: Path, retry: tuple[str, list[NewEvent], int]
+) -> None:
+    """``append_many`` stores exactly what successive appends to the reference store do: same
+    positions, versions, recorded times (one clock reading per appended batch, even when the
+    call is decided again after finding a retry) and hashes."""
+    batches = [
+        ("action:A", new_events("a", 2), 0),
+        ("action:B", new_events("b", 1), 0),
+        ("action:A", new_events("c", 3), 2),
+        retry,
+        ("meeting:M", new_events("m", 2), 0),
+    ]
+    store = SQLiteEventStore(path, clock=StepClock(step=dt.timedelta(seconds=90)))
+    reference = MemoryEventStore(clock=StepClock(step=dt.timedelta(seconds=90)))
+    try:
+        store.append("meeting:X", [new_event("x")], 0)
+        reference.append("meeting:X", [new_event("x")], 0)
+        result = store.append_many(batches)
+        assert result == [reference.append(*batch) for batch in batches]
+        assert list(store.read_all()) == list(reference.read_all())
+        assert len({e.recorded_at for e in store.read_all()}) == 5
+    finally:
+        store.close()
+
+
+def test_append_many_across_lookup_chunks(
+    store: SQLiteEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version and id lookups split over several statements give the same results."""
+    monkeypatch.setattr(store, "_chunk_size", lambda: 2)
+    store.append_many([(f"action:{n}", new_events(f"s{n}", 2), 0) for n in range(5)])
+    batches = [(f"action:{n}", [new_event(f"t{n}")], 2) for n in range(5)]
+    assert store.append_many(batches) == [(11,), (12,), (13,), (14,), (15,)]
+    assert store.append_many(batches) == [(11,), (12,), (13,), (14,), (15,)]
+    with pytest.raises(ConcurrencyError):
+        store.append_many([*batches[:4], ("action:4", [new_event("u")], 2)])
+    assert store.last_position() == 15
+    assert verify_chain(store.read_all()).ok
+
+
+# -- the write path --------------------------------------------------------------------------
+
+
+def test_append_runs_four_statements(store: SQLiteEventStore) -> None:
+    """A normal one-event append is BEGIN IMMEDIATE, one SELECT, the INSERT and COMMIT."""
+    store.append("action:A", [new_event("a")], 0)
+    queries: list[str] = []
+    store.db.conn.set_trace_callback(queries.append)
+    try:
+        store.append("action:A", [new_event("b")], 1)
+    finally:
+        store.db.conn.set_trace_callback(None)
+    assert [q.split()[0] for q in queries] == ["BEGIN", "SELECT", "INSERT", "COMMIT"]
+
+
+def test_resend_at_the_current_version_is_a_noop(store: SQLiteEventStore) -> None:
+    """A retry whose expected version is still current (so the INSERT is tried and hits the
+    unique id index) returns the original positions and stores nothing."""
+    store.append("action:B", [new_event("b")], 0)
+    batch = new_events("a", 3)
+    assert store.append("action:A", batch, 0) == (2, 3, 4)
+    before = list(store.read_all())
+    assert store.append("action:A", batch, 3) == (2, 3, 4)
+    assert list(store.read_all()) == before
+    assert not store.db.conn.in_transaction
 
 
 # -- several OS processes --------------------------------------------------------------------

@@ -83,6 +83,8 @@ def make_converter() -> cattrs.Converter:
 
 
 CONVERTER = make_converter()
+# The converter's structure function per event type, looked up once (decode is the hot path).
+_STRUCTURE = {tag: CONVERTER.get_structure_hook(cls) for tag, (cls, _) in EVENT_TYPES.items()}
 
 
 def canonical_json(value: object) -> str:
@@ -148,8 +150,11 @@ def decode(stored: StoredEvent) -> Event:
     Raises:
         IntegrityError: the envelope cannot be read as an event.
     """
-    data = upcast(stored.event_type, stored.schema_version, _load(stored))
-    cls = EVENT_TYPES[stored.event_type][0]
+    data = _load(stored)
+    known = EVENT_TYPES.get(stored.event_type)
+    if known is None or known[1] != stored.schema_version:
+        data = upcast(stored.event_type, stored.schema_version, data)
+    structure = _STRUCTURE[stored.event_type]
     try:
         data["event_id"] = stored.event_id
         data["actor"] = stored.actor
@@ -158,7 +163,7 @@ def decode(stored: StoredEvent) -> Event:
             data["meeting_id"] = stored.stream_id[len(MEETING_PREFIX) :]
         else:
             data["action_id"] = stored.stream_id[len(ACTION_PREFIX) :]
-        event: Event = CONVERTER.structure(data, cls)
+        event: Event = structure(data, EVENT_TYPES[stored.event_type][0])
     except cattrs.BaseValidationError as exc:
         raise IntegrityError(
             f"event at position {stored.position} ({stored.event_type} v{stored.schema_version}) "

@@ -45,6 +45,10 @@ EVENT_TYPES: Mapping[str, tuple[type[Any], int]] = {
 _TAGS = {cls: tag for tag, (cls, _) in EVENT_TYPES.items()}
 _ENVELOPE_FIELDS = ("event_id", "actor", "occurred_at", "action_id", "meeting_id")
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -89,9 +93,7 @@ _STRUCTURE = {tag: CONVERTER.get_structure_hook(cls) for tag, (cls, _) in EVENT_
 
 def canonical_json(value: object) -> str:
     """Canonical JSON text: sorted keys, compact, UTF-8 kept, no NaN."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
 
 
 def stream_of(event: Event) -> str:

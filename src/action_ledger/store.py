@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 GENESIS_HASH = "0" * 64
+# One encoder, made once: json.dumps would build it again for every event hashed.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @attrs.frozen(kw_only=True)
@@ -122,7 +124,7 @@ def _canonical(
         recorded_at,
         actor,
     ]
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    return _CANONICAL.encode(fields).encode()
 
 
 def chain_hash(

@@ -10,7 +10,7 @@ import attrs
 import pendulum
 
 from ._clock import LONDON, parse_utc
-from ._decider import LEAN_ACTION, Action, evolve
+from ._decider import LEAN_ACTION, evolve
 from ._due import Due
 from ._values import Owner
 from .events import (
@@ -111,7 +111,7 @@ def _values_of(event: ActionEvent) -> dict[str, Any]:
     return values
 
 
-def _summary(event: ActionEvent, before: Action | None, kinds: Mapping[str, str]) -> str:
+def _summary(event: ActionEvent) -> str:
     match event:
         case ActionRaised():
             due = show(event.due)
@@ -161,21 +161,22 @@ def _summary(event: ActionEvent, before: Action | None, kinds: Mapping[str, str]
 
 def build_history(rows: Iterable[tuple[StoredEvent, ActionEvent]]) -> tuple[AuditEntry, ...]:
     """The audit trail of one action from its stored events (oldest first)."""
+    rows = list(rows)
+    corrected_by: dict[str, list[str]] = {}
+    for _, event in rows:
+        if isinstance(event, ActionCorrected):
+            corrected_by.setdefault(event.corrects, []).append(event.event_id)
     state = LEAN_ACTION
     values: dict[str, dict[str, Any]] = {}
-    kinds: dict[str, str] = {}
     entries: list[AuditEntry] = []
-    corrected_by: dict[str, list[str]] = {}
     for stored, event in rows:
-        before = state.action
+        before = state.values or {}
         state = evolve(state, event)
-        after = state.action
-        kind = _EVENT_TYPES[type(event)]
+        after = state.values or {}
         changes: dict[str, Change] = {}
         corrects = None
         if isinstance(event, ActionCorrected):
             corrects = event.corrects
-            corrected_by.setdefault(corrects, []).append(event.event_id)
             old = values.setdefault(corrects, {})
             for name in event.corrections.fields():
                 new = getattr(event.corrections, name)
@@ -183,30 +184,26 @@ def build_history(rows: Iterable[tuple[StoredEvent, ActionEvent]]) -> tuple[Audi
                 old[name] = new
         else:
             values[event.event_id] = _values_of(event)
-            kinds[event.event_id] = kind
             for name in _TRACKED:
-                old_value = show(getattr(before, name)) if before is not None else None
-                new_value = show(getattr(after, name)) if after is not None else None
+                old_value, new_value = before.get(name), after.get(name)
                 if old_value != new_value:
-                    changes[name] = (old_value, new_value)
+                    changes[name] = (show(old_value), show(new_value))
         entries.append(
             AuditEntry(
                 position=stored.position,
                 version=stored.version,
                 event_id=event.event_id,
-                event_type=kind,
+                event_type=_EVENT_TYPES[type(event)],
                 occurred_at=event.occurred_at,
                 recorded_at=parse_utc(stored.recorded_at),
                 actor=event.actor,
-                summary=_summary(event, before, kinds),
+                summary=_summary(event),
                 changes=MappingProxyType(changes),
                 meeting=getattr(event, "meeting", None),
                 item=getattr(event, "item", None),
                 corrects=corrects,
-                corrected_by=(),
+                corrected_by=tuple(corrected_by.get(event.event_id, ())),
                 hash=stored.hash,
             )
         )
-    return tuple(
-        attrs.evolve(e, corrected_by=tuple(corrected_by.get(e.event_id, ()))) for e in entries
-    )
+    return tuple(entries)

@@ -798,3 +798,27 @@ def test_register_filters_match_the_definition(status: str | None, owner: str | 
         and (owner is None or any(o.role.lower() == owner.lower() for o in a.owners))
     ]
     assert ledger.register(status=status, owner=owner) == tuple(wanted)
+
+
+def test_a_cached_state_never_changes_an_answer(tmp_path: Path) -> None:
+    """Two Ledgers on one file: each decides on the other's latest changes, not a stale copy."""
+    path = tmp_path / "shared.db"
+    with Ledger.open(path) as first, Ledger.open(path) as second:
+        action_id = first.raise_action(
+            text="Find out the timeline.",
+            owners=["CC"],
+            actor=ACTOR,
+            occurred_at="2021-10-04T13:30",
+        )
+        first.update_action(action_id, note="Asked.", source="email", actor=ACTOR)
+        second.close_action(action_id, resolution="withdrawn", note="Not needed.", actor=ACTOR)
+        # first's cached copy says open; the store says closed: the rule must win.
+        with pytest.raises(RuleViolationError) as rejected:
+            first.update_action(action_id, note="More.", source="email", actor=ACTOR)
+        assert rejected.value.rule == "closed-action-is-final"
+        second.reopen_action(action_id, reason="Needed after all.", actor=ACTOR)
+        # first's copy (refreshed by the rejection) said closed; the store says open again.
+        updated = first.update_action(action_id, note="Resumed.", source="email", actor=ACTOR)
+        assert updated.status == "open"
+        assert updated.version == 5
+        assert first.get(action_id) == second.get(action_id) == updated

@@ -105,6 +105,7 @@ class Ledger:
         busy_timeout: float = 30.0,
         clock: Clock = system_clock,
         max_retries: int = 5,
+        cache_size: int = 1024,
     ) -> Ledger:
         """Open a register.
 
@@ -116,6 +117,7 @@ class Ledger:
             busy_timeout: seconds a SQLite writer waits for another process.
             clock: the clock for ``recorded_at`` and default ``occurred_at`` values.
             max_retries: retries of a command after a concurrent change.
+            cache_size: how many actions' states to keep between commands.
 
         Raises:
             StoreError: the target cannot be opened.
@@ -133,7 +135,7 @@ class Ledger:
             store = SQLiteEventStore(
                 text, synchronous=synchronous, busy_timeout=busy_timeout, key=key, clock=clock
             )
-        return cls(store, clock=clock, max_retries=max_retries)
+        return cls(store, clock=clock, max_retries=max_retries, cache_size=cache_size)
 
     def close(self) -> None:
         """Close the underlying store."""
@@ -283,7 +285,8 @@ class Ledger:
                     continue
                 raise
             return chosen
-        raise ConcurrencyError(ACTION_PREFIX + "?", 0, -1)  # pragma: no cover
+        # Every id tried was taken by a concurrent writer first: give up, saying where.
+        raise ConcurrencyError(ACTION_PREFIX + chosen, 0, 1)  # pragma: no cover
 
     def update_action(
         self,
@@ -466,6 +469,7 @@ class Ledger:
         state = self._action_state(check_action_id(action_id))
         if state.action is None:
             raise NotFoundError(f"action {action_id!r} does not exist")
+        self._remember(action_id, state)  # a tool often reads an action, then changes it
         return state.action
 
     def meeting(self, meeting_id: str) -> Meeting:

@@ -27,7 +27,7 @@ from ._decider import (
 )
 from .commands import Command, RecordMeeting
 from .events import Event, MeetingRecorded
-from .exceptions import RuleViolationError
+from .exceptions import ActionLedgerError
 
 __all__ = ["Outcome", "Scenario", "given"]
 
@@ -96,7 +96,7 @@ class Scenario:
             state = actions.get(command.action_id, INITIAL_ACTION)
         try:
             return Outcome(decide(command, state, context), None)
-        except (RuleViolationError, Exception) as exc:
+        except ActionLedgerError as exc:  # a rejection is an outcome; a crash is a failure
             return Outcome(None, exc)
 
 

@@ -822,3 +822,48 @@ def test_a_cached_state_never_changes_an_answer(tmp_path: Path) -> None:
         assert updated.status == "open"
         assert updated.version == 5
         assert first.get(action_id) == second.get(action_id) == updated
+
+
+@pytest.mark.slow
+def test_processes_updating_the_same_actions_lose_nothing(tmp_path: Path) -> None:
+    """Four OS processes updating two actions at once: every update stored once, in order."""
+    import json
+    import subprocess
+    import sys
+
+    import ledger_procs
+
+    path = tmp_path / "shared.db"
+    with Ledger.open(path) as ledger:
+        for action_id in ledger_procs.ACTIONS:
+            ledger.raise_action(
+                text="Shared action.",
+                owners=["CC"],
+                actor=ACTOR,
+                action_id=action_id,
+                occurred_at="2021-10-04T13:30",
+            )
+    workers, count = 4, 30
+    script = str(Path(ledger_procs.__file__).resolve())
+    children = [
+        subprocess.Popen(
+            [sys.executable, script, str(path), str(w), str(count)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(workers)
+    ]
+    reports = [json.loads(child.communicate(timeout=120)[0]) for child in children]
+    assert all(child.returncode == 0 for child in children)
+    with Ledger.open(path) as ledger:
+        intended = {ledger_procs.update_id(w, n) for w in range(workers) for n in range(count)}
+        assert {i for r in reports for i in r["stored"]} == intended
+        stored = [e for e, _ in ledger.events() if e.event_type == "action.updated"]
+        assert sorted(e.event_id for e in stored) == sorted(intended)
+        for action_id in ledger_procs.ACTIONS:
+            action = ledger.get(action_id)
+            assert action.version == 1 + workers * count // 2
+            assert [e.version for e in ledger.history(action_id)] == list(
+                range(1, action.version + 1)
+            )
+        assert ledger.verify().ok

@@ -133,7 +133,9 @@ class ActionState:
 
     ``set_by`` names, for each state slot, the event whose value is in effect, so a correction
     of that event changes the state only while nothing later has replaced the value.
-    ``correctable`` lists, for each event, its kind and the fields a correction may set.
+    ``correctable`` lists, for each event, its kind and the fields a correction may set; it is
+    ``None`` in a lean state (:data:`LEAN_ACTION`), which projections that only read use, so
+    their memory grows with the number of actions, not of events.
     """
 
     values: Mapping[str, Any] | None = None
@@ -145,15 +147,6 @@ class ActionState:
     def action(self) -> Action | None:
         """The action, or ``None`` before it was raised (built once, on first use)."""
         return None if self.values is None else Action(**self.values)
-
-    @property
-    def tracks_events(self) -> bool:
-        """Whether this state keeps ``correctable`` (what ``decide`` needs for corrections).
-
-        A projection that only reads states starts from :data:`LEAN_ACTION`, which does not:
-        its memory then grows with the number of actions, not of events.
-        """
-        return self.correctable is not None
 
 
 @attrs.frozen(kw_only=True)

@@ -20,8 +20,6 @@ import pendulum
 from ._clock import Clock, local_date, system_clock, to_datetime
 from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode
 from ._decider import (
-    INITIAL_ACTION,
-    INITIAL_MEETING,
     LEAN_ACTION,
     Action,
     ActionState,
@@ -31,6 +29,8 @@ from ._decider import (
     decide,
     evolve,
     evolve_meeting,
+    fold,
+    fold_meeting,
 )
 from ._history import AuditEntry, build_history
 from ._memory import MemoryEventStore
@@ -94,6 +94,7 @@ class Ledger:
         self._states: OrderedDict[str, ActionState] = OrderedDict()
         self._cache_size = cache_size
         self._fresh_ids: set[str] = set()
+        self._meetings: dict[str, MeetingState] = {}
 
     @classmethod
     def open(
@@ -562,17 +563,18 @@ class Ledger:
         return self._clock()
 
     def _action_state(self, action_id: str) -> ActionState:
-        state = INITIAL_ACTION
-        for stored in self.store.read_stream(ACTION_PREFIX + action_id):
-            state = evolve(state, _action_event(stored))
-        return state
+        return fold(map(_action_event, self.store.read_stream(ACTION_PREFIX + action_id)))
 
     def _meeting_state(self, meeting_id: str) -> MeetingState:
-        state = INITIAL_MEETING
-        for stored in self.store.read_stream(MEETING_PREFIX + meeting_id):
-            event = decode(stored)
-            assert isinstance(event, MeetingRecorded)
-            state = evolve_meeting(state, event)
+        # A meeting stream holds one event (a meeting is recorded once), so a recorded
+        # meeting never changes: keep it, and a command naming it reads it once, not twice.
+        known = self._meetings.get(meeting_id)
+        if known is not None:
+            return known
+        events = [decode(s) for s in self.store.read_stream(MEETING_PREFIX + meeting_id)]
+        state = fold_meeting(e for e in events if isinstance(e, MeetingRecorded))
+        if state.meeting is not None:
+            self._meetings[meeting_id] = state
         return state
 
     def _context(self, command: ActionCommand) -> Context:

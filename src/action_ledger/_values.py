@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import attrs
 
@@ -162,8 +161,3 @@ class Attendee:
     name: str = attrs.field(validator=_name)
     capacity: str | None = attrs.field(default=None, validator=_capacity)
     role: str | None = attrs.field(default=None, validator=_role_code)
-
-
-def as_tuple(value: Any) -> tuple[Any, ...]:
-    """Lists from callers become tuples, so values stay immutable."""
-    return tuple(value)

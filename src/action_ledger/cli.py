@@ -11,10 +11,9 @@ import json
 import shutil
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 import attrs
 import click
@@ -46,8 +45,6 @@ EXIT_CODES = {
 }
 DB_ENV = "ACTION_LEDGER_DB"
 ACTOR_ENV = "ACTION_LEDGER_ACTOR"
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _exit_code(error: ActionLedgerError) -> int:
@@ -342,7 +339,7 @@ def raise_(
             click.echo(new_id)
 
 
-def _report(ledger: Ledger, action: Action, as_json: bool) -> None:
+def _report(action: Action, as_json: bool) -> None:
     if as_json:
         _echo_json(action)
     else:
@@ -398,7 +395,7 @@ def update(
             occurred_at=occurred_at,
             actor=ctx.obj.actor,
         )
-        _report(ledger, action, as_json)
+        _report(action, as_json)
 
 
 @main.command()
@@ -437,7 +434,7 @@ def revisit(
             next_revisit=next_revisit,
             actor=ctx.obj.actor,
         )
-        _report(ledger, action, as_json)
+        _report(action, as_json)
 
 
 @main.command()
@@ -477,7 +474,7 @@ def close(
             superseded_by=superseded_by,
             actor=ctx.obj.actor,
         )
-        _report(ledger, action, as_json)
+        _report(action, as_json)
 
 
 @main.command()
@@ -499,7 +496,7 @@ def reopen(
         action = ledger.reopen_action(
             action_id, reason=reason, meeting=meeting, actor=ctx.obj.actor
         )
-        _report(ledger, action, as_json)
+        _report(action, as_json)
 
 
 @main.command("list")
@@ -611,11 +608,6 @@ def demo(ctx: click.Context, fresh: bool, action_id: str | None) -> None:
             f"head {report.head_hash}"
         )
         click.echo(f"\nTry: action-ledger --db {db} show {chosen}")
-
-
-def run() -> None:  # pragma: no cover - console entry point alias
-    """Run the program (same as ``main``)."""
-    main(prog_name="action-ledger")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,8 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from .exceptions import DuplicateEventError, ValidationError
+
 __all__ = [
     "GENESIS_HASH",
     "EventStore",
@@ -296,8 +298,6 @@ class EventStore(Protocol):
 
 def check_batch(stream_id: str, events: Sequence[NewEvent]) -> None:
     """Reject a batch that could never be stored (empty, or an event id twice)."""
-    from .exceptions import DuplicateEventError, ValidationError
-
     if not stream_id:
         raise ValidationError("stream_id must not be empty", field="stream_id")
     if not events:
@@ -309,8 +309,6 @@ def check_batch(stream_id: str, events: Sequence[NewEvent]) -> None:
 
 def check_paging(after: int, limit: int | None, page_size: int) -> None:
     """Reject read arguments that could silently return less than the log."""
-    from .exceptions import ValidationError
-
     if page_size < 1:
         raise ValidationError(f"page_size {page_size} must be at least 1", field="page_size")
     if after < 0:
@@ -335,8 +333,6 @@ def replayed_positions(
         DuplicateEventError: only some ids are stored, or they are stored in another stream or
             another order.
     """
-    from .exceptions import DuplicateEventError
-
     if not found:
         return None
     ids = [e.event_id for e in events]

@@ -159,6 +159,69 @@ def _summary(event: ActionEvent) -> str:
     raise TypeError(event)  # pragma: no cover
 
 
+def values_in_effect(events: Iterable[ActionEvent], event_id: str) -> dict[str, Any]:
+    """The correctable values of event ``event_id`` as ``events`` (its stream so far) leave them:
+    what it carried, with every correction of it among ``events`` applied."""
+    values: dict[str, Any] = {}
+    for event in events:
+        if event.event_id == event_id:
+            values = _values_of(event)
+        elif isinstance(event, ActionCorrected) and event.corrects == event_id:
+            for name in event.corrections.fields():
+                values[name] = getattr(event.corrections, name)
+    return values
+
+
+def audit_entry(
+    stored: StoredEvent,
+    event: ActionEvent,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    corrected: Mapping[str, Any] | None = None,
+    corrected_by: tuple[str, ...] = (),
+) -> AuditEntry:
+    """One entry of the audit trail.
+
+    Args:
+        stored, event: the stored envelope and its event.
+        before, after: the action's values before and after the event (``None`` before it
+            was raised).
+        corrected: for a correction, the values of the corrected event it finds in effect
+            (see :func:`values_in_effect`); the entry shows each corrected field old → new.
+        corrected_by: the ids of later corrections of this event.
+    """
+    changes: dict[str, Change] = {}
+    corrects = None
+    if isinstance(event, ActionCorrected):
+        corrects = event.corrects
+        old = corrected or {}
+        for name in event.corrections.fields():
+            changes[name] = (show(old.get(name)), show(getattr(event.corrections, name)))
+    else:
+        before = before or {}
+        after = after or {}
+        for name in _TRACKED:
+            old_value, new_value = before.get(name), after.get(name)
+            if old_value != new_value:
+                changes[name] = (show(old_value), show(new_value))
+    return AuditEntry(
+        position=stored.position,
+        version=stored.version,
+        event_id=event.event_id,
+        event_type=_EVENT_TYPES[type(event)],
+        occurred_at=event.occurred_at,
+        recorded_at=parse_utc(stored.recorded_at),
+        actor=event.actor,
+        summary=_summary(event),
+        changes=MappingProxyType(changes),
+        meeting=getattr(event, "meeting", None),
+        item=getattr(event, "item", None),
+        corrects=corrects,
+        corrected_by=corrected_by,
+        hash=stored.hash,
+    )
+
+
 def build_history(rows: Iterable[tuple[StoredEvent, ActionEvent]]) -> tuple[AuditEntry, ...]:
     """The audit trail of one action from its stored events (oldest first)."""
     rows = list(rows)
@@ -170,40 +233,18 @@ def build_history(rows: Iterable[tuple[StoredEvent, ActionEvent]]) -> tuple[Audi
     values: dict[str, dict[str, Any]] = {}
     entries: list[AuditEntry] = []
     for stored, event in rows:
-        before = state.values or {}
+        before = state.values
         state = evolve(state, event)
-        after = state.values or {}
-        changes: dict[str, Change] = {}
-        corrects = None
+        corrected = None
         if isinstance(event, ActionCorrected):
-            corrects = event.corrects
-            old = values.setdefault(corrects, {})
+            corrected = values.setdefault(event.corrects, {})
+            entry = audit_entry(stored, event, before, state.values, dict(corrected))
             for name in event.corrections.fields():
-                new = getattr(event.corrections, name)
-                changes[name] = (show(old.get(name)), show(new))
-                old[name] = new
+                corrected[name] = getattr(event.corrections, name)
         else:
             values[event.event_id] = _values_of(event)
-            for name in _TRACKED:
-                old_value, new_value = before.get(name), after.get(name)
-                if old_value != new_value:
-                    changes[name] = (show(old_value), show(new_value))
+            entry = audit_entry(stored, event, before, state.values)
         entries.append(
-            AuditEntry(
-                position=stored.position,
-                version=stored.version,
-                event_id=event.event_id,
-                event_type=_EVENT_TYPES[type(event)],
-                occurred_at=event.occurred_at,
-                recorded_at=parse_utc(stored.recorded_at),
-                actor=event.actor,
-                summary=_summary(event),
-                changes=MappingProxyType(changes),
-                meeting=getattr(event, "meeting", None),
-                item=getattr(event, "item", None),
-                corrects=corrects,
-                corrected_by=tuple(corrected_by.get(event.event_id, ())),
-                hash=stored.hash,
-            )
+            attrs.evolve(entry, corrected_by=tuple(corrected_by.get(event.event_id, ())))
         )
     return tuple(entries)

@@ -8,11 +8,12 @@ log through projections. The shell is the only place that reads the clock or mak
 from __future__ import annotations
 
 import datetime as _dt
-import gc
+import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from time import monotonic as _monotonic
 from typing import Any, Literal
 
 import pendulum
@@ -20,7 +21,6 @@ import pendulum
 from ._clock import Clock, local_date, system_clock, to_datetime
 from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode
 from ._decider import (
-    LEAN_ACTION,
     Action,
     ActionState,
     Context,
@@ -32,10 +32,12 @@ from ._decider import (
     fold,
     fold_meeting,
 )
-from ._history import AuditEntry, build_history
 from ._memory import MemoryEventStore
+from ._readmodel import Progress, ReadModel
 from ._sqlite import SQLiteEventStore
+from ._subscriptions import Handler, Subscription
 from ._values import Attendee, Owner, check_action_id, check_meeting_id
+from ._views import AsOfView, Axis, MomentInput, RegisterView
 from .commands import (
     CloseAction,
     CorrectEvent,
@@ -52,7 +54,6 @@ from .exceptions import (
     NotFoundError,
     RuleViolationError,
     StoreError,
-    ValidationError,
 )
 from .store import EventStore, StoredEvent, VerifyReport, verify_chain
 
@@ -61,13 +62,13 @@ ActionCommand = (
     RaiseAction | UpdateAction | RevisitAction | CloseAction | ReopenAction | CorrectEvent
 )
 
-STATUSES = ("open", "closed")
 
-
-class Ledger:
+class Ledger(RegisterView):
     """An action register kept as an event log.
 
     Open one with :meth:`Ledger.open`; or wrap any :class:`~action_ledger.store.EventStore`.
+    The queries (``get``, ``history``, ``register``, ``agenda``, ``overdue``, ``chain``…) are
+    those of every :class:`RegisterView`; :meth:`as_of` gives the same queries on the past.
 
     Args:
         store: the event store.
@@ -75,6 +76,9 @@ class Ledger:
         max_retries: how many times a command is retried after a concurrent change.
         id_prefix: the start of generated action ids (``"ACT"`` gives ``ACT-2021-001``).
         cache_size: how many actions' states to keep between commands (0 to keep none).
+        read_model: where the read-model tables live; by default the SQLite file of a
+            :class:`SQLiteEventStore`, else a private in-memory database. They are caught up
+            from the log at once, and after every append.
     """
 
     def __init__(
@@ -85,16 +89,22 @@ class Ledger:
         max_retries: int = 5,
         id_prefix: str = "ACT",
         cache_size: int = 1024,
+        read_model: ReadModel | None = None,
     ) -> None:
         self.store = store
         self._clock = clock
         self._max_retries = max_retries
         self._id_prefix = id_prefix
-        self._register = _Register()
         self._states: OrderedDict[str, ActionState] = OrderedDict()
         self._cache_size = cache_size
         self._fresh_ids: set[str] = set()
         self._meetings: dict[str, MeetingState] = {}
+        self._appended = threading.Condition()
+        if read_model is None:
+            path = getattr(store, "path", ":memory:")
+            read_model = ReadModel.open(path if isinstance(store, SQLiteEventStore) else ":memory:")
+        self.read_model = read_model
+        self.read_model.catch_up(store)
 
     @classmethod
     def open(
@@ -139,7 +149,8 @@ class Ledger:
         return cls(store, clock=clock, max_retries=max_retries, cache_size=cache_size)
 
     def close(self) -> None:
-        """Close the underlying store."""
+        """Close the read model and the underlying store."""
+        self.read_model.close()
         self.store.close()
 
     def __enter__(self) -> Ledger:
@@ -203,6 +214,7 @@ class Ledger:
                 if attempt == self._max_retries:
                     raise
                 continue
+            self._appended_now()
             for event in events:
                 assert isinstance(event, MeetingRecorded)
                 state = evolve_meeting(state, event)
@@ -484,53 +496,6 @@ class Ledger:
             raise NotFoundError(f"meeting {meeting_id!r} is not recorded")
         return state.meeting
 
-    def history(self, action_id: str) -> tuple[AuditEntry, ...]:
-        """The audit trail of one action, oldest first.
-
-        Raises:
-            NotFoundError: no such action.
-        """
-        rows = self.store.read_stream(ACTION_PREFIX + check_action_id(action_id))
-        if not rows:
-            raise NotFoundError(f"action {action_id!r} does not exist")
-        return build_history((r, _action_event(r)) for r in rows)
-
-    def register(
-        self, *, status: str | None = None, owner: str | None = None
-    ) -> tuple[Action, ...]:
-        """The register: every action, filtered, oldest raised first.
-
-        Args:
-            status: ``"open"`` or ``"closed"``; all when ``None``.
-            owner: a role code or a person; matched case-insensitively.
-
-        Raises:
-            ValidationError: an unknown status.
-        """
-        if status is not None and status not in STATUSES:
-            raise ValidationError(
-                f"status {status!r} is not one of {', '.join(STATUSES)}", field="status"
-            )
-        self._register.catch_up(self.store)
-        wanted = owner.strip().casefold() if owner else None
-        return tuple(
-            action
-            for action in self._register.actions()
-            if (status is None or action.status == status)
-            and (
-                wanted is None
-                or any(
-                    o.role.casefold() == wanted or (o.person or "").casefold() == wanted
-                    for o in action.owners
-                )
-            )
-        )
-
-    def meetings(self) -> tuple[Meeting, ...]:
-        """Every recorded meeting, in date order."""
-        self._register.catch_up(self.store)
-        return tuple(sorted(self._register.meetings.values(), key=lambda m: m.held_at))
-
     def events(self, *, after: int = 0) -> Iterator[tuple[StoredEvent, Event]]:
         """The whole log after a position: each stored envelope with its decoded event."""
         for stored in self.store.read_all(after=after):
@@ -543,6 +508,95 @@ class Ledger:
             head: a head hash published earlier; the check fails if the log no longer has it.
         """
         return verify_chain(self.store.read_all(), key=self.store.key, head=head)
+
+    def as_of(self, moment: MomentInput, axis: Axis = "recorded") -> AsOfView:
+        """The register at a past moment: a read-only view with the same queries.
+
+        Args:
+            moment: a date-time (Europe/London wall time unless it has an offset) or a date
+                (the end of that day in London).
+            axis: ``"recorded"`` for exactly what the register said then (events recorded by
+                that moment); ``"occurred"`` for the world at that moment as known now
+                (events that occurred by then, with every correction applied).
+
+        Raises:
+            ValidationError: a malformed moment, or an unknown axis.
+        """
+        return AsOfView(self.store, moment, axis)
+
+    def rebuild(self, *, progress: Progress | None = None) -> int:
+        """Drop the read-model tables and build them again from the whole log.
+
+        Args:
+            progress: called as ``progress(done, total)`` as events are applied.
+
+        Returns:
+            The number of events applied.
+        """
+        return self.read_model.rebuild(self.store, progress=progress)
+
+    def subscribe(
+        self, handler: Handler, *, after: int = 0, poll_interval: float = 0.5
+    ) -> Subscription:
+        """Deliver every event after position ``after`` to ``handler(stored, event)``, then
+        each new one as it is appended (by this ledger at once; by other processes within
+        ``poll_interval`` seconds), in log order, in a background thread.
+
+        Delivery is at least once: keep ``stored.position`` with what the handler did and
+        resume from it. If the handler raises, the subscription stops with the error in
+        :attr:`Subscription.error`, and :attr:`Subscription.position` is the last event it
+        handled.
+        """
+        return Subscription(self, handler, after=after, poll_interval=poll_interval)
+
+    def follow(
+        self, *, after: int = 0, poll_interval: float = 0.5, idle_timeout: float | None = None
+    ) -> Iterator[tuple[StoredEvent, Event]]:
+        """Every event after ``after``, then new ones as they are appended: an endless
+        iterator (or one that ends after ``idle_timeout`` seconds without a new event)."""
+        position = after
+        while True:
+            delivered = False
+            for stored, event in self.events(after=position):
+                position = stored.position
+                delivered = True
+                yield stored, event
+            if delivered:
+                continue
+            waited = self.wait_for_events(
+                position, poll_interval if idle_timeout is None else idle_timeout
+            )
+            if not waited and idle_timeout is not None:
+                return
+
+    def wait_for_events(self, after: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the log to pass position ``after``; return
+        whether it has. Wakes at once for this ledger's appends; polls for others'."""
+        deadline = _monotonic() + timeout
+        with self._appended:
+            while self.store.last_position() <= after:
+                left = deadline - _monotonic()
+                if left <= 0:
+                    return False
+                self._appended.wait(min(left, 0.05))
+        return True
+
+    def _appended_now(self) -> None:
+        """After an append: bring the read models up to date and wake the subscribers."""
+        self.read_model.catch_up(self.store)
+        with self._appended:
+            self._appended.notify_all()
+
+    def _rows(self, action_id: str) -> list[tuple[StoredEvent, ActionEvent]]:
+        return [(r, _action_event(r)) for r in self.store.read_stream(ACTION_PREFIX + action_id)]
+
+    def _tables(self) -> ReadModel:
+        if self.read_model.position < self.store.last_position():
+            self.read_model.catch_up(self.store)
+        return self.read_model
+
+    def _today(self) -> pendulum.Date:
+        return local_date(self._clock())
 
     # -- the shell -----------------------------------------------------------------------------
 
@@ -639,6 +693,8 @@ class Ledger:
                 if attempt == self._max_retries or isinstance(command, RaiseAction):
                     raise
                 continue
+            self.read_model.remember(command.action_id, state)
+            self._appended_now()
             for event in events:
                 assert not isinstance(event, MeetingRecorded)
                 state = evolve(state, event)
@@ -663,40 +719,3 @@ def _action_event(stored: StoredEvent) -> ActionEvent:
     event = decode(stored)
     assert not isinstance(event, MeetingRecorded)
     return event
-
-
-class _Register:
-    """The register projection: every action's state, caught up from the global log."""
-
-    def __init__(self) -> None:
-        self.position = 0
-        self.states: dict[str, ActionState] = {}
-        self.meetings: dict[str, Meeting] = {}
-
-    def catch_up(self, store: EventStore) -> None:
-        # A replay makes millions of short-lived, acyclic objects; the cyclic collector would
-        # rescan the growing register again and again (a third of replay time), and reference
-        # counting frees them anyway. It is paused for the catch-up and restored after.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            for stored in store.read_all(after=self.position):
-                self.apply(decode(stored))
-                self.position = stored.position
-        finally:
-            if paused:
-                gc.enable()
-
-    def apply(self, event: Event) -> None:
-        if isinstance(event, MeetingRecorded):
-            state = evolve_meeting(MeetingState(), event)
-            assert state.meeting is not None
-            self.meetings[event.meeting_id] = state.meeting
-        else:
-            self.states[event.action_id] = evolve(
-                self.states.get(event.action_id, LEAN_ACTION), event
-            )
-
-    def actions(self) -> Iterable[Action]:
-        found = [s.action for s in self.states.values() if s.action is not None]
-        return sorted(found, key=lambda a: (a.raised_at, a.id))

@@ -190,8 +190,8 @@ class SQLiteEventStore:
                 "use another file"
             )
 
-    def _immediate(self) -> _Immediate:
-        return _Immediate(self.db.conn)
+    def _immediate(self) -> Immediate:
+        return Immediate(self.db.conn)
 
     def append(
         self, stream_id: str, events: Sequence[NewEvent], expected_version: int
@@ -447,7 +447,7 @@ class _Times:
         self._index = 0
 
 
-class _Immediate:
+class Immediate:
     """``BEGIN IMMEDIATE`` … ``COMMIT``: takes the write lock up front, so concurrent writers
     queue on the busy timeout instead of failing on lock upgrade. Nested uses join the outer
     transaction."""

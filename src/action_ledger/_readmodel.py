@@ -1,0 +1,381 @@
+"""The projection runner: keeps the read-model tables in step with the log.
+
+One loop for every projection (:mod:`action_ledger._projections`): read the events after the
+checkpoint, decode each once, work out the action's state before and after it, ask each
+projection for its writes, coalesce them, and apply them together with the new checkpoint in
+one transaction. A crash between an append and the read-model update loses nothing: the next
+catch-up starts again from the checkpoint. Each projection has its own checkpoint and version;
+a projection whose version changed (or that is new) is rebuilt from the start of the log.
+
+Read-model tables are derived data, so they are not migrated: a new projection version drops
+and rebuilds its tables. Their writes use ``synchronous=NORMAL`` (a power cut can lose the last
+read-model commits, which the next catch-up redoes; it can never lose an event).
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from ._codec import decode
+from ._decider import LEAN_ACTION, ActionState, MeetingState, evolve, evolve_meeting, fold
+from ._history import audit_entry, values_in_effect
+from ._projections import PROJECTIONS, Change, Delete, Projection, Put, Replace, Table, Write
+from ._sqlite import Immediate as _immediate
+from .events import ActionCorrected, ActionEvent, MeetingRecorded
+from .exceptions import StoreError
+from .store import EventStore, StoredEvent
+
+CHECKPOINTS = "read_model_checkpoints"
+Progress = Callable[[int, int], None]
+"""A progress callback: ``(events done, events to do)``."""
+
+
+class StateSource(Protocol):
+    """Where the runner finds an action's earlier events when its state is not cached."""
+
+    def earlier(self, stored: StoredEvent) -> list[ActionEvent]:
+        """The events of ``stored``'s action that come before it (in this read model's log)."""
+
+
+class StoreSource:
+    """Earlier events straight from the store's stream (the live register)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    def earlier(self, stored: StoredEvent) -> list[ActionEvent]:
+        """See :meth:`StateSource.earlier`."""
+        rows = self._store.read_stream(stored.stream_id, up_to_version=stored.version - 1)
+        found = []
+        for row in rows:
+            event = decode(row)
+            assert not isinstance(event, MeetingRecorded)
+            found.append(event)
+        return found
+
+
+class ReadModel:
+    """Read-model tables in a SQLite database, and the runner that keeps them.
+
+    Args:
+        db: the database (the register file itself, or a temporary one for a view).
+        projections: the projections to keep (the register's by default).
+        cache_size: how many action states to keep between events (bounds memory).
+        strict: check that a cached state is exactly one event behind (another process may
+            have moved the tables on); ``False`` only for a private database fed once.
+    """
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        projections: Sequence[Projection] = PROJECTIONS,
+        *,
+        cache_size: int = 8192,
+        strict: bool = True,
+    ) -> None:
+        self.db = db
+        self.projections = tuple(projections)
+        self._conn = db.conn
+        self._states: OrderedDict[str, ActionState] = OrderedDict()
+        self._cache_size = cache_size
+        self._strict = strict
+        self._lock = threading.RLock()
+        self._sql = {t.name: _Statements(t) for p in self.projections for t in p.tables}
+        self._conn.create_function("casefold", 1, _casefold, deterministic=True)
+        with self._lock, _immediate(self._conn):
+            self._ensure()
+
+    @classmethod
+    def open(cls, path: str, *, busy_timeout: float = 30.0, **options: Any) -> ReadModel:
+        """A read model in the SQLite file ``path`` (``""`` for a private temporary file).
+
+        Raises:
+            StoreError: the file cannot be opened.
+        """
+        try:
+            conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if path not in ("", ":memory:"):
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            return cls(sqlite_utils.Database(conn), **options)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the read model in {path!r}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    # -- checkpoints and schema ---------------------------------------------------------------
+
+    def _ensure(self) -> None:
+        """Create missing tables; drop and recreate those of a projection whose version
+        changed, resetting its checkpoint to the start of the log."""
+        self.db[CHECKPOINTS].create(  # type: ignore[union-attr]
+            {"projection": str, "version": int, "position": int},
+            pk="projection",
+            if_not_exists=True,
+        )
+        known = self._checkpoint_rows()
+        for projection in self.projections:
+            if known.get(projection.name, (None, 0))[0] == projection.version:
+                continue
+            self._reset(projection)
+
+    def _reset(self, projection: Projection) -> None:
+        for table in projection.tables:
+            self.db.execute(f"DROP TABLE IF EXISTS [{table.name}]")
+            _create(self.db, table)
+        self._conn.execute(
+            f"INSERT OR REPLACE INTO {CHECKPOINTS} (projection, version, position) "
+            "VALUES (?, ?, 0)",
+            (projection.name, projection.version),
+        )
+
+    def _checkpoint_rows(self) -> dict[str, tuple[int, int]]:
+        return {
+            name: (version, position)
+            for name, version, position in self._conn.execute(
+                f"SELECT projection, version, position FROM {CHECKPOINTS}"
+            )
+        }
+
+    def checkpoints(self) -> dict[str, int]:
+        """Each projection's checkpoint: the global position it has applied up to."""
+        with self._lock:
+            rows = self._checkpoint_rows()
+        return {p.name: rows.get(p.name, (0, 0))[1] for p in self.projections}
+
+    @property
+    def position(self) -> int:
+        """The position every projection has reached (the lowest checkpoint)."""
+        return min(self.checkpoints().values(), default=0)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def remember(self, action_id: str, state: ActionState) -> None:
+        """Offer a known state of an action (e.g. the shell's, before its own append)."""
+        with self._lock:
+            self._keep(action_id, state)
+
+    def catch_up(
+        self, store: EventStore, *, batch_size: int = 2000, progress: Progress | None = None
+    ) -> int:
+        """Apply every event after the checkpoint; return how many events were read.
+
+        Each batch is one transaction that re-reads the checkpoints first, so several
+        processes catching up one file never apply an event twice.
+
+        Raises:
+            StoreError: the tables are ahead of the log (they were built from another one);
+                call :meth:`rebuild`.
+        """
+        done = 0
+        total = None
+        with self._lock, _gc_paused():
+            while True:
+                with _immediate(self._conn):
+                    checkpoints = {p: pos for p, (_, pos) in self._checkpoint_rows().items()}
+                    start = min(checkpoints.get(p.name, 0) for p in self.projections)
+                    if progress is not None and total is None:
+                        total = max(store.last_position() - start, 0)
+                        progress(0, total)
+                    batch = list(store.read_all(after=start, limit=batch_size))
+                    if not batch:
+                        last = store.last_position()
+                        if max(checkpoints.values(), default=0) > last:
+                            raise StoreError(
+                                f"the read model is at position {max(checkpoints.values())} "
+                                f"but the log ends at {last}: it was built from another log; "
+                                "rebuild it (action-ledger rebuild)"
+                            )
+                        return done
+                    self._apply(batch, StoreSource(store), checkpoints)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, max(total or 0, done))
+
+    def feed(
+        self,
+        events: Iterable[StoredEvent],
+        source: StateSource,
+        *,
+        batch_size: int = 2000,
+    ) -> int:
+        """Apply ``events`` (in log order, after the checkpoint) from ``source``'s point of
+        view: for a view, whose log is a selection of the store's. Returns the number fed."""
+        done = 0
+        with self._lock, _gc_paused():
+            for batch in _chunks(events, batch_size):
+                with _immediate(self._conn):
+                    checkpoints = {p: pos for p, (_, pos) in self._checkpoint_rows().items()}
+                    self._apply(batch, source, checkpoints)
+                done += len(batch)
+        return done
+
+    def rebuild(self, store: EventStore, *, progress: Progress | None = None) -> int:
+        """Drop every read-model table and build it again from the whole log.
+
+        Returns:
+            The number of events applied.
+        """
+        with self._lock:
+            with _immediate(self._conn):
+                for projection in self.projections:
+                    self._reset(projection)
+            self._states.clear()
+            return self.catch_up(store, progress=progress)
+
+    def _apply(
+        self, batch: list[StoredEvent], source: StateSource, checkpoints: dict[str, int]
+    ) -> None:
+        """Work out and write one batch, inside the caller's transaction."""
+        writes = _Writes(self._sql)
+        for stored in batch:
+            change = self._change(stored, source)
+            for projection in self.projections:
+                if checkpoints.get(projection.name, 0) < stored.position:
+                    writes.add(projection.handle(change))
+        writes.execute(self._conn)
+        last = batch[-1].position
+        self._conn.executemany(
+            f"UPDATE {CHECKPOINTS} SET position = ? WHERE projection = ? AND position < ?",
+            [(last, p.name, last) for p in self.projections],
+        )
+
+    def _change(self, stored: StoredEvent, source: StateSource) -> Change:
+        event = decode(stored)
+        if isinstance(event, MeetingRecorded):
+            return Change(
+                stored=stored, event=event, meeting=evolve_meeting(MeetingState(), event).meeting
+            )
+        before = self._states.get(event.action_id)
+        if before is None or (self._strict and before.version != stored.version - 1):
+            before = fold(source.earlier(stored), LEAN_ACTION)
+        after = evolve(before, event)
+        self._keep(event.action_id, after)
+        corrected = None
+        if isinstance(event, ActionCorrected):
+            corrected = values_in_effect(source.earlier(stored), event.corrects)
+        return Change(
+            stored=stored,
+            event=event,
+            before=before.action,
+            after=after.action,
+            entry=audit_entry(stored, event, before.values, after.values, corrected),
+        )
+
+    def _keep(self, action_id: str, state: ActionState) -> None:
+        states = self._states
+        states[action_id] = state
+        states.move_to_end(action_id)
+        if len(states) > self._cache_size:
+            states.popitem(last=False)
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def _casefold(value: str | None) -> str | None:
+    return None if value is None else str(value).casefold()
+
+
+def _create(db: sqlite_utils.Database, table: Table) -> None:
+    db[table.name].create(  # type: ignore[union-attr]
+        dict(table.columns),
+        pk=table.pk[0] if len(table.pk) == 1 else table.pk,
+        not_null=set(table.not_null) | set(table.pk),
+        if_not_exists=True,
+    )
+    for columns in table.indexes:
+        db[table.name].create_index(columns, if_not_exists=True)  # type: ignore[union-attr]
+
+
+class _Statements:
+    """The prepared SQL of one table."""
+
+    def __init__(self, table: Table) -> None:
+        self.columns = tuple(table.columns)
+        self.pk = table.pk
+        names = ", ".join(f"[{c}]" for c in self.columns)
+        self.insert = (
+            f"INSERT OR REPLACE INTO [{table.name}] ({names}) "
+            f"VALUES ({', '.join('?' * len(self.columns))})"
+        )
+        self.delete = f"DELETE FROM [{table.name}] WHERE " + " AND ".join(
+            f"[{c}] = ?" for c in self.pk
+        )
+        self.table = table.name
+
+    def row(self, values: Any) -> tuple[Any, ...]:
+        return tuple(values.get(c) for c in self.columns)
+
+
+class _Writes:
+    """A batch's writes, coalesced: the last write per key wins."""
+
+    def __init__(self, sql: dict[str, _Statements]) -> None:
+        self.sql = sql
+        self.keyed: dict[str, dict[tuple[Any, ...], Any]] = {}
+        self.replaced: dict[tuple[str, str], dict[Any, tuple[Any, ...]]] = {}
+
+    def add(self, writes: Iterable[Write]) -> None:
+        for write in writes:
+            if isinstance(write, Put):
+                key = tuple(write.row[c] for c in self.sql[write.table].pk)
+                self.keyed.setdefault(write.table, {})[key] = write.row
+            elif isinstance(write, Delete):
+                key = tuple(write.key[c] for c in self.sql[write.table].pk)
+                self.keyed.setdefault(write.table, {})[key] = None
+            else:
+                assert isinstance(write, Replace)
+                self.replaced.setdefault((write.table, write.column), {})[write.key] = write.rows
+
+    def execute(self, conn: sqlite3.Connection) -> None:
+        for table, rows in self.keyed.items():
+            statements = self.sql[table]
+            gone = [key for key, row in rows.items() if row is None]
+            if gone:
+                conn.executemany(statements.delete, gone)
+            conn.executemany(
+                statements.insert, [statements.row(r) for r in rows.values() if r is not None]
+            )
+        for (table, column), groups in self.replaced.items():
+            statements = self.sql[table]
+            conn.executemany(f"DELETE FROM [{table}] WHERE [{column}] = ?", [(k,) for k in groups])
+            conn.executemany(
+                statements.insert, [statements.row(r) for rows in groups.values() for r in rows]
+            )
+
+
+def _chunks(events: Iterable[StoredEvent], size: int) -> Iterator[list[StoredEvent]]:
+    batch: list[StoredEvent] = []
+    for stored in events:
+        batch.append(stored)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _gc_paused:
+    """Pause the cyclic garbage collector (a replay makes millions of acyclic objects)."""
+
+    def __enter__(self) -> None:
+        self._was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._was:
+            gc.enable()

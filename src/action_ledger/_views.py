@@ -1,0 +1,595 @@
+"""The register's queries, the same on the live ledger and on every as-of view.
+
+A :class:`RegisterView` answers one-action questions (``get``, ``history``) from that action's
+stream, and register-wide questions (``register``, ``agenda``, ``overdue``, ``owner``,
+``holder``, ``chain``, ``meetings``) from the read-model tables. The live :class:`Ledger`
+is a view whose tables are the persisted read models; :meth:`Ledger.as_of` gives a view whose
+stream and tables are a selection of the log (see :class:`AsOfView`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal, TypeAlias
+
+import attrs
+import pendulum
+
+from ._clock import LONDON, UTC, format_utc, local_date, to_date, to_datetime
+from ._codec import ACTION_PREFIX, decode
+from ._decider import LEAN_ACTION, Action, Meeting, fold
+from ._history import AuditEntry, build_history
+from ._projections import action_from_row, meeting_from_row
+from ._readmodel import ReadModel
+from ._values import check_action_id, check_meeting_id, check_text
+from .events import ActionCorrected, ActionEvent, MeetingRecorded
+from .exceptions import NotFoundError, ValidationError
+from .store import EventStore, StoredEvent
+
+STATUSES = ("open", "closed")
+Axis: TypeAlias = Literal["recorded", "occurred"]
+Rag: TypeAlias = Literal["red", "amber", "green"]
+DateInput: TypeAlias = "str | _dt.date"
+MomentInput: TypeAlias = "str | _dt.datetime | _dt.date"
+Row = tuple[StoredEvent, ActionEvent]
+
+
+@attrs.frozen(kw_only=True)
+class Agenda:
+    """The matters arising for a meeting on :attr:`date`.
+
+    Attributes:
+        date: the meeting date.
+        previous_meeting: the last recorded meeting before that date, if any.
+        outstanding: every action still open before the meeting: those due by the date first
+            (earliest due first), then the rest (oldest raised first). Each carries its last
+            update and when it was last revisited.
+        closed_since: actions closed after the previous meeting and before this date, for
+            noting (empty when no earlier meeting is recorded).
+    """
+
+    date: pendulum.Date
+    previous_meeting: Meeting | None
+    outstanding: tuple[Action, ...]
+    closed_since: tuple[Action, ...]
+
+    @property
+    def due(self) -> tuple[Action, ...]:
+        """The outstanding actions due on or before the meeting date."""
+        return tuple(a for a in self.outstanding if a.due_on is not None and a.due_on <= self.date)
+
+
+@attrs.frozen(kw_only=True)
+class DueStatus:
+    """An open action's standing against its due date on a given day.
+
+    Attributes:
+        action: the action.
+        rag: ``"red"`` (past due), ``"amber"`` (due within the amber window) or ``"green"``
+            (due later, or no due date).
+        days_overdue: days past ``due_on`` (0 unless red).
+        days_left: days until ``due_on`` (``None`` without a due date; negative when red).
+    """
+
+    action: Action
+    rag: Rag
+    days_overdue: int
+    days_left: int | None
+
+
+@attrs.frozen(kw_only=True)
+class RoleHolder:
+    """Who held a role on a date, as the attendance of the recorded meetings shows.
+
+    Attributes:
+        role: the role code asked about (``"CC"``).
+        name: the person (``"Pippa Mills"``).
+        capacity: as minuted (``"Chief Constable"``).
+        meeting: the meeting whose attendance (or apologies) shows it: the last one on or
+            before the date that lists the role.
+        held_on: that meeting's date.
+        present: ``True`` if they attended, ``False`` if they sent apologies.
+    """
+
+    role: str
+    name: str
+    capacity: str | None
+    meeting: str
+    held_on: pendulum.Date
+    present: bool
+
+
+@attrs.frozen(kw_only=True)
+class Link:
+    """A decision that linked two actions.
+
+    Attributes:
+        kind: ``"follows"`` (``action`` was raised following ``other``) or ``"superseded_by"``
+            (``action`` was closed as superseded by ``other``).
+        action, other: the two action ids.
+        event_id: the event that made the link (the raise, or the close).
+        occurred_at: when that was decided.
+        meeting: the meeting where it was decided, if any.
+        decision: the event as the audit trail words it.
+    """
+
+    kind: Literal["follows", "superseded_by"]
+    action: str
+    other: str
+    event_id: str
+    occurred_at: pendulum.DateTime
+    meeting: str | None
+    decision: str
+
+
+@attrs.frozen(kw_only=True)
+class ChainLink:
+    """One action of a chain, with the decisions linking it to earlier actions of the chain.
+
+    Attributes:
+        action: the action.
+        links: how it is tied to the actions before it in the chain (empty for the first).
+    """
+
+    action: Action
+    links: tuple[Link, ...]
+
+
+class RegisterView:
+    """The register's queries. Read-only: there is nothing here that changes the log.
+
+    Subclasses supply the stream of one action and the read-model tables; the
+    :class:`~action_ledger.Ledger` is the live view, :class:`AsOfView` a past one.
+    """
+
+    # -- what a view supplies ---------------------------------------------------------------
+
+    def _rows(self, action_id: str) -> list[Row]:
+        """The action's stored events as this view sees them, in stream order."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _tables(self) -> ReadModel:
+        """The read-model tables as this view sees them, caught up."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _today(self) -> pendulum.Date:
+        """The date ``overdue`` uses when none is given."""
+        raise NotImplementedError  # pragma: no cover
+
+    # -- one action -------------------------------------------------------------------------
+
+    def get(self, action_id: str) -> Action:
+        """The state of one action.
+
+        Raises:
+            NotFoundError: no such action (in this view).
+        """
+        state = fold((e for _, e in self._rows(check_action_id(action_id))), LEAN_ACTION)
+        if state.action is None:
+            raise NotFoundError(f"action {action_id!r} does not exist")
+        return state.action
+
+    def history(self, action_id: str) -> tuple[AuditEntry, ...]:
+        """The audit trail of one action, oldest first: each event in a readable sentence,
+        with field changes old → new, corrections beside what they correct, the source
+        meeting and item, actor, occurred and recorded times, and the chain hash.
+
+        Raises:
+            NotFoundError: no such action (in this view).
+        """
+        rows = self._rows(check_action_id(action_id))
+        if not rows:
+            raise NotFoundError(f"action {action_id!r} does not exist")
+        return build_history(rows)
+
+    # -- meetings -----------------------------------------------------------------------------
+
+    def meeting(self, meeting_id: str) -> Meeting:
+        """A recorded meeting.
+
+        Raises:
+            NotFoundError: no such meeting.
+        """
+        found = self._select(
+            "SELECT data FROM meetings WHERE id = ?", [check_meeting_id(meeting_id)]
+        )
+        if not found:
+            raise NotFoundError(f"meeting {meeting_id!r} is not recorded")
+        return meeting_from_row(found[0][0])
+
+    def meetings(self) -> tuple[Meeting, ...]:
+        """Every recorded meeting, in date order."""
+        rows = self._select("SELECT data FROM meetings ORDER BY held_at, id", [])
+        return tuple(meeting_from_row(data) for (data,) in rows)
+
+    # -- the register ---------------------------------------------------------------------------
+
+    def register(
+        self,
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        meeting: str | None = None,
+        raised_from: DateInput | None = None,
+        raised_to: DateInput | None = None,
+        restricted: bool | None = None,
+        text: str | None = None,
+    ) -> tuple[Action, ...]:
+        """The register, filtered; oldest raised first (then by id).
+
+        Args:
+            status: ``"open"`` or ``"closed"``; all when ``None``.
+            owner: a role code or a person, matched without regard to case.
+            meeting: the id of the meeting that raised them.
+            raised_from, raised_to: raised on or after / on or before these dates
+                (Europe/London calendar dates, inclusive).
+            restricted: only restricted (``True``) or only publishable (``False``) actions.
+            text: words the action's text contains (without regard to case).
+
+        Raises:
+            ValidationError: an unknown status, a malformed date or meeting id, empty text.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            where.append("status = ?")
+            params.append(_status(status))
+        if owner is not None:
+            key = check_text("owner", owner, limit=200).casefold()
+            where.append(
+                "id IN (SELECT action_id FROM owners WHERE role_key = ? OR person_key = ?)"
+            )
+            params += [key, key]
+        if meeting is not None:
+            where.append("meeting = ?")
+            params.append(check_meeting_id(meeting))
+        if raised_from is not None:
+            where.append("raised_on >= ?")
+            params.append(to_date(raised_from, field="raised_from").isoformat())
+        if raised_to is not None:
+            where.append("raised_on <= ?")
+            params.append(to_date(raised_to, field="raised_to").isoformat())
+        if restricted is not None:
+            where.append("restricted = ?")
+            params.append(int(bool(restricted)))
+        if text is not None:
+            where.append("instr(casefold(text), ?) > 0")
+            params.append(check_text("text", text).casefold())
+        sql = "SELECT data FROM actions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self._actions(sql + " ORDER BY raised_at, id", params)
+
+    def owner(self, role_or_person: str, *, status: str | None = "open") -> tuple[Action, ...]:
+        """The actions of one owner (a role code such as ``"CC"`` or a person's name),
+        open ones by default (``status=None`` for all).
+
+        Raises:
+            ValidationError: empty text, or an unknown status.
+        """
+        return self.register(owner=role_or_person, status=status)
+
+    def holder(self, role: str, on_date: DateInput) -> RoleHolder | None:
+        """Who held ``role`` on ``on_date``, as far as the recorded meetings' attendance lists
+        show: the person listed in that role at the last meeting on or before the date
+        (``None`` if no such meeting lists the role).
+
+        Raises:
+            ValidationError: empty role, or a malformed date.
+        """
+        key = check_text("role", role, limit=40).casefold()
+        day = to_date(on_date, field="on_date")
+        rows = self._select(
+            "SELECT name, capacity, meeting_id, held_on, present FROM attendance "
+            "WHERE role_key = ? AND held_on <= ? "
+            "ORDER BY held_on DESC, meeting_id DESC, present DESC, seq LIMIT 1",
+            [key, day.isoformat()],
+        )
+        if not rows:
+            return None
+        name, capacity, meeting_id, held_on, present = rows[0]
+        return RoleHolder(
+            role=role.strip(),
+            name=name,
+            capacity=capacity,
+            meeting=meeting_id,
+            held_on=to_date(held_on, field="held_on"),
+            present=bool(present),
+        )
+
+    def agenda(self, meeting_date: DateInput) -> Agenda:
+        """The outstanding matters / matters arising for a meeting on ``meeting_date``.
+
+        "Still open before it" is judged by what the register knows now (an action closed on
+        or after the date was open before it). For what was known then, ask an as-of view:
+        ``ledger.as_of(date, axis="occurred").agenda(date)``.
+
+        Raises:
+            ValidationError: a malformed date.
+        """
+        day = to_date(meeting_date, field="meeting_date").isoformat()
+        outstanding = self._actions(
+            "SELECT data FROM actions WHERE raised_on < ? AND "
+            "(status = 'open' OR closed_on >= ?) "
+            "ORDER BY (due_on IS NULL OR due_on > ?), due_on, raised_at, id",
+            [day, day, day],
+        )
+        found = self._select(
+            "SELECT data FROM meetings WHERE held_on < ? ORDER BY held_at DESC, id DESC LIMIT 1",
+            [day],
+        )
+        previous = meeting_from_row(found[0][0]) if found else None
+        closed: tuple[Action, ...] = ()
+        if previous is not None:
+            closed = self._actions(
+                "SELECT data FROM actions WHERE closed_at > ? AND closed_on < ? "
+                "ORDER BY closed_at, id",
+                [format_utc(previous.held_at), day],
+            )
+        return Agenda(
+            date=to_date(day, field="meeting_date"),
+            previous_meeting=previous,
+            outstanding=outstanding,
+            closed_since=closed,
+        )
+
+    def rag(
+        self, on_date: DateInput | None = None, *, amber_days: int = 14
+    ) -> tuple[DueStatus, ...]:
+        """Every action open on ``on_date`` (today by default) with its RAG status: red past
+        due, amber due within ``amber_days`` days, green otherwise (or no due date). Red
+        first, most overdue first; then amber and green by due date.
+
+        Raises:
+            ValidationError: a malformed date, or ``amber_days`` not a whole number ≥ 0.
+        """
+        day = self._today() if on_date is None else to_date(on_date, field="on_date")
+        if isinstance(amber_days, bool) or not isinstance(amber_days, int) or amber_days < 0:
+            raise ValidationError(
+                f"amber_days: {amber_days!r} is not a whole number of days >= 0",
+                field="amber_days",
+                value=amber_days,
+            )
+        text = day.isoformat()
+        actions = self._actions(
+            "SELECT data FROM actions WHERE raised_on <= ? AND "
+            "(status = 'open' OR closed_on > ?) "
+            "ORDER BY due_on IS NULL, due_on, raised_at, id",
+            [text, text],
+        )
+        return tuple(_due_status(a, day, amber_days) for a in actions)
+
+    def overdue(
+        self, on_date: DateInput | None = None, *, amber_days: int = 14
+    ) -> tuple[DueStatus, ...]:
+        """The open actions past their due date on ``on_date`` (today by default), most
+        overdue first, each with its days overdue (the red ones of :meth:`rag`).
+
+        Raises:
+            ValidationError: a malformed date.
+        """
+        return tuple(s for s in self.rag(on_date, amber_days=amber_days) if s.rag == "red")
+
+    def chain(self, action_id: str) -> tuple[ChainLink, ...]:
+        """The actions linked to this one by *follows* and *superseded by*, directly or
+        through others, oldest raised first, each with the decisions that linked it to the
+        earlier ones.
+
+        Raises:
+            NotFoundError: no such action.
+        """
+        start = check_action_id(action_id)
+        if not self._select("SELECT 1 FROM actions WHERE id = ?", [start]):
+            raise NotFoundError(f"action {action_id!r} does not exist")
+        links: dict[tuple[str, str, str], Link] = {}
+        seen = {start}
+        frontier = [start]
+        while frontier:
+            marks = ", ".join("?" * len(frontier))
+            rows = self._select(
+                "SELECT action_id, kind, other, event_id, occurred_at, meeting, decision "
+                f"FROM links WHERE action_id IN ({marks}) OR other IN ({marks})",
+                frontier + frontier,
+            )
+            frontier = []
+            for action, kind, other, event_id, occurred_at, meeting, decision in rows:
+                links[(action, kind, other)] = Link(
+                    kind=kind,
+                    action=action,
+                    other=other,
+                    event_id=event_id,
+                    occurred_at=to_datetime(occurred_at, field="occurred_at", local=False),
+                    meeting=meeting,
+                    decision=decision,
+                )
+                for name in (action, other):
+                    if name not in seen:
+                        seen.add(name)
+                        frontier.append(name)
+        members = sorted(
+            self._actions(
+                f"SELECT data FROM actions WHERE id IN ({', '.join('?' * len(seen))})",
+                sorted(seen),
+            ),
+            key=lambda a: (a.raised_at, a.id),
+        )
+        order = {a.id: n for n, a in enumerate(members)}
+        result = []
+        for action in members:
+            tied = [
+                link
+                for link in links.values()
+                if action.id in (link.action, link.other)
+                and order.get(link.other if link.action == action.id else link.action, -1)
+                < order[action.id]
+            ]
+            tied.sort(key=lambda link: (link.occurred_at, link.event_id))
+            result.append(ChainLink(action=action, links=tuple(tied)))
+        return tuple(result)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _select(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        tables = self._tables()
+        return list(tables.db.execute(sql, list(params)).fetchall())
+
+    def _actions(self, sql: str, params: Sequence[Any]) -> tuple[Action, ...]:
+        return tuple(action_from_row(data) for (data,) in self._select(sql, params))
+
+
+def _status(value: str) -> str:
+    if value not in STATUSES:
+        raise ValidationError(
+            f"status {value!r} is not one of {', '.join(STATUSES)}", field="status", value=value
+        )
+    return value
+
+
+def _due_status(action: Action, day: pendulum.Date, amber_days: int) -> DueStatus:
+    if action.due_on is None:
+        return DueStatus(action=action, rag="green", days_overdue=0, days_left=None)
+    left = (action.due_on - day).days
+    rag: Rag = "red" if left < 0 else "amber" if left <= amber_days else "green"
+    return DueStatus(action=action, rag=rag, days_overdue=max(-left, 0), days_left=left)
+
+
+# -- as-of views ----------------------------------------------------------------------------------
+
+
+def as_of_moment(moment: MomentInput) -> pendulum.DateTime:
+    """The instant an as-of view looks at: a date-time (London wall time unless it has an
+    offset), or a date, meaning the end of that day in London.
+
+    Raises:
+        ValidationError: neither a real date-time nor a real date.
+    """
+    if (isinstance(moment, _dt.date) and not isinstance(moment, _dt.datetime)) or (
+        isinstance(moment, str) and len(moment.strip()) == 10
+    ):
+        day = to_date(moment, field="moment")
+        end = pendulum.datetime(day.year, day.month, day.day, tz=LONDON).add(days=1)
+        return end.in_tz(UTC).subtract(microseconds=1)
+    return to_datetime(moment, field="moment")
+
+
+class AsOfView(RegisterView):
+    """The register as it stood at :attr:`moment`, read-only, with the same queries.
+
+    - ``axis="recorded"``: exactly what the register said then: only events recorded at or
+      before the moment.
+    - ``axis="occurred"``: the world at that moment as we know it now: every event that had
+      occurred by then (by its occurred time, as corrected), with every correction of those
+      events applied, however late it was recorded.
+
+    ``get`` and ``history`` read one stream; the register-wide queries build the view's tables
+    once, on first use, in a temporary file (memory stays bounded).
+    """
+
+    def __init__(self, store: EventStore, moment: MomentInput, axis: Axis = "recorded") -> None:
+        if axis not in ("recorded", "occurred"):
+            raise ValidationError(
+                f"axis {axis!r} is not 'recorded' or 'occurred'", field="axis", value=axis
+            )
+        self.moment = as_of_moment(moment)
+        self.axis: Axis = axis
+        self._store = store
+        self._cut = format_utc(self.moment)
+        self._model: ReadModel | None = None
+
+    def __repr__(self) -> str:
+        return f"AsOfView({self._cut!r}, axis={self.axis!r})"
+
+    def _today(self) -> pendulum.Date:
+        return local_date(self.moment)
+
+    def _rows(self, action_id: str) -> list[Row]:
+        rows = self._store.read_stream(ACTION_PREFIX + action_id)
+        if self.axis == "recorded":
+            rows = [r for r in rows if r.recorded_at <= self._cut]
+            return [(r, _action(r)) for r in rows]
+        decoded = [(r, _action(r)) for r in rows]
+        moved = _occurred_corrections(e for _, e in decoded)
+        return self._occurred_selection(decoded, moved)
+
+    def _occurred_selection(self, rows: list[Row], moved: dict[str, str]) -> list[Row]:
+        kept: set[str] = set()
+        chosen = []
+        for stored, event in rows:
+            if isinstance(event, ActionCorrected):
+                if event.corrects not in kept:
+                    continue
+            elif moved.get(event.event_id, stored.occurred_at) > self._cut:
+                continue
+            kept.add(event.event_id)
+            chosen.append((stored, event))
+        return chosen
+
+    def _tables(self) -> ReadModel:
+        if self._model is None:
+            model = ReadModel.open("", strict=False)
+            model.feed(self._selected(), _ViewSource(self))
+            self._model = model
+        return self._model
+
+    def _selected(self) -> Iterator[StoredEvent]:
+        """The log as this view sees it, in log order."""
+        if self.axis == "recorded":
+            for stored in self._store.read_all():
+                if stored.recorded_at > self._cut:
+                    return  # recorded times never decrease along the log
+                yield stored
+            return
+        moved: dict[str, str] = {}
+        targets: set[str] = set()
+        for stored in self._store.read_all():
+            if stored.event_type == "action.corrected":
+                event = decode(stored)
+                assert isinstance(event, ActionCorrected)
+                targets.add(event.corrects)
+                if event.corrections.occurred_at is not None:
+                    moved[event.corrects] = format_utc(event.corrections.occurred_at)
+        kept: set[str] = set()  # only ids that corrections name
+        for stored in self._store.read_all():
+            if stored.event_type == "action.corrected":
+                event = decode(stored)
+                assert isinstance(event, ActionCorrected)
+                if event.corrects not in kept:
+                    continue
+            elif moved.get(stored.event_id, stored.occurred_at) > self._cut:
+                continue
+            if stored.event_id in targets:
+                kept.add(stored.event_id)
+            yield stored
+
+    def close(self) -> None:
+        """Drop the view's temporary tables (also done when it is garbage collected)."""
+        if self._model is not None:
+            self._model.close()
+            self._model = None
+
+
+class _ViewSource:
+    """An as-of view's earlier events of an action: its own selection of the stream."""
+
+    def __init__(self, view: AsOfView) -> None:
+        self._view = view
+
+    def earlier(self, stored: StoredEvent) -> list[ActionEvent]:
+        action_id = stored.stream_id[len(ACTION_PREFIX) :]
+        return [e for r, e in self._view._rows(action_id) if r.position < stored.position]
+
+
+def _action(stored: StoredEvent) -> ActionEvent:
+    event = decode(stored)
+    assert not isinstance(event, MeetingRecorded)
+    return event
+
+
+def _occurred_corrections(events: Iterator[ActionEvent] | list[ActionEvent]) -> dict[str, str]:
+    """Event id → its occurred time as last corrected (canonical UTC text)."""
+    moved: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, ActionCorrected) and event.corrections.occurred_at is not None:
+            moved[event.corrects] = format_utc(event.corrections.occurred_at)
+    return moved

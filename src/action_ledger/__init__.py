@@ -15,8 +15,12 @@ from ._due import Due, resolve_due
 from ._history import AuditEntry
 from ._ledger import Ledger
 from ._memory import MemoryEventStore
+from ._projections import Change, Delete, Projection, Put, Replace, Table
+from ._readmodel import ReadModel
 from ._sqlite import SQLiteEventStore
+from ._subscriptions import Subscription
 from ._values import Attendee, Owner
+from ._views import Agenda, AsOfView, ChainLink, DueStatus, Link, RegisterView, RoleHolder
 from .exceptions import (
     ActionLedgerError,
     ConcurrencyError,
@@ -37,24 +41,39 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "Action",
     "ActionLedgerError",
+    "Agenda",
+    "AsOfView",
     "Attendee",
     "AuditEntry",
+    "ChainLink",
+    "Change",
     "ConcurrencyError",
     "Context",
+    "Delete",
     "Due",
+    "DueStatus",
     "DuplicateEventError",
     "EventStore",
     "IntegrityError",
     "Ledger",
+    "Link",
     "Meeting",
     "MemoryEventStore",
     "NewEvent",
     "NotFoundError",
     "Owner",
+    "Projection",
+    "Put",
+    "ReadModel",
+    "RegisterView",
+    "Replace",
+    "RoleHolder",
     "RuleViolationError",
     "SQLiteEventStore",
     "StoreError",
     "StoredEvent",
+    "Subscription",
+    "Table",
     "ValidationError",
     "VerifyReport",
     "__version__",

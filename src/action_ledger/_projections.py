@@ -54,10 +54,16 @@ class Change:
 
 @attrs.frozen(kw_only=True)
 class Put:
-    """Insert ``row`` into ``table``, replacing the row with the same primary key."""
+    """Insert ``row`` into ``table``, replacing the row with the same primary key.
+
+    ``row`` may be a function that makes the row, with ``key`` its primary-key values: the
+    runner then calls it only if no later write of the batch replaces it (a batch often
+    changes one action many times, and only its last row is written).
+    """
 
     table: str
-    row: Row
+    row: Row | Callable[[], Row]
+    key: tuple[Any, ...] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -168,7 +174,7 @@ def meeting_from_row(data: str) -> Meeting:
     return CONVERTER.structure(json.loads(data), Meeting)
 
 
-def audit_row(action_id: str, entry: AuditEntry) -> dict[str, Any]:
+def audit_row(stored: StoredEvent, action_id: str, entry: AuditEntry) -> dict[str, Any]:
     """The ``audit_trail`` row of one entry (corrections point back through ``corrects``)."""
     return {
         "position": entry.position,
@@ -176,8 +182,8 @@ def audit_row(action_id: str, entry: AuditEntry) -> dict[str, Any]:
         "version": entry.version,
         "event_id": entry.event_id,
         "event_type": entry.event_type,
-        "occurred_at": format_utc(entry.occurred_at),
-        "recorded_at": format_utc(entry.recorded_at),
+        "occurred_at": stored.occurred_at,  # the canonical text of entry.occurred_at
+        "recorded_at": stored.recorded_at,
         "actor": entry.actor,
         "summary": entry.summary,
         "changes": canonical_json({k: list(v) for k, v in entry.changes.items()})
@@ -235,8 +241,10 @@ ACTIONS_TABLE = Table(
 
 
 def _actions(change: Change) -> Iterable[Write]:
-    if change.after is not None:
-        yield Put(table="actions", row=action_row(change.after, change.stored.position))
+    after = change.after
+    if after is not None:
+        position = change.stored.position
+        yield Put(table="actions", key=(after.id,), row=lambda: action_row(after, position))
 
 
 OWNERS_TABLE = Table(
@@ -305,7 +313,7 @@ def _audit(change: Change) -> Iterable[Write]:
     if change.entry is not None:
         event = change.event
         assert not isinstance(event, MeetingRecorded)
-        yield Put(table="audit_trail", row=audit_row(event.action_id, change.entry))
+        yield Put(table="audit_trail", row=audit_row(change.stored, event.action_id, change.entry))
 
 
 MEETINGS_TABLE = Table(

@@ -332,8 +332,12 @@ class _Writes:
     def add(self, writes: Iterable[Write]) -> None:
         for write in writes:
             if isinstance(write, Put):
-                key = tuple(write.row[c] for c in self.sql[write.table].pk)
-                self.keyed.setdefault(write.table, {})[key] = write.row
+                row = write.row
+                key = write.key
+                if key is None:
+                    assert not callable(row)
+                    key = tuple(row[c] for c in self.sql[write.table].pk)
+                self.keyed.setdefault(write.table, {})[key] = row
             elif isinstance(write, Delete):
                 key = tuple(write.key[c] for c in self.sql[write.table].pk)
                 self.keyed.setdefault(write.table, {})[key] = None
@@ -348,7 +352,8 @@ class _Writes:
             if gone:
                 conn.executemany(statements.delete, gone)
             conn.executemany(
-                statements.insert, [statements.row(r) for r in rows.values() if r is not None]
+                statements.insert,
+                [statements.row(r() if callable(r) else r) for r in rows.values() if r is not None],
             )
         for (table, column), groups in self.replaced.items():
             statements = self.sql[table]

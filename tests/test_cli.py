@@ -146,3 +146,82 @@ def test_every_command_is_documented_with_an_example(name: str, command: click.C
         assert "Example:" in command.help, name
         docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
         assert f"action-ledger {name}" in docs, f"docs/cli.md does not document {name!r}"
+
+
+def test_agenda_overdue_and_chain_answer_from_the_read_models(db: str) -> None:
+    """`agenda`, `overdue` and `chain` print what the Ledger's queries return, and --json
+    gives the same answers to scripts."""
+    assert run(db, "demo")[0] == 0
+    with Ledger.open(db) as ledger:
+        agenda = ledger.agenda("2021-10-04")
+        overdue = ledger.overdue("2021-10-04")
+        chain = ledger.chain("ACT-2021-001")
+    code, out, _ = run(db, "agenda", "2021-10-04")
+    assert code == 0
+    assert f"Outstanding ({len(agenda.outstanding)}; {len(agenda.due)} due" in out
+    for action in agenda.outstanding:
+        assert action.id in out
+    code, out, _ = run(db, "agenda", "2021-10-04", "--json")
+    data = json.loads(out)
+    assert [a["id"] for a in data["outstanding"]] == [a.id for a in agenda.outstanding]
+    assert data["previous_meeting"]["id"] == "2018-10-26"
+    code, out, _ = run(db, "overdue", "2021-10-04", "--json")
+    assert [s["action"]["id"] for s in json.loads(out)] == [s.action.id for s in overdue]
+    assert all(s["rag"] == "red" for s in json.loads(out))
+    code, out, _ = run(db, "overdue", "2021-10-04", "--all")
+    assert code == 0
+    assert "GREEN" in out
+    assert "RED" in out
+    code, out, _ = run(db, "chain", "ACT-2021-003")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines() if not line.startswith(" ")] == [
+        link.action.id for link in chain
+    ]
+    assert "ACT-2021-001 superseded by ACT-2021-003" in out
+
+
+def test_list_filters_and_as_of_views(db: str) -> None:
+    """`list` filters like register(), and --as-of/--axis show the register as it stood."""
+    assert run(db, "demo")[0] == 0
+    code, out, _ = run(db, "list", "--meeting", "2018-10-26", "--json")
+    assert code == 0
+    with Ledger.open(db) as ledger:
+        expected = [a.id for a in ledger.register(meeting="2018-10-26")]
+        before = [a.id for a in ledger.as_of("2018-12-31", axis="occurred").register()]
+    assert [a["id"] for a in json.loads(out)] == expected
+    code, out, _ = run(db, "list", "--as-of", "2018-12-31", "--axis", "occurred", "--json")
+    assert [a["id"] for a in json.loads(out)] == before
+    assert before
+    assert all(a.startswith("ACT-2018") for a in before)
+    code, out, _ = run(db, "list", "--as-of", "2000-01-01", "--json")
+    assert json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("agenda", "2021-02-30"), "invalid input"),
+        (("overdue", "2021-10-04", "--amber-days", "-1"), "invalid input"),
+        (("chain", "ACT-1999-001"), "not found"),
+        (("list", "--as-of", "yesterday"), "invalid input"),
+    ],
+)
+def test_bad_query_input_is_one_line_with_its_exit_code(
+    db: str, args: tuple[str, ...], code: str
+) -> None:
+    """A malformed date, a negative window or an unknown action: one line, its exit code."""
+    assert run(db, "demo")[0] == 0
+    exit_code, _, err = run(db, *args)
+    assert exit_code == EXIT_CODES[code]
+    assert err.startswith("error: ")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_rebuild_reports_and_leaves_the_same_tables(db: str) -> None:
+    """`rebuild` drops and rebuilds the read models; the register reads the same after."""
+    assert run(db, "demo")[0] == 0
+    before = run(db, "list", "--json")[1]
+    code, out, _ = run(db, "rebuild")
+    assert code == 0
+    assert "rebuilt: 22 events applied; read models at position 22" in out
+    assert run(db, "list", "--json")[1] == before

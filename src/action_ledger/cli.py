@@ -18,10 +18,12 @@ from pathlib import Path
 import attrs
 import click
 
+from ._clock import LONDON
 from ._decider import Action
 from ._history import AuditEntry, show
 from ._ledger import Ledger
 from ._values import Attendee
+from ._views import Agenda, ChainLink, DueStatus, RegisterView
 from .exceptions import (
     ActionLedgerError,
     ConcurrencyError,
@@ -499,20 +501,70 @@ def reopen(
         _report(action, as_json)
 
 
+def _view(ledger: Ledger, as_of: str | None, axis: str) -> RegisterView:
+    if as_of is None:
+        return ledger
+    return ledger.as_of(as_of, axis="occurred" if axis == "occurred" else "recorded")
+
+
+as_of_option = click.option(
+    "--as-of",
+    help="Answer as the register stood then: a date (end of that day) or a London date-time.",
+)
+axis_option = click.option(
+    "--axis",
+    type=click.Choice(["recorded", "occurred"]),
+    default="recorded",
+    show_default=True,
+    help="With --as-of: what the register said then (recorded), or what had happened by then "
+    "as known now (occurred).",
+)
+
+
 @main.command("list")
 @click.option("--status", type=click.Choice(["open", "closed"]), help="Only these.")
 @click.option("--owner", help="Only actions of this role code or person.")
+@click.option("--meeting", help="Only actions raised at this meeting.")
+@click.option("--raised-from", help="Raised on or after this date (YYYY-MM-DD).")
+@click.option("--raised-to", help="Raised on or before this date (YYYY-MM-DD).")
+@click.option(
+    "--restricted/--publishable", default=None, help="Only restricted, or only publishable."
+)
+@click.option("--text", help="Only actions whose text contains these words.")
+@as_of_option
+@axis_option
 @json_option
 @click.pass_context
-def list_(ctx: click.Context, status: str | None, owner: str | None, as_json: bool) -> None:
-    """Print the register.
+def list_(
+    ctx: click.Context,
+    status: str | None,
+    owner: str | None,
+    meeting: str | None,
+    raised_from: str | None,
+    raised_to: str | None,
+    restricted: bool | None,
+    text: str | None,
+    as_of: str | None,
+    axis: str,
+    as_json: bool,
+) -> None:
+    """Print the register (filtered; or as it stood at a past moment).
 
     \b
     Example:
         action-ledger list --status open --owner CC
+        action-ledger list --as-of 2019-01-01 --axis occurred
     """
     with _ledger(ctx) as ledger:
-        actions = ledger.register(status=status, owner=owner)
+        actions = _view(ledger, as_of, axis).register(
+            status=status,
+            owner=owner,
+            meeting=meeting,
+            raised_from=raised_from,
+            raised_to=raised_to,
+            restricted=restricted,
+            text=text,
+        )
         if as_json:
             _echo_json(list(actions))
         else:
@@ -566,6 +618,178 @@ def verify(ctx: click.Context, head: str | None, as_json: bool) -> None:
         )
     if not report.ok:
         ctx.exit(EXIT_CODES["verify failed"])
+
+
+def render_agenda(agenda: Agenda) -> str:
+    """The matters arising for a meeting, as a policy officer reads them."""
+    lines = [f"Matters arising for a meeting on {agenda.date.isoformat()}"]
+    if agenda.previous_meeting is not None:
+        m = agenda.previous_meeting
+        lines.append(f"(previous meeting: {m.id}, {m.title})")
+    due = agenda.due
+    lines.append(f"\nOutstanding ({len(agenda.outstanding)}; {len(due)} due by the meeting):")
+    for a in agenda.outstanding:
+        flag = "DUE " if a in due else "    "
+        lines.append(f"  {flag}{a.id}  due {_due(a)}  owners: {', '.join(map(str, a.owners))}")
+        lines.extend(
+            textwrap.wrap(a.text, _width() - 8, initial_indent=" " * 8, subsequent_indent=" " * 8)
+        )
+        if a.last_update:
+            when = a.last_updated_at.in_tz(LONDON).date().isoformat() if a.last_updated_at else ""
+            lines.append(f"        last update {when}: {a.last_update[:160]}")
+        if a.last_revisited_at is not None:
+            lines.append(
+                f"        last revisited {a.last_revisited_at.in_tz(LONDON).date().isoformat()}"
+                + (f" at {a.last_revisit_meeting}" if a.last_revisit_meeting else "")
+            )
+    lines.append(f"\nClosed since the previous meeting, for noting ({len(agenda.closed_since)}):")
+    for a in agenda.closed_since:
+        lines.append(f"  {a.id}  {a.resolution}: {a.text[:100]}")
+    return "\n".join(lines)
+
+
+def render_rag(statuses: Sequence[DueStatus]) -> str:
+    """Open actions with their RAG status."""
+    if not statuses:
+        return "(none)"
+    lines = []
+    for s in statuses:
+        left = (
+            f"{s.days_overdue} days overdue"
+            if s.rag == "red"
+            else ("no due date" if s.days_left is None else f"due in {s.days_left} days")
+        )
+        lines.append(
+            f"{s.rag.upper():<6}{s.action.id}  due {_due(s.action)}  {left}  "
+            f"owners: {', '.join(map(str, s.action.owners))}"
+        )
+    return "\n".join(lines)
+
+
+def render_chain(chain: Sequence[ChainLink]) -> str:
+    """A chain of linked actions, oldest first, with the decisions that linked them."""
+    lines = []
+    for link in chain:
+        a = link.action
+        lines.append(
+            f"{a.id}  {a.status}  raised {a.raised_at.in_tz(LONDON).date()}: {a.text[:90]}"
+        )
+        for d in link.links:
+            verb = "follows" if d.kind == "follows" else "superseded by"
+            lines.append(
+                f"    {d.action} {verb} {d.other} — {d.occurred_at.in_tz(LONDON).date()}"
+                + (f" at {d.meeting}" if d.meeting else "")
+                + f" (event {d.event_id[:8]})"
+            )
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("meeting_date")
+@as_of_option
+@axis_option
+@json_option
+@click.pass_context
+def agenda(
+    ctx: click.Context, meeting_date: str, as_of: str | None, axis: str, as_json: bool
+) -> None:
+    """Print the outstanding matters / matters arising for a meeting on MEETING_DATE.
+
+    \b
+    Example:
+        action-ledger agenda 2021-10-04
+    """
+    with _ledger(ctx) as ledger:
+        found = _view(ledger, as_of, axis).agenda(meeting_date)
+        if as_json:
+            _echo_json(found)
+        else:
+            click.echo(render_agenda(found))
+
+
+@main.command()
+@click.argument("on_date", required=False)
+@click.option(
+    "--amber-days",
+    type=int,
+    default=14,
+    show_default=True,
+    help="Open actions due within this many days are amber.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Every open action with its RAG status.")
+@as_of_option
+@axis_option
+@json_option
+@click.pass_context
+def overdue(
+    ctx: click.Context,
+    on_date: str | None,
+    amber_days: int,
+    show_all: bool,
+    as_of: str | None,
+    axis: str,
+    as_json: bool,
+) -> None:
+    """Print the open actions past their due date on ON_DATE (default today).
+
+    \b
+    Example:
+        action-ledger overdue 2021-10-04 --all --amber-days 28
+    """
+    with _ledger(ctx) as ledger:
+        view = _view(ledger, as_of, axis)
+        found = (view.rag if show_all else view.overdue)(on_date, amber_days=amber_days)
+        if as_json:
+            _echo_json(list(found))
+        else:
+            click.echo(render_rag(found))
+
+
+@main.command()
+@click.argument("action_id")
+@json_option
+@click.pass_context
+def chain(ctx: click.Context, action_id: str, as_json: bool) -> None:
+    """Print the actions linked to ACTION_ID (follows / superseded by), oldest first.
+
+    \b
+    Example:
+        action-ledger chain ACT-2021-001
+    """
+    with _ledger(ctx) as ledger:
+        found = ledger.chain(action_id)
+        if as_json:
+            _echo_json(list(found))
+        else:
+            click.echo(render_chain(found))
+
+
+@main.command()
+@click.pass_context
+def rebuild(ctx: click.Context) -> None:
+    """Rebuild every read-model table from the event log, with a progress bar.
+
+    \b
+    Example:
+        action-ledger --db register.db rebuild
+    """
+    with _ledger(ctx) as ledger:
+        total = ledger.store.last_position()
+        with click.progressbar(
+            length=total, label="Rebuilding the read models", file=sys.stderr
+        ) as bar:
+            seen = 0
+
+            def progress(done: int, _total: int) -> None:
+                nonlocal seen
+                bar.update(done - seen)
+                seen = done
+
+            applied = ledger.rebuild(progress=progress)
+        click.echo(
+            f"rebuilt: {applied} events applied; read models at position "
+            f"{ledger.read_model.position}"
+        )
 
 
 @main.command()

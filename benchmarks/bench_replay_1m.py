@@ -56,6 +56,7 @@ def _child(mode: str, path: str) -> None:
             report = ledger.verify()
             result.update(ok=report.ok, checked=report.checked, reason=report.reason)
         elif mode == "replay":
+            ledger.rebuild()  # every read model from zero: the replay of the whole log
             result["actions"] = len(ledger.register())
         result["seconds"] = time.perf_counter() - t0
     result["peak_rss_mb"] = c.peak_rss_mb()
@@ -91,6 +92,7 @@ def generate(path: Path, n_events: int, per_action: int) -> dict[str, Any]:
         if ledger.store.last_position():
             raise SystemExit(f"{path} is not empty; remove it or use --keep to reuse it")
         import_s = c.our_bulk_generate(ledger, n_actions, per_action, progress=True)
+        ledger.read_model.catch_up(ledger.store)  # so that opening it later has nothing to do
     wall = time.perf_counter() - t0
     return {
         "actions": n_actions,

@@ -100,10 +100,7 @@ class Ledger(RegisterView):
         self._fresh_ids: set[str] = set()
         self._meetings: dict[str, MeetingState] = {}
         self._appended = threading.Condition()
-        if read_model is None:
-            path = getattr(store, "path", ":memory:")
-            read_model = ReadModel.open(path if isinstance(store, SQLiteEventStore) else ":memory:")
-        self.read_model = read_model
+        self.read_model = ReadModel.for_store(store) if read_model is None else read_model
         self.read_model.catch_up(store)
 
     @classmethod

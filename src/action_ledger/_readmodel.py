@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import sqlite_utils
@@ -28,6 +29,7 @@ from ._decider import LEAN_ACTION, ActionState, MeetingState, evolve, evolve_mee
 from ._history import audit_entry, values_in_effect
 from ._projections import PROJECTIONS, Change, Delete, Projection, Put, Replace, Table, Write
 from ._sqlite import Immediate as _immediate
+from ._sqlite import SQLiteEventStore
 from .events import ActionCorrected, ActionEvent, MeetingRecorded
 from .exceptions import StoreError
 from .store import EventStore, StoredEvent
@@ -70,6 +72,10 @@ class ReadModel:
         cache_size: how many action states to keep between events (bounds memory).
         strict: check that a cached state is exactly one event behind (another process may
             have moved the tables on); ``False`` only for a private database fed once.
+        lock: a lock to hold while using the connection, when it is shared (with the event
+            store, so that an append never lands inside a read-model transaction).
+        relaxed: write with ``synchronous=NORMAL`` whatever the connection's own setting
+            (a lost read-model commit is redone by the next catch-up).
     """
 
     def __init__(
@@ -79,6 +85,8 @@ class ReadModel:
         *,
         cache_size: int = 8192,
         strict: bool = True,
+        lock: threading.RLock | None = None,
+        relaxed: bool = False,
     ) -> None:
         self.db = db
         self.projections = tuple(projections)
@@ -86,11 +94,37 @@ class ReadModel:
         self._states: OrderedDict[str, ActionState] = OrderedDict()
         self._cache_size = cache_size
         self._strict = strict
-        self._lock = threading.RLock()
+        self._lock = threading.RLock() if lock is None else lock
+        self._owns_connection = lock is None
+        self._relaxed = relaxed
         self._sql = {t.name: _Statements(t) for p in self.projections for t in p.tables}
         self._conn.create_function("casefold", 1, _casefold, deterministic=True)
-        with self._lock, _immediate(self._conn):
+        with self._lock, self._transaction():
             self._ensure()
+
+    @classmethod
+    def for_store(cls, store: EventStore, **options: Any) -> ReadModel:
+        """The read model of a store: in the file of a :class:`SQLiteEventStore`, sharing its
+        connection and lock (one page cache; no second writer on the file); else a private
+        in-memory database."""
+        if isinstance(store, SQLiteEventStore) and store.path not in ("", ":memory:"):
+            return cls(store.db, lock=store.lock, relaxed=True, **options)
+        return cls.open(":memory:", **options)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One read-model transaction (``BEGIN IMMEDIATE``), relaxed if asked."""
+        if not self._relaxed:
+            with _immediate(self._conn):
+                yield
+            return
+        (level,) = self._conn.execute("PRAGMA synchronous").fetchone()
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with _immediate(self._conn):
+                yield
+        finally:
+            self._conn.execute(f"PRAGMA synchronous = {int(level)}")
 
     @classmethod
     def open(cls, path: str, *, busy_timeout: float = 30.0, **options: Any) -> ReadModel:
@@ -112,9 +146,10 @@ class ReadModel:
             raise StoreError(f"cannot open the read model in {path!r}: {exc}") from exc
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection (unless it is the event store's)."""
         with self._lock:
-            self._conn.close()
+            if self._owns_connection:
+                self._conn.close()
 
     # -- checkpoints and schema ---------------------------------------------------------------
 
@@ -184,7 +219,7 @@ class ReadModel:
         total = None
         with self._lock, _gc_paused():
             while True:
-                with _immediate(self._conn):
+                with self._transaction():
                     checkpoints = {p: pos for p, (_, pos) in self._checkpoint_rows().items()}
                     start = min(checkpoints.get(p.name, 0) for p in self.projections)
                     if progress is not None and total is None:
@@ -204,6 +239,8 @@ class ReadModel:
                 done += len(batch)
                 if progress is not None:
                     progress(done, max(total or 0, done))
+                if len(batch) < batch_size:
+                    return done  # the end of the log (as of this batch's read)
 
     def feed(
         self,
@@ -217,7 +254,7 @@ class ReadModel:
         done = 0
         with self._lock, _gc_paused():
             for batch in _chunks(events, batch_size):
-                with _immediate(self._conn):
+                with self._transaction():
                     checkpoints = {p: pos for p, (_, pos) in self._checkpoint_rows().items()}
                     self._apply(batch, source, checkpoints)
                 done += len(batch)
@@ -230,7 +267,7 @@ class ReadModel:
             The number of events applied.
         """
         with self._lock:
-            with _immediate(self._conn):
+            with self._transaction():
                 for projection in self.projections:
                     self._reset(projection)
             self._states.clear()

@@ -159,6 +159,7 @@ class SQLiteEventStore:
         self.path = str(path)
         self._clock = clock
         self._lock = threading.RLock()
+        self.lock = self._lock  # for a read model sharing this connection
         conn = None
         try:
             conn = sqlite3.connect(

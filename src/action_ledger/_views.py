@@ -568,6 +568,12 @@ class AsOfView(RegisterView):
             self._model.close()
             self._model = None
 
+    def __enter__(self) -> AsOfView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class _ViewSource:
     """An as-of view's earlier events of an action: its own selection of the stream."""

@@ -428,6 +428,17 @@ def test_correct_event_names_the_event_and_carries_the_corrected_values() -> Non
     )
 
 
+def test_a_correction_may_not_move_the_raise_after_a_later_event() -> None:
+    """Correcting when an action was raised to after its first update is refused: nothing
+    happens to an action before it was raised."""
+    too_late = correct_event(fields={"occurred_at": LATER.add(minutes=1)})
+    given(MEETING, RAISED, UPDATED).when(too_late).then_raises(
+        RuleViolationError, rule="not-before-raised"
+    )
+    just_in_time = correct_event(fields={"occurred_at": LATER})
+    assert accepted(MEETING, RAISED, UPDATED, command=just_in_time)
+
+
 def test_correct_event_resolves_corrected_due_words_against_the_raising_meeting() -> None:
     """Corrected due words are resolved from the date of the meeting that raised the action."""
     command = correct_event(fields={"due": "Revisit in 6 months"})

@@ -142,6 +142,9 @@ class ActionState:
     version: int = 0
     set_by: Mapping[str, str] = _EMPTY
     correctable: Mapping[str, tuple[str, frozenset[str]]] | None = MappingProxyType({})
+    first_followup: pendulum.DateTime | None = None
+    """The earliest occurred time of anything that happened to the action after its raise
+    (as recorded or as corrected): a correction may not move the raise past it."""
 
     @functools.cached_property
     def action(self) -> Action | None:
@@ -572,6 +575,15 @@ def _correct(
     moment = values.get("occurred_at")
     if moment is not None and kind != "raised":
         _not_before_raised(subject, action, moment)
+    later = state.first_followup
+    if moment is not None and kind == "raised" and later is not None and moment > later:
+        raise _reject(
+            subject,
+            "not-before-raised",
+            f"occurred_at {moment.isoformat()} would put the raise after something that "
+            f"happened to the action at {later.isoformat()}",
+            moment,
+        )
     due = values.get("due")
     if due is not None and not isinstance(due, Due):
         if meeting is None and action.meeting is not None:
@@ -726,7 +738,21 @@ def evolve(state: ActionState, event: ActionEvent) -> ActionState:
     values = dict(state.values)
     values.update(changes)
     values["version"] = version
-    return ActionState(values=values, version=version, set_by=set_by, correctable=correctable)
+    first = state.first_followup
+    moment = (
+        event.corrections.occurred_at if isinstance(event, ActionCorrected) else event.occurred_at
+    )
+    if moment is not None and not (
+        isinstance(event, ActionCorrected) and event.corrects_type == "raised"
+    ):
+        first = moment if first is None or moment < first else first
+    return ActionState(
+        values=values,
+        version=version,
+        set_by=set_by,
+        correctable=correctable,
+        first_followup=first,
+    )
 
 
 def _track(

@@ -537,7 +537,8 @@ class Ledger(RegisterView):
     ) -> Subscription:
         """Deliver every event after position ``after`` to ``handler(stored, event)``, then
         each new one as it is appended (by this ledger at once; by other processes within
-        ``poll_interval`` seconds), in log order, in a background thread.
+        about 50 ms), in log order, in a background thread. ``poll_interval`` is how long
+        the thread waits for news before it checks whether it was stopped.
 
         Delivery is at least once: keep ``stored.position`` with what the handler did and
         resume from it. If the handler raises, the subscription stops with the error in

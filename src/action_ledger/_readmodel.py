@@ -15,6 +15,7 @@ read-model commits, which the next catch-up redoes; it can never lose an event).
 from __future__ import annotations
 
 import gc
+import operator
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -236,6 +237,11 @@ class ReadModel:
                             )
                         return done
                     self._apply(batch, StoreSource(store), checkpoints)
+                    if self.position <= start:  # a checkpoint row is missing: never loop
+                        raise StoreError(
+                            f"the read-model checkpoints in {CHECKPOINTS} did not move past "
+                            f"position {start}; rebuild the read models"
+                        )
                 done += len(batch)
                 if progress is not None:
                     progress(done, max(total or 0, done))
@@ -278,9 +284,15 @@ class ReadModel:
     ) -> None:
         """Work out and write one batch, inside the caller's transaction."""
         writes = _Writes(self._sql)
+        first = batch[0].position
+        behind = [p for p in self.projections if checkpoints.get(p.name, 0) < first]
         for stored in batch:
             change = self._change(stored, source)
-            for projection in self.projections:
+            if len(behind) == len(self.projections):
+                for projection in behind:
+                    writes.add(projection.handle(change))
+                continue
+            for projection in self.projections:  # some are ahead (e.g. one being rebuilt)
                 if checkpoints.get(projection.name, 0) < stored.position:
                     writes.add(projection.handle(change))
         writes.execute(self._conn)
@@ -353,9 +365,16 @@ class _Statements:
             f"[{c}] = ?" for c in self.pk
         )
         self.table = table.name
+        take = operator.itemgetter(*self.columns)
+        self._take: Callable[[Any], tuple[Any, ...]] = (
+            take if len(self.columns) > 1 else (lambda values: (take(values),))
+        )
 
     def row(self, values: Any) -> tuple[Any, ...]:
-        return tuple(values.get(c) for c in self.columns)
+        try:
+            return self._take(values)  # every column given: the usual case, done in C
+        except KeyError:
+            return tuple(values.get(c) for c in self.columns)
 
 
 class _Writes:

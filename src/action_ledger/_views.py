@@ -109,6 +109,7 @@ class Link:
             (``action`` was closed as superseded by ``other``).
         action, other: the two action ids.
         event_id: the event that made the link (the raise, or the close).
+        position: that event's position in the log.
         occurred_at: when that was decided.
         meeting: the meeting where it was decided, if any.
         decision: the event as the audit trail words it.
@@ -118,6 +119,7 @@ class Link:
     action: str
     other: str
     event_id: str
+    position: int
     occurred_at: pendulum.DateTime
     meeting: str | None
     decision: str
@@ -251,8 +253,14 @@ class RegisterView:
             where.append("raised_on <= ?")
             params.append(to_date(raised_to, field="raised_to").isoformat())
         if restricted is not None:
+            if not isinstance(restricted, bool):
+                raise ValidationError(
+                    f"restricted: {restricted!r} is not True, False or None",
+                    field="restricted",
+                    value=restricted,
+                )
             where.append("restricted = ?")
-            params.append(int(bool(restricted)))
+            params.append(int(restricted))
         if text is not None:
             where.append("instr(casefold(text), ?) > 0")
             params.append(check_text("text", text).casefold())
@@ -281,9 +289,10 @@ class RegisterView:
         key = check_text("role", role, limit=40).casefold()
         day = to_date(on_date, field="on_date")
         rows = self._select(
-            "SELECT name, capacity, meeting_id, held_on, present FROM attendance "
-            "WHERE role_key = ? AND held_on <= ? "
-            "ORDER BY held_on DESC, meeting_id DESC, present DESC, seq LIMIT 1",
+            "SELECT name, capacity, meeting_id, attendance.held_on, present FROM attendance "
+            "JOIN meetings ON meetings.id = attendance.meeting_id "
+            "WHERE role_key = ? AND attendance.held_on <= ? "
+            "ORDER BY meetings.held_at DESC, meeting_id DESC, present DESC, seq LIMIT 1",
             [key, day.isoformat()],
         )
         if not rows:
@@ -312,8 +321,9 @@ class RegisterView:
         outstanding = self._actions(
             "SELECT data FROM actions WHERE raised_on < ? AND "
             "(status = 'open' OR closed_on >= ?) "
-            "ORDER BY (due_on IS NULL OR due_on > ?), due_on, raised_at, id",
-            [day, day, day],
+            "ORDER BY (due_on IS NULL OR due_on > ?), "
+            "CASE WHEN due_on <= ? THEN due_on END, raised_at, id",
+            [day, day, day, day],
         )
         found = self._select(
             "SELECT data FROM meetings WHERE held_on < ? ORDER BY held_at DESC, id DESC LIMIT 1",
@@ -388,17 +398,19 @@ class RegisterView:
         while frontier:
             marks = ", ".join("?" * len(frontier))
             rows = self._select(
-                "SELECT action_id, kind, other, event_id, occurred_at, meeting, decision "
+                "SELECT action_id, kind, other, event_id, position, occurred_at, meeting, "
+                "decision "
                 f"FROM links WHERE action_id IN ({marks}) OR other IN ({marks})",
                 frontier + frontier,
             )
             frontier = []
-            for action, kind, other, event_id, occurred_at, meeting, decision in rows:
+            for action, kind, other, event_id, position, occurred_at, meeting, decision in rows:
                 links[(action, kind, other)] = Link(
                     kind=kind,
                     action=action,
                     other=other,
                     event_id=event_id,
+                    position=position,
                     occurred_at=to_datetime(occurred_at, field="occurred_at", local=False),
                     meeting=meeting,
                     decision=decision,
@@ -424,7 +436,7 @@ class RegisterView:
                 and order.get(link.other if link.action == action.id else link.action, -1)
                 < order[action.id]
             ]
-            tied.sort(key=lambda link: (link.occurred_at, link.event_id))
+            tied.sort(key=lambda link: (link.occurred_at, link.position))
             result.append(ChainLink(action=action, links=tuple(tied)))
         return tuple(result)
 

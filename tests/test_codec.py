@@ -351,3 +351,31 @@ def test_a_store_of_v1_envelopes_reads_as_the_current_register() -> None:
     assert [e.event_type for e in ledger.history("ACT-2018-001")] == ["raised", "updated"]
     assert ledger.meeting("2018-04-23").title == "Monthly Assurance Meeting April 2018"
     assert ledger.verify().ok
+
+
+def test_an_update_stored_before_restricted_notes_existed_reads_as_not_restricted() -> None:
+    """An ``action.updated`` envelope without the ``restricted`` key (stored before the field
+    existed) decodes with ``restricted=False``; a restricted one keeps it, and shows it in
+    the audit trail."""
+    with Ledger.open(":memory:") as ledger:
+        action_id = ledger.raise_action(
+            text="Share the Durham headlines.",
+            owners=["CC"],
+            actor="JI",
+            occurred_at="2018-04-23T10:00",
+        )
+        ledger.update_action(
+            action_id,
+            note="Shared in confidence.",
+            source="email",
+            actor="JI",
+            restricted=True,
+            occurred_at="2018-05-01T10:00",
+        )
+        stored = ledger.store.read_stream(f"action:{action_id}")[-1]
+        assert decode(stored).restricted is True  # type: ignore[union-attr]
+        old_data = json.loads(stored.data)
+        del old_data["restricted"]
+        older = attrs.evolve(stored, data=canonical_json(old_data))
+        assert decode(older).restricted is False  # type: ignore[union-attr]
+        assert "restricted" in ledger.history(action_id)[-1].summary

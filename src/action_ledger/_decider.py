@@ -444,6 +444,7 @@ def _update(command: UpdateAction, action: Action, context: Context) -> ActionUp
         owners=owners,
         due=due,
         reason=command.reason,
+        restricted=command.restricted,
     )
 
 

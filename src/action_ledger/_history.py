@@ -128,7 +128,11 @@ def _summary(event: ActionEvent) -> str:
             changed = [
                 name for name in ("text", "owners", "due") if getattr(event, name) is not None
             ]
-            text = f"Updated ({event.source}{_at(event.meeting, None)}): {_short(event.note)}"
+            text = (
+                f"Updated ({event.source}{_at(event.meeting, None)}"
+                + (", restricted" if event.restricted else "")
+                + f"): {_short(event.note)}"
+            )
             if changed:
                 text += f" Changed {', '.join(changed)} because {event.reason}."
             return text

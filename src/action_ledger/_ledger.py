@@ -310,13 +310,15 @@ class Ledger(RegisterView):
         owners: Sequence[str | Owner] | str | None = None,
         due: DueInput = None,
         reason: str | None = None,
+        restricted: bool = False,
         event_id: str | None = None,
         occurred_at: Moment | None = None,
     ) -> Action:
         """Record progress on an action; optionally change its text, owners or due date.
 
         ``source`` is one of ``"written update"``, ``"briefing note"``, ``"verbal"``,
-        ``"email"``, ``"meeting"``, ``"other"``. A change needs a ``reason``.
+        ``"email"``, ``"meeting"``, ``"other"``. A change needs a ``reason``. A
+        ``restricted`` note is kept in the register but left out of anything published.
 
         Raises:
             NotFoundError: no such action.
@@ -335,6 +337,7 @@ class Ledger(RegisterView):
                 owners=owners,
                 due=due,
                 reason=reason,
+                restricted=restricted,
             )
         )
 

@@ -363,6 +363,7 @@ def _report(action: Action, as_json: bool) -> None:
 @click.option("--due", help="New due date or words (needs --reason).")
 @click.option("--reason", help="Why the text, owners or due date changed.")
 @click.option("--occurred-at", help="When the update was received (default: now).")
+@click.option("--restricted", is_flag=True, help="Keep the note out of anything published.")
 @json_option
 @click.pass_context
 def update(
@@ -376,6 +377,7 @@ def update(
     due: str | None,
     reason: str | None,
     occurred_at: str | None,
+    restricted: bool,
     as_json: bool,
 ) -> None:
     """Record progress on an action, optionally changing it.
@@ -394,6 +396,7 @@ def update(
             owners=list(owners) or None,
             due=due,
             reason=reason,
+            restricted=restricted,
             occurred_at=occurred_at,
             actor=ctx.obj.actor,
         )

@@ -263,6 +263,7 @@ class UpdateAction:
     owners: tuple[Owner, ...] | None = attrs.field(default=None, converter=_optional_owners)
     due: DueInput = attrs.field(default=None, converter=_due)
     reason: str | None = attrs.field(default=None, converter=_optional_reason)
+    restricted: bool = attrs.field(default=False, converter=_bool)
 
 
 @attrs.frozen(kw_only=True)

@@ -77,6 +77,8 @@ class ActionUpdated:
     """Progress was reported; optionally the text, owners or due date changed, with a reason.
 
     ``text``, ``owners`` and ``due`` are the new values, or ``None`` where unchanged.
+    A ``restricted`` note is left out of anything published (events stored before this
+    field existed read as ``False``).
     """
 
     event_id: str
@@ -90,6 +92,7 @@ class ActionUpdated:
     owners: tuple[Owner, ...] | None = None
     due: Due | None = None
     reason: str | None = None
+    restricted: bool = False
 
 
 @attrs.frozen(kw_only=True)

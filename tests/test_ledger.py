@@ -867,3 +867,14 @@ def test_processes_updating_the_same_actions_lose_nothing(tmp_path: Path) -> Non
                 range(1, action.version + 1)
             )
         assert ledger.verify().ok
+
+
+def test_head_is_the_last_position_and_hash_that_verify_reports() -> None:
+    """``head()`` gives the event count and the last chain hash, as verify does."""
+    from action_ledger._examples.west_mercia import record
+
+    with Ledger.open(":memory:") as ledger:
+        assert ledger.head() == (0, "0" * 64)
+        record(ledger)
+        report = ledger.verify()
+        assert ledger.head() == (report.checked, report.head_hash)

@@ -55,7 +55,7 @@ from .exceptions import (
     RuleViolationError,
     StoreError,
 )
-from .store import EventStore, StoredEvent, VerifyReport, verify_chain
+from .store import GENESIS_HASH, EventStore, StoredEvent, VerifyReport, verify_chain
 
 Moment = str | _dt.datetime
 ActionCommand = (
@@ -508,6 +508,16 @@ class Ledger(RegisterView):
             head: a head hash published earlier; the check fails if the log no longer has it.
         """
         return verify_chain(self.store.read_all(), key=self.store.key, head=head)
+
+    def head(self) -> tuple[int, str]:
+        """The log's head: the number of events (the last position) and the last event's
+        chain hash (``"0" * 64`` for an empty log). Publish both: ``verify --head HASH``
+        later proves the log still holds that head."""
+        last = self.store.last_position()
+        if last == 0:
+            return 0, GENESIS_HASH
+        (stored,) = self.store.read_all(after=last - 1, limit=1)
+        return stored.position, stored.hash
 
     def as_of(self, moment: MomentInput, axis: Axis = "recorded") -> AsOfView:
         """The register at a past moment: a read-only view with the same queries.

@@ -225,3 +225,64 @@ def test_rebuild_reports_and_leaves_the_same_tables(db: str) -> None:
     assert code == 0
     assert "rebuilt: 22 events applied; read models at position 22" in out
     assert run(db, "list", "--json")[1] == before
+
+
+def test_init_creates_an_empty_register_and_leaves_one_alone(db: str) -> None:
+    """`init` creates an empty register; run again, or on a used one, it changes nothing."""
+    code, out, _ = run(db, "init")
+    assert code == 0
+    assert "created an empty register" in out
+    assert run(db, "init")[1].startswith(f"{db} is already a register (0 events)")
+    assert run(db, "demo")[0] == 0
+    code, out, _ = run(db, "init")
+    assert code == 0
+    assert "(22 events); nothing changed" in out
+    with Ledger.open(db) as ledger:
+        assert ledger.store.last_position() == 22
+
+
+def test_correct_by_event_prefix_keeps_both_in_history(db: str) -> None:
+    """`correct` names an event by its first 8 characters; the trail keeps both; a prefix
+    that names no single event, or no corrected value, is refused and stores nothing."""
+    assert run(db, "demo")[0] == 0
+    with Ledger.open(db) as ledger:
+        raised = ledger.history("ACT-2018-005")[0].event_id
+    code, out, _ = run(
+        db, "correct", "ACT-2018-005", raised[:8], "--owner", "DCC", "--reason", "Wrong owner"
+    )
+    assert code == 0
+    with Ledger.open(db) as ledger:
+        assert [str(o) for o in ledger.get("ACT-2018-005").owners] == ["DCC"]
+        trail = ledger.history("ACT-2018-005")
+        assert trail[-1].corrects == raised
+        assert trail[0].corrected_by == (trail[-1].event_id,)
+        count = ledger.store.last_position()
+    for args in (
+        ("correct", "ACT-2018-005", raised[:5], "--owner", "PCC", "--reason", "x"),
+        ("correct", "ACT-2018-005", raised, "--reason", "nothing given"),
+    ):
+        code, _, err = run(db, *args)
+        assert code == EXIT_CODES["invalid input"]
+        assert err.startswith("error: ")
+    code, _, err = run(db, "correct", "ACT-2018-005", raised, "--outcome", "x", "--reason", "y")
+    assert code == EXIT_CODES["rule rejected"]
+    with Ledger.open(db) as ledger:
+        assert ledger.store.last_position() == count
+
+
+def test_history_as_of_shows_the_register_or_one_action_then(db: str) -> None:
+    """`history --as-of` prints the register, or one action and its trail, as it stood."""
+    assert run(db, "demo")[0] == 0
+    code, out, _ = run(db, "history", "--as-of", "2018-12-31", "--axis", "occurred", "--json")
+    assert code == 0
+    ids = [a["id"] for a in json.loads(out)]
+    assert ids
+    assert all(i.startswith("ACT-2018") for i in ids)
+    code, out, _ = run(
+        db, "history", "ACT-2021-001", "--as-of", "2021-06-30", "--axis", "occurred", "--json"
+    )
+    data = json.loads(out)
+    assert data["action"]["status"] == "open"  # closed only at the October 2021 meeting
+    assert [e["event_type"] for e in data["history"]] == ["raised"]
+    code, _, err = run(db, "history", "ACT-2021-001", "--as-of", "2020-01-01", "--axis", "occurred")
+    assert code == EXIT_CODES["not found"]

@@ -11,7 +11,7 @@ import datetime as _dt
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from time import monotonic as _monotonic
 from typing import Any, Literal
@@ -501,13 +501,19 @@ class Ledger(RegisterView):
         for stored in self.store.read_all(after=after):
             yield stored, decode(stored)
 
-    def verify(self, *, head: str | None = None) -> VerifyReport:
+    def verify(
+        self, *, head: str | None = None, progress: Progress | None = None
+    ) -> VerifyReport:
         """Check the hash chain of the whole log.
 
         Args:
             head: a head hash published earlier; the check fails if the log no longer has it.
+            progress: called as ``progress(done, total)`` every thousand events.
         """
-        return verify_chain(self.store.read_all(), key=self.store.key, head=head)
+        events: Iterable[StoredEvent] = self.store.read_all()
+        if progress is not None:
+            events = _counted(events, self.store.last_position(), progress)
+        return verify_chain(events, key=self.store.key, head=head)
 
     def head(self) -> tuple[int, str]:
         """The log's head: the number of events (the last position) and the last event's
@@ -724,6 +730,19 @@ class Ledger(RegisterView):
         self._states.move_to_end(action_id)
         while len(self._states) > self._cache_size:
             self._states.popitem(last=False)
+
+
+def _counted(
+    events: Iterable[StoredEvent], total: int, progress: Progress
+) -> Iterator[StoredEvent]:
+    done = 0
+    progress(0, total)
+    for stored in events:
+        yield stored
+        done += 1
+        if done % 1000 == 0:
+            progress(done, max(total, done))
+    progress(done, max(total, done))
 
 
 def _action_event(stored: StoredEvent) -> ActionEvent:

@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import attrs
 import click
@@ -22,6 +23,7 @@ from ._clock import LONDON
 from ._decider import Action
 from ._history import AuditEntry, show
 from ._ledger import Ledger
+from ._readmodel import Progress
 from ._values import Attendee
 from ._views import Agenda, ChainLink, DueStatus, RegisterView
 from .exceptions import (
@@ -607,8 +609,8 @@ def verify(ctx: click.Context, head: str | None, as_json: bool) -> None:
     Example:
         action-ledger verify --head 3f1a…
     """
-    with _ledger(ctx) as ledger:
-        report = ledger.verify(head=head)
+    with _ledger(ctx) as ledger, _progress("Checking the hash chain") as progress:
+        report = ledger.verify(head=head, progress=progress)
     if as_json:
         _echo_json(report)
     elif report.ok:
@@ -767,6 +769,275 @@ def chain(ctx: click.Context, action_id: str, as_json: bool) -> None:
             click.echo(render_chain(found))
 
 
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    """A progress bar on stderr, driven by a ``progress(done, total)`` callback; shown only
+    for work of more than a few thousand events."""
+    bar: Any = None
+    seen = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar, seen
+        if bar is None:
+            if total < 5000:
+                return
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - seen)
+        seen = done
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+@main.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create an empty register file (nothing happens to one that exists).
+
+    \b
+    Example:
+        action-ledger --db register.db init
+    """
+    db = ctx.obj.db
+    existed = db != ":memory:" and Path(db).exists()
+    with _ledger(ctx) as ledger:
+        count = ledger.store.last_position()
+    if existed:
+        click.echo(f"{db} is already a register ({count} events); nothing changed")
+    else:
+        click.echo(f"created an empty register in {db}")
+
+
+@main.command()
+@click.argument("action_id")
+@click.argument("event_id")
+@click.option("--reason", required=True, help="Why the event was wrong.")
+@click.option("--text", help="The corrected action text (of a raise or update).")
+@click.option("--owner", "owners", multiple=True, help="The corrected owner(s); repeatable.")
+@click.option("--due", help="The corrected due date or words.")
+@click.option("--meeting", help="The corrected meeting id (of a raise).")
+@click.option("--item", help="The corrected agenda item.")
+@click.option("--note", help="The corrected note (of an update or close).")
+@click.option("--outcome", help="The corrected outcome (of a revisit).")
+@click.option("--assured/--not-assured", default=None, help="The corrected assurance.")
+@click.option("--occurred-at", help="When the corrected event really happened.")
+@json_option
+@click.pass_context
+def correct(
+    ctx: click.Context,
+    action_id: str,
+    event_id: str,
+    reason: str,
+    text: str | None,
+    owners: tuple[str, ...],
+    due: str | None,
+    meeting: str | None,
+    item: str | None,
+    note: str | None,
+    outcome: str | None,
+    assured: bool | None,
+    occurred_at: str | None,
+    as_json: bool,
+) -> None:
+    """Correct an event of ACTION_ID entered wrongly; both stay in its history.
+
+    EVENT_ID is the event's id from `show` (its first 8 characters are enough).
+
+    \b
+    Example:
+        action-ledger correct ACT-2018-005 84623f12 --owner DCC --reason "Minuted wrongly"
+    """
+    fields: dict[str, Any] = {
+        "text": text,
+        "owners": list(owners) or None,
+        "due": due,
+        "meeting": meeting,
+        "item": item,
+        "note": note,
+        "outcome": outcome,
+        "assured": assured,
+        "occurred_at": occurred_at,
+    }
+    given = {k: v for k, v in fields.items() if v is not None}
+    with _ledger(ctx) as ledger:
+        if not given:
+            raise ValidationError(
+                "give at least one corrected value (--text, --owner, --due, --meeting, "
+                "--item, --note, --outcome, --assured/--not-assured or --occurred-at)",
+                field="fields",
+            )
+        full = _event_id_of(ledger, action_id, event_id)
+        action = ledger.correct_event(action_id, full, reason=reason, actor=ctx.obj.actor, **given)
+        _report(action, as_json)
+
+
+def _event_id_of(ledger: Ledger, action_id: str, prefix: str) -> str:
+    """The full id of the action's event that ``prefix`` starts (at least 8 characters)."""
+    ids = [entry.event_id for entry in ledger.history(action_id)]
+    found = [i for i in ids if i.startswith(prefix.strip().lower())]
+    if len(prefix.strip()) < 8 or len(found) != 1:
+        raise ValidationError(
+            f"event {prefix!r} does not name one event of {action_id}: give its id, or at "
+            "least its first 8 characters, as `show` prints them",
+            field="event_id",
+            value=prefix,
+        )
+    return found[0]
+
+
+@main.command()
+@click.argument("action_id", required=False)
+@click.option("--as-of", required=True, help="A date (end of that day) or a London date-time.")
+@axis_option
+@json_option
+@click.pass_context
+def history(
+    ctx: click.Context, action_id: str | None, as_of: str, axis: str, as_json: bool
+) -> None:
+    """Print the register (or one action and its trail) as it stood at a past moment.
+
+    \b
+    Example:
+        action-ledger history --as-of 2022-03-01
+        action-ledger history ACT-2018-005 --as-of 2018-12-31 --axis occurred
+    """
+    with _ledger(ctx) as ledger:
+        view = _view(ledger, as_of, axis)
+        if action_id is None:
+            actions = view.register()
+            if as_json:
+                _echo_json(list(actions))
+            else:
+                click.echo(render_register(actions))
+            return
+        action = view.get(action_id)
+        entries = view.history(action_id)
+        if as_json:
+            _echo_json({"action": _as_json(action), "history": _as_json(list(entries))})
+        else:
+            click.echo(render_action(action))
+            click.echo("\nHistory (oldest first):")
+            click.echo(render_history(entries))
+
+
+@main.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "markdown", "csv", "events"]),
+    required=True,
+    help="html/markdown: the published action log; csv: the register for a spreadsheet; "
+    "events: the whole event log as JSON Lines (a backup).",
+)
+@click.option("--meeting", help="Only the actions raised at this meeting (html, markdown, csv).")
+@click.option("--raised-from", help="Only actions raised on or after this date.")
+@click.option("--raised-to", help="Only actions raised on or before this date.")
+@click.option("--title", help="The title of a published log.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
+@click.pass_context
+def export(
+    ctx: click.Context,
+    fmt: str,
+    meeting: str | None,
+    raised_from: str | None,
+    raised_to: str | None,
+    title: str | None,
+    output: str | None,
+) -> None:
+    """Publish the action log, write the register as CSV, or back up the event log.
+
+    Published logs (html, markdown) leave out restricted actions and restricted notes, and
+    end with the register's head hash and event count, for `verify --head`.
+
+    \b
+    Example:
+        action-ledger export --format html --meeting 2021-10-04 --output action-log.html
+        action-ledger export --format events --output backup.jsonl
+    """
+    from . import exports
+    from ._backup import export_events
+
+    with _ledger(ctx) as ledger, _output(output) as out:
+        if fmt == "events":
+            with _progress("Exporting the event log") as progress:
+                count = export_events(ledger.store, out, progress=progress)
+            if output:
+                click.echo(f"exported {count} events to {output}", err=True)
+            return
+        selection = {"meeting": meeting, "raised_from": raised_from, "raised_to": raised_to}
+        if fmt == "csv":
+            count = exports.write_csv(ledger, out, **selection)
+        else:
+            publish = exports.publish_html if fmt == "html" else exports.publish_markdown
+            out.write(publish(ledger, title=title, **selection))
+            count = None
+        if output:
+            what = f"{count} actions" if count is not None else f"the {fmt} action log"
+            click.echo(f"wrote {what} to {output}", err=True)
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[Any]:
+    if path is None:
+        yield click.get_text_stream("stdout")
+        return
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+@main.command("import")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "events"]),
+    required=True,
+    help="csv: new actions and updates in the export's columns (all or nothing); events: "
+    "restore a JSON Lines backup into an empty register.",
+)
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@json_option
+@click.pass_context
+def import_(ctx: click.Context, fmt: str, source: str, as_json: bool) -> None:
+    """Import a spreadsheet of new actions and updates, or restore an event-log backup.
+
+    \b
+    Example:
+        action-ledger import --format csv tracker.csv
+        action-ledger --db restored.db import --format events backup.jsonl
+    """
+    from . import exports
+    from ._backup import import_events
+
+    with _ledger(ctx) as ledger, open(source, encoding="utf-8", newline="") as handle:
+        if fmt == "events":
+            with _progress("Restoring the event log") as progress:
+                report = import_events(ledger.store, handle, progress=progress)
+            ledger.read_model.catch_up(ledger.store)
+            if as_json:
+                _echo_json(report)
+            else:
+                click.echo(
+                    f"restored {report.checked} events; hash chain "
+                    f"{'ok' if report.ok else 'FAILED'}; head {report.head_hash}"
+                )
+            if not report.ok:
+                ctx.exit(EXIT_CODES["verify failed"])
+            return
+        result = exports.import_csv(ledger, handle, actor=ctx.obj.actor)
+        if as_json:
+            _echo_json(result)
+        else:
+            click.echo(
+                f"{result.rows} rows: raised {len(result.raised)} "
+                f"({', '.join(result.raised) or '-'}), updated {len(result.updated)} "
+                f"({', '.join(result.updated) or '-'})"
+            )
+
+
 @main.command()
 @click.pass_context
 def rebuild(ctx: click.Context) -> None:
@@ -776,19 +1047,8 @@ def rebuild(ctx: click.Context) -> None:
     Example:
         action-ledger --db register.db rebuild
     """
-    with _ledger(ctx) as ledger:
-        total = ledger.store.last_position()
-        with click.progressbar(
-            length=total, label="Rebuilding the read models", file=sys.stderr
-        ) as bar:
-            seen = 0
-
-            def progress(done: int, _total: int) -> None:
-                nonlocal seen
-                bar.update(done - seen)
-                seen = done
-
-            applied = ledger.rebuild(progress=progress)
+    with _ledger(ctx) as ledger, _progress("Rebuilding the read models") as progress:
+        applied = ledger.rebuild(progress=progress)
         click.echo(
             f"rebuilt: {applied} events applied; read models at position "
             f"{ledger.read_model.position}"

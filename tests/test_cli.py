@@ -247,7 +247,7 @@ def test_correct_by_event_prefix_keeps_both_in_history(db: str) -> None:
     assert run(db, "demo")[0] == 0
     with Ledger.open(db) as ledger:
         raised = ledger.history("ACT-2018-005")[0].event_id
-    code, out, _ = run(
+    code, _, _ = run(
         db, "correct", "ACT-2018-005", raised[:8], "--owner", "DCC", "--reason", "Wrong owner"
     )
     assert code == 0
@@ -286,3 +286,4 @@ def test_history_as_of_shows_the_register_or_one_action_then(db: str) -> None:
     assert [e["event_type"] for e in data["history"]] == ["raised"]
     code, _, err = run(db, "history", "ACT-2021-001", "--as-of", "2020-01-01", "--axis", "occurred")
     assert code == EXIT_CODES["not found"]
+    assert "ACT-2021-001" in err

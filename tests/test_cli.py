@@ -287,3 +287,53 @@ def test_history_as_of_shows_the_register_or_one_action_then(db: str) -> None:
     code, _, err = run(db, "history", "ACT-2021-001", "--as-of", "2020-01-01", "--axis", "occurred")
     assert code == EXIT_CODES["not found"]
     assert "ACT-2021-001" in err
+
+
+def test_export_publishes_html_and_markdown_with_a_verifiable_footer(
+    db: str, tmp_path: Path
+) -> None:
+    """`export --format html|markdown` writes the published log of a meeting, whose footer
+    head hash `verify --head` accepts; csv writes the tracker's columns."""
+    assert run(db, "demo")[0] == 0
+    with Ledger.open(db) as ledger:
+        count, head = ledger.head()
+    page = tmp_path / "log.html"
+    code, _, err = run(db, "export", "--format", "html", "--meeting", "2021-10-04", "-o", str(page))
+    assert code == 0
+    assert f"to {page}" in err
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert head in html
+    assert "ACT-2021-003" in html
+    assert "ACT-2018-001" not in html  # another meeting's action
+    assert run(db, "verify", "--head", head)[0] == 0
+    code, out, _ = run(db, "export", "--format", "markdown", "--raised-from", "2021-01-01")
+    assert code == 0
+    assert head in out
+    assert "ACT-2021-001" in out
+    assert "ACT-2018-001" not in out
+    code, out, _ = run(db, "export", "--format", "csv")
+    header, *rows = out.splitlines()
+    assert header.split(",")[:4] == ["ref", "meeting", "item", "action"]
+    assert len(rows) >= count // 2
+
+
+def test_import_csv_from_the_terminal_is_all_or_nothing(db: str, tmp_path: Path) -> None:
+    """`import --format csv` records an edited update; a file with a bad row stores nothing
+    and exits 2 naming the row."""
+    assert run(db, "demo")[0] == 0
+    sheet = tmp_path / "tracker.csv"
+    assert run(db, "export", "--format", "csv", "-o", str(sheet))[0] == 0
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    assert run(db, "import", "--format", "csv", str(sheet))[1].startswith(
+        f"{len(lines) - 1} rows: raised 0 (-), updated 0 (-)"
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(lines[0] + "\n,2099-01-01,1,Something,CC,,open,,\n", encoding="utf-8")
+    with Ledger.open(db) as ledger:
+        before = ledger.head()
+    code, _, err = run(db, "import", "--format", "csv", str(bad))
+    assert code == EXIT_CODES["invalid input"]
+    assert "row 2" in err
+    with Ledger.open(db) as ledger:
+        assert ledger.head() == before

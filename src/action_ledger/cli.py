@@ -970,20 +970,19 @@ def export(
             return
         selection = {"meeting": meeting, "raised_from": raised_from, "raised_to": raised_to}
         if fmt == "csv":
-            count = exports.write_csv(ledger, out, **selection)
+            what = f"{exports.write_csv(ledger, out, **selection)} actions"
         else:
             publish = exports.publish_html if fmt == "html" else exports.publish_markdown
             out.write(publish(ledger, title=title, **selection))
-            count = None
+            what = f"the {fmt} action log"
         if output:
-            what = f"{count} actions" if count is not None else f"the {fmt} action log"
             click.echo(f"wrote {what} to {output}", err=True)
 
 
 @contextmanager
 def _output(path: str | None) -> Iterator[Any]:
     if path is None:
-        yield click.get_text_stream("stdout")
+        yield sys.stdout
         return
     with open(path, "w", encoding="utf-8", newline="") as handle:
         yield handle

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
+import attrs
 import pendulum
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,6 +33,8 @@ from action_ledger.exceptions import (
     ActionLedgerError,
     ConcurrencyError,
     DuplicateEventError,
+    IntegrityError,
+    StoreError,
     ValidationError,
 )
 from action_ledger.store import (
@@ -104,6 +107,55 @@ def ids(events: Sequence[NewEvent | StoredEvent]) -> list[str]:
 
 def snapshot(store: EventStore) -> list[StoredEvent]:
     return list(store.read_all())
+
+
+def sealed_log(count: int, *, key: bytes | None = None) -> list[StoredEvent]:
+    """A log of ``count`` events over four streams, in batches of 1 to 3, written by the
+    in-memory reference store with a step clock: what a backup of a real store holds."""
+    source = MemoryEventStore(key=key, clock=StepClock())
+    streams = ["action:A", "action:B", "meeting:M", "action:C"]
+    n = batch_no = 0
+    while n < count:
+        stream = streams[batch_no % len(streams)]
+        size = min(1 + batch_no % 3, count - n)
+        source.append(stream, new_events(f"log-{batch_no}", size), source.stream_version(stream))
+        n += size
+        batch_no += 1
+    return snapshot(source)
+
+
+def reseal(log: Sequence[StoredEvent], *, key: bytes | None = None) -> list[StoredEvent]:
+    """The log with ``prev_hash`` and ``hash`` recomputed along the chain: a forgery that
+    the hash chain alone cannot tell from the real thing (without the key)."""
+    forged = []
+    prev_hash = GENESIS_HASH
+    for event in log:
+        digest = chain_hash(
+            prev_hash,
+            position=event.position,
+            stream_id=event.stream_id,
+            version=event.version,
+            event=event,
+            recorded_at=event.recorded_at,
+            key=key,
+        )
+        forged.append(attrs.evolve(event, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+    return forged
+
+
+def assert_empty(store: EventStore, log: Sequence[StoredEvent] = ()) -> None:
+    """The store holds nothing: no events, no streams, none of ``log``'s ids."""
+    assert store.last_position() == 0
+    assert snapshot(store) == []
+    assert store.count_streams("") == 0
+    for event in log:
+        assert store.stream_version(event.stream_id) == 0
+        assert store.get_event(event.event_id) is None
+
+
+def names_position(error: BaseException, position: int) -> bool:
+    return re.search(rf"\bposition {position}\b", str(error)) is not None
 
 
 class EventStoreContract:
@@ -376,6 +428,235 @@ class EventStoreContract:
         store.append("action:A", [new_event("a")], 0)
         with pytest.raises(ActionLedgerError):
             store.append("action:B", [new_event("a")], 0)
+
+    # -- append_many -------------------------------------------------------------------------
+
+    def test_append_many_returns_gap_free_positions_per_batch(self, store: EventStore) -> None:
+        """``append_many`` stores the batches in order, positions gap-free after the log's last,
+        and returns each batch's positions."""
+        store.append("meeting:M", [new_event("m")], 0)
+        result = store.append_many(
+            [
+                ("action:A", new_events("a", 2), 0),
+                ("action:B", new_events("b", 1), 0),
+                ("meeting:M", new_events("c", 3), 1),
+            ]
+        )
+        assert result == [(2, 3), (4,), (5, 6, 7)]
+        log = snapshot(store)
+        assert [e.position for e in log] == list(range(1, 8))
+        assert [(e.stream_id, e.version) for e in log[1:]] == [
+            ("action:A", 1),
+            ("action:A", 2),
+            ("action:B", 1),
+            ("meeting:M", 2),
+            ("meeting:M", 3),
+            ("meeting:M", 4),
+        ]
+        assert verify_chain(store.read_all(), key=store.key).ok
+
+    def test_append_many_stale_later_batch_stores_nothing(self, store: EventStore) -> None:
+        """A stale version in the last batch raises ``ConcurrencyError`` for it, and no event of
+        the good batches before it is stored."""
+        store.append("meeting:M", new_events("m", 2), 0)
+        before = snapshot(store)
+        good = [("action:A", new_events("a", 2), 0), ("action:B", new_events("b", 3), 0)]
+        with pytest.raises(ConcurrencyError) as caught:
+            store.append_many([*good, ("meeting:M", [new_event("stale")], 1)])
+        assert (caught.value.stream_id, caught.value.expected, caught.value.actual) == (
+            "meeting:M",
+            1,
+            2,
+        )
+        assert snapshot(store) == before
+        assert store.stream_version("action:A") == 0
+        assert store.stream_version("action:B") == 0
+        assert store.get_event(event_id("a-1")) is None
+        assert store.append_many(good) == [(3, 4), (5, 6, 7)]
+
+    def test_append_many_stream_twice_continues_its_version(self, store: EventStore) -> None:
+        """A stream named twice: the second batch expects the version the first one left."""
+        store.append("action:A", [new_event("a")], 0)
+        result = store.append_many(
+            [
+                ("action:A", new_events("b", 2), 1),
+                ("action:B", [new_event("x")], 0),
+                ("action:A", new_events("c", 1), 3),
+            ]
+        )
+        assert result == [(2, 3), (4,), (5,)]
+        assert [e.version for e in store.read_stream("action:A")] == [1, 2, 3, 4]
+
+    def test_append_many_stream_twice_at_the_version_read_before(self, store: EventStore) -> None:
+        """Both batches of a stream expecting the version read before the call: the second
+        is stale, as it would be in successive appends, and nothing is stored."""
+        store.append("action:A", [new_event("a")], 0)
+        with pytest.raises(ConcurrencyError) as caught:
+            store.append_many(
+                [("action:A", new_events("b", 2), 1), ("action:A", new_events("c", 1), 1)]
+            )
+        assert (caught.value.expected, caught.value.actual) == (1, 3)
+        assert store.last_position() == 1
+
+    def test_append_many_exact_retry_inside_is_a_noop(self, store: EventStore) -> None:
+        """A batch that is an exact retry of a stored one returns its original positions, even
+        at a stale version, while the new batches around it are stored once each."""
+        first = store.append("action:A", new_events("a", 2), 0)
+        store.append("action:A", [new_event("later")], 2)
+        result = store.append_many(
+            [
+                ("action:B", new_events("b", 2), 0),
+                ("action:A", new_events("a", 2), 0),
+                ("action:C", new_events("c", 1), 0),
+            ]
+        )
+        assert result == [(4, 5), first, (6,)]
+        log = snapshot(store)
+        assert [(e.stream_id, e.version) for e in log] == [
+            ("action:A", 1),
+            ("action:A", 2),
+            ("action:A", 3),
+            ("action:B", 1),
+            ("action:B", 2),
+            ("action:C", 1),
+        ]
+        assert verify_chain(log, key=store.key).ok
+
+    def test_append_many_same_batch_twice_in_one_call(self, store: EventStore) -> None:
+        """The same batch twice in one call: the second is a retry of the first."""
+        batch = new_events("a", 2)
+        assert store.append_many([("action:A", batch, 0), ("action:A", batch, 0)]) == [
+            (1, 2),
+            (1, 2),
+        ]
+        assert store.last_position() == 2
+
+    def test_append_many_whole_call_retried(self, store: EventStore) -> None:
+        """Re-sending a whole call returns the original positions and stores nothing more."""
+        batches = [
+            ("action:A", new_events("a", 2), 0),
+            ("action:B", new_events("b", 1), 0),
+            ("action:A", new_events("c", 2), 2),
+        ]
+        first = store.append_many(batches)
+        before = snapshot(store)
+        assert store.append_many(batches) == first == [(1, 2), (3,), (4, 5)]
+        assert snapshot(store) == before
+
+    @pytest.mark.parametrize(
+        "batches",
+        [
+            # an id repeated across two batches of the call
+            [("action:B", new_events("b", 2), 0), ("action:C", [new_event("b-2")], 0)],
+            # a stored id, in a later batch, sent to another stream
+            [("action:B", new_events("b", 1), 0), ("action:C", [new_event("a-1")], 0)],
+            # a later batch with one stored id and one new one
+            [
+                ("action:B", new_events("b", 1), 0),
+                ("action:A", [new_event("a-2"), new_event("x")], 2),
+            ],
+            # a stored batch re-sent in another order
+            [("action:B", new_events("b", 1), 0), ("action:A", new_events("a", 2)[::-1], 0)],
+        ],
+    )
+    def test_append_many_duplicate_ids_refused(
+        self, store: EventStore, batches: list[tuple[str, list[NewEvent], int]]
+    ) -> None:
+        """Event ids stored already, or earlier in the call, other than as an exact retry of a
+        batch, raise ``DuplicateEventError`` and store nothing of any batch."""
+        store.append("action:A", new_events("a", 2), 0)
+        before = snapshot(store)
+        with pytest.raises(DuplicateEventError):
+            store.append_many(batches)
+        assert snapshot(store) == before
+        assert store.stream_version("action:B") == 0
+        assert store.append("action:B", new_events("b", 2), 0) == (3, 4)
+
+    @pytest.mark.parametrize(
+        ("batches", "error"),
+        [
+            (
+                [("action:B", [new_event("b")], 0), ("action:A", [new_event("s")], 1)],
+                ConcurrencyError,
+            ),
+            (
+                [("action:B", [new_event("b")], 0), ("action:C", [new_event("a-1")], 0)],
+                DuplicateEventError,
+            ),
+            ([("action:B", [new_event("b")], 0), ("action:C", [], 0)], ValidationError),
+            ([("action:B", [new_event("b")], 0), ("", [new_event("c")], 0)], ValidationError),
+            (
+                [
+                    ("action:B", [new_event("b")], 0),
+                    ("action:C", [new_event("c"), new_event("c")], 0),
+                ],
+                DuplicateEventError,
+            ),
+            # the first failing batch's error, as successive appends would raise it
+            ([("action:A", [new_event("z")], 0), ("action:C", [], 0)], ConcurrencyError),
+            (
+                [
+                    ("action:B", [new_event("a-1"), new_event("y")], 0),
+                    ("action:A", [new_event("z")], 0),
+                ],
+                DuplicateEventError,
+            ),
+        ],
+    )
+    def test_append_many_leaves_the_store_unchanged_after_any_error(
+        self,
+        store: EventStore,
+        batches: list[tuple[str, list[NewEvent], int]],
+        error: type[Exception],
+    ) -> None:
+        """Whatever the error, it is the first failing batch's, and the log, versions, ids and
+        streams are exactly as before the call."""
+        store.append("action:A", new_events("a", 2), 0)
+        before = snapshot(store)
+        with pytest.raises(error):
+            store.append_many(batches)
+        assert snapshot(store) == before
+        assert store.last_position() == 2
+        assert store.count_streams("") == 1
+        for stream in ("action:B", "action:C"):
+            assert store.stream_version(stream) == 0
+        for name in ("b", "c", "y", "z"):
+            assert store.get_event(event_id(name)) is None
+
+    def test_append_many_of_nothing(self, store: EventStore) -> None:
+        """An empty list of batches stores nothing and returns an empty list."""
+        assert store.append_many([]) == []
+        assert store.last_position() == 0
+
+    @pytest.mark.parametrize(
+        "retry",
+        [
+            ("action:B", new_events("b", 1), 0),  # of a batch earlier in the call
+            ("meeting:X", [new_event("x")], 0),  # of a stored batch, at a stale version
+            ("meeting:X", [new_event("x")], 1),  # of a stored batch, at the current version
+        ],
+    )
+    def test_append_many_matches_successive_appends(
+        self, make_store: StoreFactory, retry: tuple[str, list[NewEvent], int]
+    ) -> None:
+        """``append_many`` stores exactly what successive appends to the reference store do:
+        same positions, versions, recorded times (one clock reading per appended batch) and
+        hashes."""
+        batches = [
+            ("action:A", new_events("a", 2), 0),
+            ("action:B", new_events("b", 1), 0),
+            ("action:A", new_events("c", 3), 2),
+            retry,
+            ("meeting:M", new_events("m", 2), 0),
+        ]
+        step = dt.timedelta(seconds=90)
+        store = make_store(clock=StepClock(step=step))
+        reference = MemoryEventStore(clock=StepClock(step=step))
+        store.append("meeting:X", [new_event("x")], 0)
+        reference.append("meeting:X", [new_event("x")], 0)
+        assert store.append_many(batches) == [reference.append(*batch) for batch in batches]
+        assert snapshot(store) == snapshot(reference)
+        assert len({e.recorded_at for e in snapshot(store)}) == 5
 
     # -- reading one stream ------------------------------------------------------------------
 
@@ -701,6 +982,197 @@ class EventStoreContract:
         assert not report.ok
         assert report.reason
         assert "head" in report.reason
+
+    # -- restore -----------------------------------------------------------------------------
+
+    def test_restore_keeps_every_event_unchanged(self, store: EventStore) -> None:
+        """A restored log reads back exactly as exported: positions, versions, recorded times
+        and hashes; and returns how many events it restored."""
+        log = sealed_log(20)
+        assert store.restore(log) == 20
+        assert snapshot(store) == log
+        assert store.last_position() == 20
+        assert store.count_streams("") == 4
+        assert store.count_streams("action:") == 3
+        for stream in ("action:A", "action:B", "action:C", "meeting:M"):
+            expected = [e for e in log if e.stream_id == stream]
+            assert store.read_stream(stream) == expected
+            assert store.stream_version(stream) == len(expected)
+        assert store.get_event(log[7].event_id) == log[7]
+
+    def test_restore_keeps_the_published_head(self, store: EventStore) -> None:
+        """The head hash published before the backup still verifies on the restored store."""
+        log = sealed_log(12)
+        head = verify_chain(log).head_hash
+        store.restore(iter(log))
+        report = verify_chain(store.read_all(), key=store.key, head=head)
+        assert report.ok, report.reason
+        assert (report.checked, report.head_hash) == (12, log[-1].hash)
+
+    def test_restore_of_nothing(self, store: EventStore) -> None:
+        """Restoring no events returns 0 and leaves an empty store that appends normally."""
+        assert store.restore([]) == 0
+        assert_empty(store)
+        assert store.append("action:A", [new_event("a")], 0) == (1,)
+
+    def test_append_after_restore_continues_the_log(self, make_store: StoreFactory) -> None:
+        """After a restore, appends continue positions, versions and the chain, and
+        ``recorded_at`` does not go below the restored log's last, even on a slow clock."""
+        log = sealed_log(9)
+        store = make_store(clock=StepClock(start=T0 - dt.timedelta(days=1)))
+        store.restore(log)
+        version = store.stream_version("action:A")
+        assert store.append("action:A", new_events("after", 2), version) == (10, 11)
+        new = snapshot(store)[9:]
+        assert [e.version for e in new] == [version + 1, version + 2]
+        assert new[0].prev_hash == log[-1].hash
+        assert new[0].recorded_at == log[-1].recorded_at
+        report = verify_chain(store.read_all(), key=store.key, head=log[-1].hash)
+        assert report.ok, report.reason
+
+    def test_restore_with_the_same_key(self, make_store: StoreFactory) -> None:
+        """A keyed log restores into a store with the same key, and verifies with it."""
+        log = sealed_log(6, key=b"opcc-register-key")
+        store = make_store(key=b"opcc-register-key")
+        assert store.restore(log) == 6
+        assert verify_chain(store.read_all(), key=b"opcc-register-key").ok
+
+    @pytest.mark.parametrize("key", [b"not-the-key", None])
+    def test_restore_with_another_key_is_refused(
+        self, make_store: StoreFactory, key: bytes | None
+    ) -> None:
+        """A keyed log restored under another key (or none) fails at position 1 and leaves the
+        store empty."""
+        log = sealed_log(6, key=b"opcc-register-key")
+        store = make_store(key=key)
+        with pytest.raises(IntegrityError) as caught:
+            store.restore(log)
+        assert names_position(caught.value, 1), caught.value
+        assert "hash" in str(caught.value)
+        assert_empty(store, log)
+
+    def test_restore_into_a_store_with_events_is_refused(self, store: EventStore) -> None:
+        """Restoring into a store that holds events raises ``StoreError`` saying the register
+        must be empty, and changes nothing."""
+        store.append("action:A", new_events("a", 2), 0)
+        before = snapshot(store)
+        with pytest.raises(StoreError, match="empty"):
+            store.restore(sealed_log(3))
+        assert snapshot(store) == before
+
+    @pytest.mark.parametrize(
+        ("tamper", "position", "words"),
+        [
+            (lambda log: log[:4] + log[5:], 5, "position"),  # an event removed
+            (lambda log: [*log[:3], log[4], log[3], *log[5:]], 4, "position"),  # two swapped
+            (lambda log: log[1:], 1, "position"),  # the first removed
+            (lambda log: [*log[:3], log[2], *log[3:]], 4, "position"),  # one repeated
+            (
+                lambda log: reseal([*log[:6], attrs.evolve(log[6], version=log[6].version + 1)]),
+                7,
+                "version",
+            ),
+            (lambda log: [*log[:5], attrs.evolve(log[5], prev_hash=log[3].hash)], 6, "prev_hash"),
+            (lambda log: [*log[:5], attrs.evolve(log[5], hash="f" * 64), *log[6:]], 6, "hash"),
+            (
+                lambda log: [*log[:8], attrs.evolve(log[8], data='{"name":"x"}'), *log[9:]],
+                9,
+                "hash",
+            ),
+            (
+                lambda log: reseal(
+                    [*log[:8], attrs.evolve(log[8], recorded_at="2021-10-04T13:00:00.000000Z")]
+                ),
+                9,
+                "recorded_at",
+            ),
+            (
+                lambda log: reseal([*log[:8], attrs.evolve(log[8], event_id=log[2].event_id)]),
+                9,
+                "event id",
+            ),
+        ],
+        ids=[
+            "removed",
+            "swapped",
+            "first-removed",
+            "repeated",
+            "version-skip",
+            "prev-hash",
+            "hash",
+            "edited-data",
+            "recorded-at-back",
+            "repeated-id",
+        ],
+    )
+    def test_restore_refuses_a_damaged_log(
+        self,
+        store: EventStore,
+        tamper: Callable[[list[StoredEvent]], list[StoredEvent]],
+        position: int,
+        words: str,
+    ) -> None:
+        """Each kind of damage raises ``IntegrityError`` naming the position and what is wrong,
+        and leaves the store empty (so the good log can then be restored)."""
+        log = sealed_log(12)
+        damaged = tamper(log)
+        with pytest.raises(IntegrityError) as caught:
+            store.restore(damaged)
+        assert names_position(caught.value, position), caught.value
+        assert words in str(caught.value)
+        assert_empty(store, damaged)
+        assert store.restore(log) == 12
+
+    def test_restore_of_a_large_log_is_all_or_nothing(self, store: EventStore) -> None:
+        """A problem near the end of a log of thousands of events leaves the store empty."""
+        log = sealed_log(2_500)
+        damaged = [*log[:2_345], attrs.evolve(log[2_345], data="{}"), *log[2_346:]]
+        with pytest.raises(IntegrityError) as caught:
+            store.restore(iter(damaged))
+        assert names_position(caught.value, 2_346), caught.value
+        assert_empty(store, log[:3])
+        assert store.restore(iter(log)) == 2_500
+        assert snapshot(store) == log
+
+    def test_restore_finds_an_id_repeated_far_apart(self, store: EventStore) -> None:
+        """An event id used again thousands of events later is found, both positions named."""
+        log = sealed_log(2_200)
+        damaged = reseal([*log[:2_099], attrs.evolve(log[2_099], event_id=log[9].event_id)])
+        with pytest.raises(IntegrityError) as caught:
+            store.restore(damaged)
+        assert names_position(caught.value, 2_100), caught.value
+        assert names_position(caught.value, 10), caught.value
+        assert_empty(store, log[:3])
+
+    def test_restore_reports_the_first_problem(self, store: EventStore) -> None:
+        """With a repeated id and, later, an edited event, the repeated id is reported."""
+        source = sealed_log(1_600)
+        log = reseal(
+            [
+                *source[:1_499],
+                attrs.evolve(source[1_499], event_id=source[0].event_id),
+                *source[1_500:],
+            ]
+        )
+        log[1_549] = attrs.evolve(log[1_549], actor="someone else")  # after the resealing
+        with pytest.raises(IntegrityError) as caught:
+            store.restore(log)
+        assert names_position(caught.value, 1_500), caught.value
+        assert "event id" in str(caught.value)
+        assert_empty(store)
+
+    def test_restore_stores_nothing_when_the_source_fails(self, store: EventStore) -> None:
+        """An error raised by the events' iterable part-way (a bad line in a backup file)
+        propagates and leaves the store empty."""
+        log = sealed_log(1_500)
+
+        def events() -> Iterator[StoredEvent]:
+            yield from log[:1_234]
+            raise ValidationError("line 1236 is not JSON")
+
+        with pytest.raises(ValidationError, match="line 1236"):
+            store.restore(events())
+        assert_empty(store, log[:3])
 
     # -- the model property ------------------------------------------------------------------
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from ._clock import Clock, format_utc, system_clock
-from .exceptions import ConcurrencyError
 from .store import (
-    GENESIS_HASH,
+    Batch,
     NewEvent,
     StoredEvent,
     check_batch,
     check_paging,
-    replayed_positions,
-    seal,
+    check_restore,
+    not_empty_error,
+    repeated_id_error,
+    seal_batches,
 )
 
 
@@ -41,36 +42,61 @@ class MemoryEventStore:
     ) -> tuple[int, ...]:
         """See :meth:`action_ledger.store.EventStore.append`."""
         check_batch(stream_id, events)
+        (positions,) = self._write([(stream_id, events, expected_version)], checked=True)
+        return positions
+
+    def append_many(self, batches: Sequence[Batch]) -> list[tuple[int, ...]]:
+        """See :meth:`action_ledger.store.EventStore.append_many`."""
+        return self._write(batches, checked=False)
+
+    def _write(self, batches: Sequence[Batch], *, checked: bool) -> list[tuple[int, ...]]:
         with self._lock:
-            found = {
+            stored = {
                 e.event_id: (s.stream_id, s.position)
+                for _, events, _ in batches
                 for e in events
                 if (s := self._ids.get(e.event_id)) is not None
             }
-            replay = replayed_positions(stream_id, events, found)
-            if replay is not None:
-                return replay
-            stream = self._streams.get(stream_id, [])
-            if len(stream) != expected_version:
-                raise ConcurrencyError(stream_id, expected_version, len(stream))
+            versions = {s: len(self._streams[s]) for s, _, _ in batches if s in self._streams}
             last = self._log[-1] if self._log else None
-            now = format_utc(self._clock())
-            sealed = seal(
-                stream_id,
-                events,
-                version=len(stream),
-                position=len(self._log),
-                prev_hash=last.hash if last else GENESIS_HASH,
-                recorded_at=max(now, last.recorded_at) if last else now,
+            sealed, results = seal_batches(
+                batches,
+                versions=versions,
+                last=None if last is None else (last.position, last.hash, last.recorded_at),
+                stored=stored,
+                read_clock=lambda: format_utc(self._clock()),
                 key=self.key,
+                checked=checked,
             )
-            if not stream:
-                self._streams[stream_id] = stream
-                bisect.insort(self._stream_names, stream_id)
-            stream.extend(sealed)
+            for event in sealed:
+                stream = self._streams.get(event.stream_id)
+                if stream is None:
+                    stream = self._streams[event.stream_id] = []
+                    bisect.insort(self._stream_names, event.stream_id)
+                stream.append(event)
             self._log.extend(sealed)
             self._ids.update((e.event_id, e) for e in sealed)
-            return tuple(e.position for e in sealed)
+            return results
+
+    def restore(self, events: Iterable[StoredEvent]) -> int:
+        """See :meth:`action_ledger.store.EventStore.restore`; the events are gathered aside
+        and become the store's only once every one has checked out."""
+        with self._lock:
+            if self._log:
+                raise not_empty_error(len(self._log))
+            log: list[StoredEvent] = []
+            streams: dict[str, list[StoredEvent]] = {}
+            ids: dict[str, StoredEvent] = {}
+            for event in check_restore(events, key=self.key):
+                first = ids.get(event.event_id)
+                if first is not None:
+                    raise repeated_id_error(event.event_id, event.position, first.position)
+                ids[event.event_id] = event
+                streams.setdefault(event.stream_id, []).append(event)
+                log.append(event)
+            self._log, self._streams, self._ids = log, streams, ids
+            self._stream_names = sorted(streams)
+            return len(log)
 
     def read_stream(self, stream_id: str, *, up_to_version: int | None = None) -> list[StoredEvent]:
         """See :meth:`action_ledger.store.EventStore.read_stream`."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,15 +19,17 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from ._clock import Clock, format_utc, system_clock
-from .exceptions import ActionLedgerError, ConcurrencyError, StoreError
+from .exceptions import ActionLedgerError, IntegrityError, StoreError
 from .store import (
-    GENESIS_HASH,
+    Batch,
     NewEvent,
     StoredEvent,
     check_batch,
     check_paging,
-    replayed_positions,
-    seal,
+    check_restore,
+    not_empty_error,
+    repeated_id_error,
+    seal_batches,
 )
 
 MIGRATIONS = Migrations("action_ledger.events")
@@ -53,6 +55,10 @@ _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM events"
 # the hot path. The schema itself stays with the sqlite-utils migrations below.
 _INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _as_row = operator.attrgetter(*_COLUMNS)  # a StoredEvent as a tuple in _COLUMNS order
+_EVENT_ID = _COLUMNS.index("event_id")
+# Rows a restore inserts per executemany: large enough to be fast, small enough that a
+# restore of millions of events holds only this many in memory.
+_RESTORE_CHUNK = 1000
 
 # What an append needs to know, in one statement: the stream's version (a min/max lookup on the
 # (stream_id, version) index) and the log's last row (the primary key, read backwards). No row
@@ -63,7 +69,6 @@ _HEAD = (
 )
 _LAST = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
 
-_Batch = tuple[str, Sequence[NewEvent], int]
 _Last = tuple[int, str, str] | None  # position, hash and recorded_at of the last stored event
 _Found = dict[str, tuple[str, int]]  # event id -> (stream id, position)
 
@@ -208,7 +213,7 @@ class SQLiteEventStore:
             )
             return positions
 
-    def append_many(self, batches: Sequence[_Batch]) -> list[tuple[int, ...]]:
+    def append_many(self, batches: Sequence[Batch]) -> list[tuple[int, ...]]:
         """Append several streams' batches in one transaction (all or nothing).
 
         For bulk imports: one durable commit instead of one per stream. The batches are applied
@@ -226,7 +231,7 @@ class SQLiteEventStore:
             return self._write(batches, versions, last, checked=False)
 
     def _write(
-        self, batches: Sequence[_Batch], versions: dict[str, int], last: _Last, *, checked: bool
+        self, batches: Sequence[Batch], versions: dict[str, int], last: _Last, *, checked: bool
     ) -> list[tuple[int, ...]]:
         """Store the batches, inside the caller's transaction.
 
@@ -256,7 +261,7 @@ class SQLiteEventStore:
 
     def _plan(
         self,
-        batches: Sequence[_Batch],
+        batches: Sequence[Batch],
         versions: dict[str, int],
         last: _Last,
         stored: _Found,
@@ -264,8 +269,8 @@ class SQLiteEventStore:
         *,
         checked: bool,
     ) -> tuple[list[tuple[Any, ...]], list[tuple[int, ...]]]:
-        """Check and seal the batches in order, carrying versions, position, hash and recorded
-        time forward in memory; return the rows to insert and each batch's positions.
+        """Check and seal the batches in order (:func:`~action_ledger.store.seal_batches`);
+        return the rows to insert and each batch's positions.
 
         ``stored`` holds the batches' event ids already in the file (as far as known).
 
@@ -273,40 +278,16 @@ class SQLiteEventStore:
             ValidationError, DuplicateEventError, ConcurrencyError: as :meth:`append` would.
         """
         times.rewind()
-        versions = dict(versions)
-        found = dict(stored)  # grows with this write's own events
-        position, prev_hash, recorded_at = (0, GENESIS_HASH, "") if last is None else last
-        rows: list[tuple[Any, ...]] = []
-        results: list[tuple[int, ...]] = []
-        for stream_id, events, expected in batches:
-            if not checked:
-                check_batch(stream_id, events)
-            if found:
-                hits = {e.event_id: found[e.event_id] for e in events if e.event_id in found}
-                replay = replayed_positions(stream_id, events, hits)
-                if replay is not None:
-                    results.append(replay)
-                    continue
-            current = versions.get(stream_id, 0)
-            if current != expected:
-                raise ConcurrencyError(stream_id, expected, current)
-            recorded_at = max(times.read(), recorded_at)
-            sealed = seal(
-                stream_id,
-                events,
-                version=current,
-                position=position,
-                prev_hash=prev_hash,
-                recorded_at=recorded_at,
-                key=self.key,
-            )
-            rows.extend(map(_as_row, sealed))
-            found.update((e.event_id, (stream_id, e.position)) for e in sealed)
-            versions[stream_id] = current + len(sealed)
-            position = sealed[-1].position
-            prev_hash = sealed[-1].hash
-            results.append(tuple(e.position for e in sealed))
-        return rows, results
+        sealed, results = seal_batches(
+            batches,
+            versions=versions,
+            last=last,
+            stored=stored,
+            read_clock=times.read,
+            key=self.key,
+            checked=checked,
+        )
+        return list(map(_as_row, sealed)), results
 
     def _insert(self, rows: list[tuple[Any, ...]], after: int) -> None:
         """Insert the rows; if a constraint fails part-way, remove those already inserted
@@ -318,6 +299,54 @@ class SQLiteEventStore:
         except sqlite3.IntegrityError:
             self._conn.execute("DELETE FROM events WHERE position > ?", (after,))
             raise
+
+    def restore(self, events: Iterable[StoredEvent]) -> int:
+        """See :meth:`action_ledger.store.EventStore.restore`: one transaction, the rows
+        inserted in chunks as they are checked, so memory stays bounded; the unique index on
+        ``event_id`` finds a repeated id."""
+        with self._lock, self._immediate():
+            if self._conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None:
+                raise not_empty_error(self.last_position())
+            restored = 0
+            rows: list[tuple[Any, ...]] = []
+            try:
+                for event in check_restore(events, key=self.key):
+                    rows.append(_as_row(event))
+                    if len(rows) == _RESTORE_CHUNK:
+                        self._restore_rows(rows)
+                        restored += len(rows)
+                        rows = []
+            except ActionLedgerError:
+                # An event before the one refused may hold the first problem: a repeated id.
+                self._restore_rows(rows)
+                raise
+            self._restore_rows(rows)
+            return restored + len(rows)
+
+    def _restore_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert checked rows of a restore (in the caller's transaction).
+
+        Raises:
+            IntegrityError: a row breaks a constraint (a repeated event id), naming its
+                position.
+        """
+        if not rows:
+            return
+        try:
+            self._conn.executemany(_INSERT, rows)
+        except sqlite3.IntegrityError as exc:
+            # executemany stops at the failing row; the rows before it are in.
+            (last,) = self._conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+            position = last + 1
+            event_id = rows[position - rows[0][0]][_EVENT_ID]
+            first = self._conn.execute(
+                "SELECT position FROM events WHERE event_id = ?", (event_id,)
+            ).fetchone()
+            if first is not None:
+                raise repeated_id_error(event_id, position, first[0]) from exc
+            raise IntegrityError(
+                f"cannot restore the event at position {position}: {exc}; nothing was restored"
+            ) from exc
 
     def _chunk_size(self) -> int:
         """How many ``?`` one statement may hold: SQLite's limit (999 before 3.32, 32766 since,
@@ -341,7 +370,7 @@ class SQLiteEventStore:
             versions.update((stream_id, v) for stream_id, v in rows if v is not None)
         return versions
 
-    def _stored(self, batches: Sequence[_Batch]) -> _Found:
+    def _stored(self, batches: Sequence[Batch]) -> _Found:
         """The stream and position of each of the batches' event ids that is stored."""
         ids = list(dict.fromkeys(e.event_id for _, events, _ in batches for e in events))
         found: _Found = {}

@@ -11,12 +11,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import attrs
 
-from .exceptions import DuplicateEventError, ValidationError
+from .exceptions import (
+    ConcurrencyError,
+    DuplicateEventError,
+    IntegrityError,
+    StoreError,
+    ValidationError,
+)
 
 __all__ = [
     "GENESIS_HASH",
@@ -29,6 +35,7 @@ __all__ = [
 ]
 
 GENESIS_HASH = "0" * 64
+_HASH_MISMATCH = "the stored hash does not match the event's contents"
 # One encoder, made once: json.dumps would build it again for every event hashed.
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -101,6 +108,10 @@ class VerifyReport:
     head_hash: str
 
 
+# One stream's batch for EventStore.append_many: (stream_id, events, expected_version).
+Batch = tuple[str, Sequence[NewEvent], int]
+
+
 def _canonical(
     *,
     position: int,
@@ -162,6 +173,64 @@ def chain_hash(
     return hashlib.sha256(message).hexdigest()
 
 
+class ChainCheck:
+    """The hash chain walked forward one event at a time: the checks :func:`verify_chain`
+    makes, shared with the backends' ``restore``. Memory is constant per stream.
+
+    Args:
+        key: the HMAC key, if the log was written with one.
+
+    Attributes:
+        position: the position of the last event that checked out (0 before the first).
+        head_hash: that event's hash (``GENESIS_HASH`` before the first).
+    """
+
+    def __init__(self, *, key: bytes | None = None) -> None:
+        self.key = key
+        self.position = 0
+        self.head_hash = GENESIS_HASH
+        self._versions: dict[str, int] = {}
+
+    def problem(self, event: StoredEvent) -> str | None:
+        """What is wrong with ``event`` as the next event of the log, in a sentence; or
+        ``None``, and ``event`` becomes the last event checked.
+
+        A problem is found at position ``self.position + 1``: an event out of sequence (one
+        removed or reordered), a stream version that skips, a ``prev_hash`` that is not the
+        previous event's hash, or a hash that does not match the contents (an edit, or a
+        forgery without the key).
+        """
+        expected_position = self.position + 1
+        if event.position != expected_position:
+            return (
+                f"expected position {expected_position}, found {event.position}: an event was "
+                "removed or the log was reordered"
+            )
+        expected_version = self._versions.get(event.stream_id, 0) + 1
+        if event.version != expected_version:
+            return (
+                f"stream {event.stream_id!r} jumps to version {event.version} where "
+                f"{expected_version} was expected"
+            )
+        if event.prev_hash != self.head_hash:
+            return "prev_hash does not match the hash of the event before it"
+        recomputed = chain_hash(
+            self.head_hash,
+            position=event.position,
+            stream_id=event.stream_id,
+            version=event.version,
+            event=event,
+            recorded_at=event.recorded_at,
+            key=self.key,
+        )
+        if not hmac.compare_digest(recomputed, event.hash):
+            return _HASH_MISMATCH
+        self._versions[event.stream_id] = event.version
+        self.position = event.position
+        self.head_hash = event.hash
+        return None
+
+
 def verify_chain(
     events: Iterable[StoredEvent], *, key: bytes | None = None, head: str | None = None
 ) -> VerifyReport:
@@ -177,52 +246,20 @@ def verify_chain(
         head: a head hash published earlier; the report fails if no checked event has it
             (the log was rewritten since).
     """
-    expected_position = 1
-    prev_hash = GENESIS_HASH
-    versions: dict[str, int] = {}
+    chain = ChainCheck(key=key)
     checked = 0
     head_seen = head is None
-
-    def bad(reason: str, position: int) -> VerifyReport:
-        return VerifyReport(
-            ok=False,
-            checked=checked,
-            first_bad_position=position,
-            reason=reason,
-            head_hash=prev_hash,
-        )
-
     for event in events:
         checked += 1
-        if event.position != expected_position:
-            return bad(
-                f"expected position {expected_position}, found {event.position}: an event was "
-                "removed or the log was reordered",
-                expected_position,
+        reason = chain.problem(event)
+        if reason is not None:
+            return VerifyReport(
+                ok=False,
+                checked=checked,
+                first_bad_position=chain.position + 1,
+                reason=reason,
+                head_hash=chain.head_hash,
             )
-        expected_version = versions.get(event.stream_id, 0) + 1
-        if event.version != expected_version:
-            return bad(
-                f"stream {event.stream_id!r} jumps to version {event.version} where "
-                f"{expected_version} was expected",
-                event.position,
-            )
-        if event.prev_hash != prev_hash:
-            return bad("prev_hash does not match the hash of the event before it", event.position)
-        recomputed = chain_hash(
-            prev_hash,
-            position=event.position,
-            stream_id=event.stream_id,
-            version=event.version,
-            event=event,
-            recorded_at=event.recorded_at,
-            key=key,
-        )
-        if not hmac.compare_digest(recomputed, event.hash):
-            return bad("the stored hash does not match the event's contents", event.position)
-        versions[event.stream_id] = event.version
-        prev_hash = event.hash
-        expected_position += 1
         if not head_seen and event.hash == head:
             head_seen = True
     if not head_seen:
@@ -231,10 +268,10 @@ def verify_chain(
             checked=checked,
             first_bad_position=None,
             reason=f"the published head hash {head} is not in the log: it was rewritten",
-            head_hash=prev_hash,
+            head_hash=chain.head_hash,
         )
     return VerifyReport(
-        ok=True, checked=checked, first_bad_position=None, reason=None, head_hash=prev_hash
+        ok=True, checked=checked, first_bad_position=None, reason=None, head_hash=chain.head_hash
     )
 
 
@@ -259,6 +296,46 @@ class EventStore(Protocol):
         Raises:
             ConcurrencyError: the stream is at another version.
             DuplicateEventError: some but not all event ids are stored, or stored elsewhere.
+        """
+        ...
+
+    def append_many(self, batches: Sequence[Batch]) -> list[tuple[int, ...]]:
+        """Append several streams' batches ``(stream_id, events, expected_version)`` in one
+        transaction, all or nothing.
+
+        The batches are applied in order exactly as successive :meth:`append` calls would be:
+        a stream may appear more than once, each batch expecting the version the ones before
+        it left; a batch that is an exact retry of a stored one (or of an earlier batch of the
+        call) is a no-op returning its original positions; each appended batch reads the clock
+        once. Unlike successive appends, the first error stores nothing at all.
+
+        Returns:
+            The positions of each batch, in the order given.
+
+        Raises:
+            ValidationError, ConcurrencyError, DuplicateEventError: the first failing batch's
+                error, as :meth:`append` would raise it.
+        """
+        ...
+
+    def restore(self, events: Iterable[StoredEvent]) -> int:
+        """Load already-sealed events (as exported, in position order) into this empty store,
+        unchanged: same positions, versions, ``recorded_at``, ``prev_hash`` and ``hash``, so a
+        head hash published before the backup still verifies. All or nothing; memory stays
+        bounded for a backend that does not hold the log in memory.
+
+        Each event is checked as it comes: positions run 1, 2, 3… without gaps, each stream's
+        versions run 1, 2, 3…, event ids are unique, ``recorded_at`` never decreases, and each
+        ``prev_hash`` is the previous event's hash and each hash the :func:`chain_hash` of the
+        event under this store's key.
+
+        Returns:
+            The number of events restored.
+
+        Raises:
+            StoreError: the store already holds events.
+            IntegrityError: an event fails a check (the message names its position); nothing
+                is restored. An error raised by ``events`` itself also restores nothing.
         """
         ...
 
@@ -394,3 +471,115 @@ def seal(
         )
         prev_hash = digest
     return sealed
+
+
+def seal_batches(
+    batches: Iterable[Batch],
+    *,
+    versions: Mapping[str, int],
+    last: tuple[int, str, str] | None,
+    stored: Mapping[str, tuple[str, int]],
+    read_clock: Callable[[], str],
+    key: bytes | None,
+    checked: bool = False,
+) -> tuple[list[StoredEvent], list[tuple[int, ...]]]:
+    """Check and seal batches in order, as successive appends would, carrying versions,
+    position, hash and recorded time forward in memory (the rules of ``append_many``).
+
+    Args:
+        versions: the current version of the batches' streams that have events.
+        last: the position, hash and ``recorded_at`` of the last stored event (``None``: empty).
+        stored: for each of the batches' event ids already stored (as far as known), its
+            stream and position.
+        read_clock: the canonical UTC time now; read once per batch appended.
+        checked: the batches have passed :func:`check_batch` already.
+
+    Returns:
+        The events to store, in position order, and each batch's positions.
+
+    Raises:
+        ValidationError, DuplicateEventError, ConcurrencyError: as ``append`` would, for the
+            first batch that fails.
+    """
+    versions = dict(versions)
+    found = dict(stored)  # grows with this write's own events
+    position, prev_hash, recorded_at = (0, GENESIS_HASH, "") if last is None else last
+    sealed: list[StoredEvent] = []
+    results: list[tuple[int, ...]] = []
+    for stream_id, events, expected in batches:
+        if not checked:
+            check_batch(stream_id, events)
+        if found:
+            hits = {e.event_id: found[e.event_id] for e in events if e.event_id in found}
+            replay = replayed_positions(stream_id, events, hits)
+            if replay is not None:
+                results.append(replay)
+                continue
+        current = versions.get(stream_id, 0)
+        if current != expected:
+            raise ConcurrencyError(stream_id, expected, current)
+        recorded_at = max(read_clock(), recorded_at)
+        batch = seal(
+            stream_id,
+            events,
+            version=current,
+            position=position,
+            prev_hash=prev_hash,
+            recorded_at=recorded_at,
+            key=key,
+        )
+        sealed.extend(batch)
+        found.update((e.event_id, (stream_id, e.position)) for e in batch)
+        versions[stream_id] = current + len(batch)
+        position = batch[-1].position
+        prev_hash = batch[-1].hash
+        results.append(tuple(e.position for e in batch))
+    return sealed, results
+
+
+# -- shared by the backends: restoring a backup ------------------------------------------------
+
+
+def check_restore(events: Iterable[StoredEvent], *, key: bytes | None) -> Iterator[StoredEvent]:
+    """Yield the events of an exported log, each once it has passed the checks of
+    :meth:`EventStore.restore` (the chain, as :func:`verify_chain` checks it, and
+    ``recorded_at`` never decreasing). Event ids are left to the backend, which keeps them
+    anyway: see :func:`repeated_id_error`.
+
+    Raises:
+        IntegrityError: at the first event that fails, naming its position.
+    """
+    chain = ChainCheck(key=key)
+    recorded_at = ""
+    for event in events:
+        position = chain.position + 1
+        reason = chain.problem(event)
+        if reason is None and event.recorded_at < recorded_at:
+            reason = (
+                f"recorded_at {event.recorded_at} is earlier than the {recorded_at} of the "
+                "event before it"
+            )
+        if reason is not None:
+            if reason == _HASH_MISMATCH:
+                reason += " (it was edited, or sealed with another HMAC key)"
+            raise IntegrityError(
+                f"cannot restore the event at position {position}: {reason}; nothing was restored"
+            )
+        recorded_at = event.recorded_at
+        yield event
+
+
+def repeated_id_error(event_id: str, position: int, first: int) -> IntegrityError:
+    """The error for a restored event whose id an earlier event has already."""
+    return IntegrityError(
+        f"cannot restore the event at position {position}: its event id {event_id!r} is "
+        f"already used by the event at position {first}; nothing was restored"
+    )
+
+
+def not_empty_error(last_position: int) -> StoreError:
+    """The error for restoring into a store that holds events."""
+    return StoreError(
+        f"cannot restore into a register that holds {last_position} events: the register must "
+        "be empty; restore into a new file or ':memory:'"
+    )

@@ -501,9 +501,7 @@ class Ledger(RegisterView):
         for stored in self.store.read_all(after=after):
             yield stored, decode(stored)
 
-    def verify(
-        self, *, head: str | None = None, progress: Progress | None = None
-    ) -> VerifyReport:
+    def verify(self, *, head: str | None = None, progress: Progress | None = None) -> VerifyReport:
         """Check the hash chain of the whole log.
 
         Args:

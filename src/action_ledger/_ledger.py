@@ -211,7 +211,7 @@ class Ledger(RegisterView):
                 if attempt == self._max_retries:
                     raise
                 continue
-            self._appended_now()
+            self.refresh()
             for event in events:
                 assert isinstance(event, MeetingRecorded)
                 state = evolve_meeting(state, event)
@@ -596,8 +596,16 @@ class Ledger(RegisterView):
                 self._appended.wait(min(left, 0.05))
         return True
 
-    def _appended_now(self) -> None:
-        """After an append: bring the read models up to date and wake the subscribers."""
+    @property
+    def id_prefix(self) -> str:
+        """The start of generated action ids (``"ACT"`` gives ``ACT-2021-001``)."""
+        return self._id_prefix
+
+    def refresh(self) -> None:
+        """Bring the read models up to date with the log and wake this ledger's subscribers.
+
+        Commands do this themselves; call it after writing to :attr:`store` directly (a bulk
+        import with ``store.append_many``, a restore)."""
         self.read_model.catch_up(self.store)
         with self._appended:
             self._appended.notify_all()
@@ -709,7 +717,7 @@ class Ledger(RegisterView):
                     raise
                 continue
             self.read_model.remember(command.action_id, state)
-            self._appended_now()
+            self.refresh()
             for event in events:
                 assert not isinstance(event, MeetingRecorded)
                 state = evolve(state, event)

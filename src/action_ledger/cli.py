@@ -1015,7 +1015,7 @@ def import_(ctx: click.Context, fmt: str, source: str, as_json: bool) -> None:
         if fmt == "events":
             with _progress("Restoring the event log") as progress:
                 report = import_events(ledger.store, handle, progress=progress)
-            ledger.read_model.catch_up(ledger.store)
+            ledger.refresh()
             if as_json:
                 _echo_json(report)
             else:

@@ -741,7 +741,7 @@ class _Import:
     def new_id(self, when: pendulum.DateTime) -> str:
         # As Ledger.raise_action numbers them: the next ACT-<year>-<nnn> of the year, skipping
         # ids taken already (by a caller's own id, or earlier in this import).
-        prefix = f"{self.ledger._id_prefix}-{local_date(when).year}-"
+        prefix = f"{self.ledger.id_prefix}-{local_date(when).year}-"
         number = self.next_number.get(prefix)
         if number is None:
             number = self.ledger.store.count_streams(ACTION_PREFIX + prefix)
@@ -998,5 +998,5 @@ def import_csv(
         try:
             ledger.store.append_many(batches)
         finally:
-            ledger.read_model.catch_up(ledger.store)
+            ledger.refresh()
     return CsvImport(raised=tuple(work.raised), updated=tuple(work.updated), rows=rows)

@@ -224,8 +224,8 @@ class RegisterView:
             status: ``"open"`` or ``"closed"``; all when ``None``.
             owner: a role code or a person, matched without regard to case.
             meeting: the id of the meeting that raised them.
-            raised_from, raised_to: raised on or after / on or before these dates
-                (Europe/London calendar dates, inclusive).
+            raised_from: raised on or after this date (a Europe/London calendar date).
+            raised_to: raised on or before this date (a Europe/London calendar date).
             restricted: only restricted (``True``) or only publishable (``False``) actions.
             text: words the action's text contains (without regard to case).
 

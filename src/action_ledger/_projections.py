@@ -235,7 +235,13 @@ ACTIONS_TABLE = Table(
         "data": str,
     },
     pk=("id",),
-    indexes=(("status", "due_on"), ("raised_on",), ("meeting",), ("closed_on",)),
+    indexes=(
+        ("status", "due_on"),
+        ("status", "raised_on"),
+        ("raised_on",),
+        ("meeting",),
+        ("closed_on", "raised_on"),
+    ),
     not_null=frozenset({"text", "owners", "status", "raised_at", "raised_on", "version", "data"}),
 )
 
@@ -461,7 +467,7 @@ def _links(change: Change) -> Iterable[Write]:
 
 
 PROJECTIONS: tuple[Projection, ...] = (
-    Projection(name="actions", version=1, tables=(ACTIONS_TABLE,), handle=_actions),
+    Projection(name="actions", version=2, tables=(ACTIONS_TABLE,), handle=_actions),
     Projection(name="owners", version=1, tables=(OWNERS_TABLE,), handle=_owners),
     Projection(name="audit_trail", version=1, tables=(AUDIT_TABLE,), handle=_audit),
     Projection(

@@ -310,7 +310,9 @@ class ReadModel:
             )
         before = self._states.get(event.action_id)
         if before is None or (self._strict and before.version != stored.version - 1):
-            before = fold(source.earlier(stored), LEAN_ACTION)
+            # A stream's first event has nothing before it: no need to look.
+            earlier = source.earlier(stored) if stored.version > 1 else ()
+            before = fold(earlier, LEAN_ACTION)
         after = evolve(before, event)
         self._keep(event.action_id, after)
         corrected = None

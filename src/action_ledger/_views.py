@@ -10,7 +10,7 @@ stream and tables are a selection of the log (see :class:`AsOfView`).
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -319,11 +319,10 @@ class RegisterView:
         """
         day = to_date(meeting_date, field="meeting_date").isoformat()
         outstanding = self._actions(
-            "SELECT data FROM actions WHERE raised_on < ? AND "
-            "(status = 'open' OR closed_on >= ?) "
-            "ORDER BY (due_on IS NULL OR due_on > ?), "
-            "CASE WHEN due_on <= ? THEN due_on END, raised_at, id",
-            [day, day, day, day],
+            _open_on("raised_on < :day", "closed_on >= :day")
+            + " ORDER BY (due_on IS NULL OR due_on > :day), "
+            "CASE WHEN due_on <= :day THEN due_on END, raised_at, id",
+            {"day": day},
         )
         found = self._select(
             "SELECT data FROM meetings WHERE held_on < ? ORDER BY held_at DESC, id DESC LIMIT 1",
@@ -355,18 +354,17 @@ class RegisterView:
             ValidationError: a malformed date, or ``amber_days`` not a whole number ≥ 0.
         """
         day = self._today() if on_date is None else to_date(on_date, field="on_date")
-        if isinstance(amber_days, bool) or not isinstance(amber_days, int) or amber_days < 0:
-            raise ValidationError(
-                f"amber_days: {amber_days!r} is not a whole number of days >= 0",
-                field="amber_days",
-                value=amber_days,
-            )
-        text = day.isoformat()
+        _check_amber(amber_days)
+        return self._due_statuses(day, amber_days, overdue_only=False)
+
+    def _due_statuses(
+        self, day: pendulum.Date, amber_days: int, *, overdue_only: bool
+    ) -> tuple[DueStatus, ...]:
+        past_due = " AND due_on < :day" if overdue_only else ""
         actions = self._actions(
-            "SELECT data FROM actions WHERE raised_on <= ? AND "
-            "(status = 'open' OR closed_on > ?) "
-            "ORDER BY due_on IS NULL, due_on, raised_at, id",
-            [text, text],
+            _open_on("raised_on <= :day" + past_due, "closed_on > :day")
+            + " ORDER BY due_on IS NULL, due_on, raised_at, id",
+            {"day": day.isoformat()},
         )
         return tuple(_due_status(a, day, amber_days) for a in actions)
 
@@ -379,7 +377,9 @@ class RegisterView:
         Raises:
             ValidationError: a malformed date.
         """
-        return tuple(s for s in self.rag(on_date, amber_days=amber_days) if s.rag == "red")
+        day = self._today() if on_date is None else to_date(on_date, field="on_date")
+        _check_amber(amber_days)
+        return self._due_statuses(day, amber_days, overdue_only=True)
 
     def chain(self, action_id: str) -> tuple[ChainLink, ...]:
         """The actions linked to this one by *follows* and *superseded by*, directly or
@@ -442,12 +442,34 @@ class RegisterView:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _select(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _select(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
         tables = self._tables()
-        return list(tables.db.execute(sql, list(params)).fetchall())
+        values = dict(params) if isinstance(params, Mapping) else list(params)
+        return list(tables.db.execute(sql, values).fetchall())
 
-    def _actions(self, sql: str, params: Sequence[Any]) -> tuple[Action, ...]:
+    def _actions(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[Action, ...]:
         return tuple(action_from_row(data) for (data,) in self._select(sql, params))
+
+
+def _open_on(raised: str, closed: str) -> str:
+    """The actions that were open on a day: open now (and raised by then), or closed since.
+
+    Two branches, each on its own index (``status, raised_on`` and ``closed_on, raised_on``),
+    so the query reads the open and the lately closed actions, not the whole register."""
+    columns = "SELECT data, due_on, raised_at, id FROM actions"
+    return (
+        f"SELECT data FROM ({columns} WHERE status = 'open' AND {raised} UNION ALL "
+        f"{columns} WHERE {closed} AND {raised})"  # closed_on is set only while closed
+    )
+
+
+def _check_amber(amber_days: object) -> None:
+    if isinstance(amber_days, bool) or not isinstance(amber_days, int) or amber_days < 0:
+        raise ValidationError(
+            f"amber_days: {amber_days!r} is not a whole number of days >= 0",
+            field="amber_days",
+            value=amber_days,
+        )
 
 
 def _status(value: str) -> str:

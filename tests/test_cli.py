@@ -364,3 +364,12 @@ def test_export_and_import_events_restore_a_register_with_its_chain(
     assert "empty" in err
     with Ledger.open(db) as original:
         assert original.head() == (count, head)
+
+
+def test_an_unwritable_output_is_one_line_not_a_traceback(db: str, tmp_path: Path) -> None:
+    """`export -o` into a folder that does not exist says so in one line (exit 1)."""
+    assert run(db, "init")[0] == 0
+    code, _, err = run(db, "export", "--format", "csv", "-o", str(tmp_path / "no" / "a.csv"))
+    assert code == 1
+    assert "Could not open file" in err
+    assert "Traceback" not in err

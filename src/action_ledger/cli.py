@@ -984,7 +984,11 @@ def _output(path: str | None) -> Iterator[Any]:
     if path is None:
         yield sys.stdout
         return
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    try:
+        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise click.FileError(path, hint=exc.strerror or str(exc)) from None
+    with handle:
         yield handle
 
 

@@ -4,9 +4,14 @@
   command cycle, one action's history, full replay), with ratios and targets.
 * ``bench_replay_1m``: verify and replay of a 1,000,000-event log in fresh subprocesses, with
   peak RSS (target for verify: < 100 MB).
+* ``bench_projections``: the persisted read models on a generated 1,000,000-event register:
+  rebuild speed (against eventsourcing's decoded notification-log read) and peak RSS, and the
+  latency of ``get``, ``history``, ``as_of(...).get``, ``agenda`` and ``overdue`` at 10,000 and
+  1,000,000 events.
 
-``--quick`` shrinks the sizes (2,000 actions and 200 operations; 100,000 events) for a run of
-well under a minute; the full run takes a few minutes. Run from the repository root:
+``--quick`` shrinks the sizes (2,000 actions and 200 operations; 100,000 events; 100,000 and
+10,000 events) for a run of about a minute; the full run takes about ten minutes. Run from the
+repository root:
 ``python benchmarks/run_all.py [--quick] [--json PATH] [--keep PATH]``.
 """
 
@@ -18,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import _common as c
+import bench_projections
 import bench_replay_1m
 import bench_sqlite
 
@@ -41,10 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures["bench_replay_1m"] = bench_replay_1m.run(
         n_events=100_000 if args.quick else 1_000_000, keep=args.keep
     )
+    print(f"\n== bench_projections {'(quick)' if args.quick else ''}", flush=True)
+    figures["bench_projections"] = bench_projections.run(
+        **bench_projections.sizes_for(
+            bench_projections.parse_args(["--quick"] if args.quick else [])
+        )
+    )
 
     rows = [
         *(c.Row(**r) for r in figures["bench_sqlite"]["rows"]),
         *(c.Row(**r) for r in figures["bench_replay_1m"]["rows"] if r["met"] is not None),
+        *(c.Row(**r) for r in figures["bench_projections"]["rows"] if r["met"] is not None),
     ]
     judged = [r for r in rows if r.met is not None and not r.operation.startswith(" ")]
     met = sum(1 for r in judged if r.met)

@@ -205,7 +205,7 @@ class ReadModel:
             self._keep(action_id, state)
 
     def catch_up(
-        self, store: EventStore, *, batch_size: int = 2000, progress: Progress | None = None
+        self, store: EventStore, *, batch_size: int = 5000, progress: Progress | None = None
     ) -> int:
         """Apply every event after the checkpoint; return how many events were read.
 
@@ -253,7 +253,7 @@ class ReadModel:
         events: Iterable[StoredEvent],
         source: StateSource,
         *,
-        batch_size: int = 2000,
+        batch_size: int = 5000,
     ) -> int:
         """Apply ``events`` (in log order, after the checkpoint) from ``source``'s point of
         view: for a view, whose log is a selection of the store's. Returns the number fed."""

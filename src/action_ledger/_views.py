@@ -332,9 +332,9 @@ class RegisterView:
         closed: tuple[Action, ...] = ()
         if previous is not None:
             closed = self._actions(
-                "SELECT data FROM actions WHERE closed_at > ? AND closed_on < ? "
-                "ORDER BY closed_at, id",
-                [format_utc(previous.held_at), day],
+                "SELECT data FROM actions WHERE closed_on >= ? AND closed_on < ? "
+                "AND closed_at > ? ORDER BY closed_at, id",  # closed_on bounds the index range
+                [previous.date.isoformat(), day, format_utc(previous.held_at)],
             )
         return Agenda(
             date=to_date(day, field="meeting_date"),

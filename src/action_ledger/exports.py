@@ -120,20 +120,6 @@ _CSS = (
 
 # -- the published log -----------------------------------------------------------------------
 
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _OTHER_SOURCES = "Other sources"
 _COLUMNS = ("Ref", "Item", "Action", "Owner", "Due", "Status", "Latest update", "Date closed")
 _OTHER_COLUMNS = ("Ref", "Source", *_COLUMNS[2:])
@@ -177,7 +163,7 @@ class _Log:
 
 
 def _long_date(day: _dt.date) -> str:
-    return f"{day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+    return pendulum.date(day.year, day.month, day.day).format("D MMMM YYYY", locale="en")
 
 
 def _utc_text(moment: pendulum.DateTime) -> str:

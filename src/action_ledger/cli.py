@@ -588,14 +588,19 @@ def show_action(ctx: click.Context, action_id: str, as_json: bool) -> None:
         action-ledger show ACT-2021-001
     """
     with _ledger(ctx) as ledger:
-        action = ledger.get(action_id)
-        entries = ledger.history(action_id)
-        if as_json:
-            _echo_json({"action": _as_json(action), "history": _as_json(list(entries))})
-        else:
-            click.echo(render_action(action))
-            click.echo("\nHistory (oldest first):")
-            click.echo(render_history(entries))
+        _print_action(ledger, action_id, as_json)
+
+
+def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
+    """One action and its audit trail, as the view sees them."""
+    action = view.get(action_id)
+    entries = view.history(action_id)
+    if as_json:
+        _echo_json({"action": _as_json(action), "history": _as_json(list(entries))})
+    else:
+        click.echo(render_action(action))
+        click.echo("\nHistory (oldest first):")
+        click.echo(render_history(entries))
 
 
 @main.command()
@@ -914,14 +919,7 @@ def history(
             else:
                 click.echo(render_register(actions))
             return
-        action = view.get(action_id)
-        entries = view.history(action_id)
-        if as_json:
-            _echo_json({"action": _as_json(action), "history": _as_json(list(entries))})
-        else:
-            click.echo(render_action(action))
-            click.echo("\nHistory (oldest first):")
-            click.echo(render_history(entries))
+        _print_action(view, action_id, as_json)
 
 
 @main.command("export")

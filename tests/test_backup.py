@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import attrs
 import pytest
 from hypothesis import given as for_all
 
@@ -36,20 +37,7 @@ from action_ledger.store import GENESIS_HASH, EventStore, StoredEvent, verify_ch
 from store_contract import StepClock, assert_empty, new_event, sealed_log
 
 KEY = b"opcc-register-key"
-FIELDS = {
-    "position",
-    "stream_id",
-    "version",
-    "event_id",
-    "event_type",
-    "schema_version",
-    "data",
-    "occurred_at",
-    "recorded_at",
-    "actor",
-    "prev_hash",
-    "hash",
-}
+FIELDS = {field.name for field in attrs.fields(StoredEvent)}  # every stored column
 
 Target = Callable[..., EventStore]
 

@@ -357,3 +357,22 @@ def test_two_processes_sharing_a_file_keep_one_correct_read_model(tmp_file: Path
                 ).action
                 assert {a.id: a for a in row}.get("ACT-2018-001", folded) == folded
                 assert [a for a in ledger.register() if a.id == "ACT-2018-001"] == [folded]
+
+
+def test_a_failing_read_model_never_loses_the_append(tmp_file: Path) -> None:
+    """On a shared SQLite connection the append and its read-model update are one
+    transaction; if a projection fails, the event still commits, the error is raised, the
+    tables and checkpoints stay as they were, and the next catch-up applies the event."""
+    store = SQLiteEventStore(tmp_file)
+    failing = ReadModel(store.db, (*PROJECTIONS, _FAILING), lock=store.lock, relaxed=True)
+    ledger = Ledger(store, read_model=failing)
+    assert failing.shares(store)
+    with pytest.raises(RuntimeError, match="disk filled up"):
+        ledger.raise_action(text="Share the headlines.", owners=["CC"], actor="JI")
+    assert store.last_position() == 1
+    assert failing.checkpoints() == dict.fromkeys(failing.checkpoints(), 0)
+    assert list(store.db.execute("SELECT count(*) FROM actions")) == [(0,)]
+    store.close()
+    with Ledger.open(tmp_file) as reopened:
+        assert [a.text for a in reopened.register()] == ["Share the headlines."]
+        assert reopened.read_model.position == 1

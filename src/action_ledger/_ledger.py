@@ -55,7 +55,14 @@ from .exceptions import (
     RuleViolationError,
     StoreError,
 )
-from .store import GENESIS_HASH, EventStore, StoredEvent, VerifyReport, verify_chain
+from .store import (
+    GENESIS_HASH,
+    EventStore,
+    NewEvent,
+    StoredEvent,
+    VerifyReport,
+    verify_chain,
+)
 
 Moment = str | _dt.datetime
 ActionCommand = (
@@ -206,12 +213,11 @@ class Ledger(RegisterView):
                 return state.meeting  # a retry of this very command: nothing new
             events = decide(command, state)
             try:
-                self.store.append(stream, [encode(e) for e in events], state.version)
+                self._append(stream, [encode(e) for e in events], state.version)
             except ConcurrencyError:
                 if attempt == self._max_retries:
                     raise
                 continue
-            self.refresh()
             for event in events:
                 assert isinstance(event, MeetingRecorded)
                 state = evolve_meeting(state, event)
@@ -610,6 +616,19 @@ class Ledger(RegisterView):
         with self._appended:
             self._appended.notify_all()
 
+    def _append(self, stream: str, events: list[NewEvent], expected: int) -> None:
+        """Append, then bring the read models up to date: in the same transaction (one
+        durable commit) when they live on the store's own SQLite connection."""
+        if self.read_model.shares(self.store):
+            self.read_model.catch_up_with(
+                self.store, lambda: self.store.append(stream, events, expected)
+            )
+        else:
+            self.store.append(stream, events, expected)
+            self.read_model.catch_up(self.store)
+        with self._appended:
+            self._appended.notify_all()
+
     def _rows(self, action_id: str) -> list[tuple[StoredEvent, ActionEvent]]:
         return [(r, _action_event(r)) for r in self.store.read_stream(ACTION_PREFIX + action_id)]
 
@@ -708,16 +727,15 @@ class Ledger(RegisterView):
                     raise
                 cached = None  # decided against a copy another process may have outdated
                 continue
+            self.read_model.remember(command.action_id, state)
             try:
-                self.store.append(stream, [encode(e) for e in events], state.version)
+                self._append(stream, [encode(e) for e in events], state.version)
             except ConcurrencyError:
                 cached = None
                 self._states.pop(command.action_id, None)
                 if attempt == self._max_retries or isinstance(command, RaiseAction):
                     raise
                 continue
-            self.read_model.remember(command.action_id, state)
-            self.refresh()
             for event in events:
                 assert not isinstance(event, MeetingRecorded)
                 state = evolve(state, event)

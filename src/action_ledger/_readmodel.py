@@ -98,6 +98,7 @@ class ReadModel:
         self._lock = threading.RLock() if lock is None else lock
         self._owns_connection = lock is None
         self._relaxed = relaxed
+        self._level: int | None = None
         self._sql = {t.name: _Statements(t) for p in self.projections for t in p.tables}
         self._conn.create_function("casefold", 1, _casefold, deterministic=True)
         with self._lock, self._transaction():
@@ -112,20 +113,47 @@ class ReadModel:
             return cls(store.db, lock=store.lock, relaxed=True, **options)
         return cls.open(":memory:", **options)
 
+    def shares(self, store: EventStore) -> bool:
+        """Whether these tables live on ``store``'s own connection (so an append and its
+        read-model update can be one transaction)."""
+        return getattr(getattr(store, "db", None), "conn", None) is self._conn
+
+    def catch_up_with(self, store: EventStore, append: Callable[[], object]) -> None:
+        """Run ``append`` (a write to ``store``, which must share this connection) and the
+        catch-up after it in ONE transaction: one durable commit for both.
+
+        The catch-up runs under a savepoint: if it fails, the append still commits, and the
+        error is raised after the commit (the next catch-up retries from the checkpoint).
+        """
+        failure: Exception | None = None
+        with self._lock, _immediate(self._conn):
+            append()
+            self._conn.execute("SAVEPOINT read_models")
+            try:
+                self.catch_up(store)
+            except Exception as exc:
+                self._conn.execute("ROLLBACK TO read_models")
+                failure = exc
+            self._conn.execute("RELEASE read_models")
+        if failure is not None:
+            raise failure
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One read-model transaction (``BEGIN IMMEDIATE``), relaxed if asked."""
-        if not self._relaxed:
+        """One read-model transaction (``BEGIN IMMEDIATE``), relaxed if asked; inside a
+        transaction already open on the connection, part of it."""
+        if not self._relaxed or self._conn.in_transaction:
             with _immediate(self._conn):
                 yield
             return
-        (level,) = self._conn.execute("PRAGMA synchronous").fetchone()
+        if self._level is None:  # the connection's own setting, read once
+            (self._level,) = self._conn.execute("PRAGMA synchronous").fetchone()
         self._conn.execute("PRAGMA synchronous = NORMAL")
         try:
             with _immediate(self._conn):
                 yield
         finally:
-            self._conn.execute(f"PRAGMA synchronous = {int(level)}")
+            self._conn.execute(f"PRAGMA synchronous = {int(self._level)}")
 
     @classmethod
     def open(cls, path: str, *, busy_timeout: float = 30.0, **options: Any) -> ReadModel:
@@ -236,12 +264,12 @@ class ReadModel:
                                 "rebuild it (action-ledger rebuild)"
                             )
                         return done
-                    self._apply(batch, StoreSource(store), checkpoints)
-                    if self.position <= start:  # a checkpoint row is missing: never loop
-                        raise StoreError(
-                            f"the read-model checkpoints in {CHECKPOINTS} did not move past "
-                            f"position {start}; rebuild the read models"
+                    if any(p.name not in checkpoints for p in self.projections):
+                        raise StoreError(  # the checkpoint could never move: never loop
+                            f"a projection has no row in {CHECKPOINTS}, so it could not move "
+                            f"past position {start}; rebuild the read models"
                         )
+                    self._apply(batch, StoreSource(store), checkpoints)
                 done += len(batch)
                 if progress is not None:
                     progress(done, max(total or 0, done))

@@ -376,3 +376,18 @@ def test_a_failing_read_model_never_loses_the_append(tmp_file: Path) -> None:
     with Ledger.open(tmp_file) as reopened:
         assert [a.text for a in reopened.register()] == ["Share the headlines."]
         assert reopened.read_model.position == 1
+
+
+def test_opening_reports_progress_while_the_tables_catch_up() -> None:
+    """A Ledger opened on a log its tables have not seen reports the catch-up's progress,
+    from nothing done to every event applied."""
+    from action_ledger._examples.west_mercia import record
+
+    with Ledger.open(":memory:") as source:
+        record(source)
+        store = source.store
+        seen: list[tuple[int, int]] = []
+        ledger = Ledger(store, progress=lambda done, total: seen.append((done, total)))
+        assert seen[0] == (0, 22)
+        assert seen[-1] == (22, 22)
+        assert len(ledger.register()) == 14

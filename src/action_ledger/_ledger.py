@@ -86,6 +86,8 @@ class Ledger(RegisterView):
         read_model: where the read-model tables live; by default the SQLite file of a
             :class:`SQLiteEventStore`, else a private in-memory database. They are caught up
             from the log at once, and after every append.
+        progress: called as ``progress(done, total)`` while that first catch-up runs (long
+            only for a register whose tables are new or were dropped).
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class Ledger(RegisterView):
         id_prefix: str = "ACT",
         cache_size: int = 1024,
         read_model: ReadModel | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.store = store
         self._clock = clock
@@ -108,7 +111,7 @@ class Ledger(RegisterView):
         self._meetings: dict[str, MeetingState] = {}
         self._appended = threading.Condition()
         self.read_model = ReadModel.for_store(store) if read_model is None else read_model
-        self.read_model.catch_up(store)
+        self.read_model.catch_up(store, progress=progress)
 
     @classmethod
     def open(
@@ -121,6 +124,7 @@ class Ledger(RegisterView):
         clock: Clock = system_clock,
         max_retries: int = 5,
         cache_size: int = 1024,
+        progress: Progress | None = None,
     ) -> Ledger:
         """Open a register.
 
@@ -133,6 +137,8 @@ class Ledger(RegisterView):
             clock: the clock for ``recorded_at`` and default ``occurred_at`` values.
             max_retries: retries of a command after a concurrent change.
             cache_size: how many actions' states to keep between commands.
+            progress: called as ``progress(done, total)`` while the read models catch up
+                on opening.
 
         Raises:
             StoreError: the target cannot be opened.
@@ -150,7 +156,9 @@ class Ledger(RegisterView):
             store = SQLiteEventStore(
                 text, synchronous=synchronous, busy_timeout=busy_timeout, key=key, clock=clock
             )
-        return cls(store, clock=clock, max_retries=max_retries, cache_size=cache_size)
+        return cls(
+            store, clock=clock, max_retries=max_retries, cache_size=cache_size, progress=progress
+        )
 
     def close(self) -> None:
         """Close the read model and the underlying store."""

@@ -76,7 +76,9 @@ class _Settings:
 def _ledger(ctx: click.Context) -> Iterator[Ledger]:
     settings: _Settings = ctx.obj
     try:
-        with Ledger.open(settings.db) as ledger:
+        with _progress("Bringing the read models up to date") as progress:
+            ledger = Ledger.open(settings.db, progress=progress)
+        with ledger:
             yield ledger
     except ActionLedgerError as error:
         click.echo(f"error: {error}", err=True)

@@ -10,7 +10,7 @@ stream and tables are a selection of the log (see :class:`AsOfView`).
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -544,20 +544,9 @@ class AsOfView(RegisterView):
             return [(r, _action(r)) for r in rows]
         decoded = [(r, _action(r)) for r in rows]
         moved = _occurred_corrections(e for _, e in decoded)
-        return self._occurred_selection(decoded, moved)
-
-    def _occurred_selection(self, rows: list[Row], moved: dict[str, str]) -> list[Row]:
-        kept: set[str] = set()
-        chosen = []
-        for stored, event in rows:
-            if isinstance(event, ActionCorrected):
-                if event.corrects not in kept:
-                    continue
-            elif moved.get(event.event_id, stored.occurred_at) > self._cut:
-                continue
-            kept.add(event.event_id)
-            chosen.append((stored, event))
-        return chosen
+        by_position = {r.position: e for r, e in decoded}
+        items = ((r, e.corrects if isinstance(e, ActionCorrected) else None) for r, e in decoded)
+        return [(r, by_position[r.position]) for r in _occurred_by(self._cut, items, moved)]
 
     def _tables(self) -> ReadModel:
         if self._model is None:
@@ -583,18 +572,8 @@ class AsOfView(RegisterView):
                 targets.add(event.corrects)
                 if event.corrections.occurred_at is not None:
                     moved[event.corrects] = format_utc(event.corrections.occurred_at)
-        kept: set[str] = set()  # only ids that corrections name
-        for stored in self._store.read_all():
-            if stored.event_type == "action.corrected":
-                event = decode(stored)
-                assert isinstance(event, ActionCorrected)
-                if event.corrects not in kept:
-                    continue
-            elif moved.get(stored.event_id, stored.occurred_at) > self._cut:
-                continue
-            if stored.event_id in targets:
-                kept.add(stored.event_id)
-            yield stored
+        items = ((stored, _corrects(stored)) for stored in self._store.read_all())
+        yield from _occurred_by(self._cut, items, moved, watch=targets)
 
     def close(self) -> None:
         """Drop the view's temporary tables (also done when it is garbage collected)."""
@@ -624,6 +603,42 @@ def _action(stored: StoredEvent) -> ActionEvent:
     event = decode(stored)
     assert not isinstance(event, MeetingRecorded)
     return event
+
+
+def _corrects(stored: StoredEvent) -> str | None:
+    """The event a stored correction corrects (``None`` for any other event)."""
+    if stored.event_type != "action.corrected":
+        return None
+    event = decode(stored)
+    assert isinstance(event, ActionCorrected)
+    return event.corrects
+
+
+def _occurred_by(
+    cut: str,
+    items: Iterable[tuple[StoredEvent, str | None]],
+    moved: Mapping[str, str],
+    watch: Container[str] | None = None,
+) -> Iterator[StoredEvent]:
+    """The events that had occurred by ``cut`` (by their occurred time as last corrected),
+    and the corrections of those events, however late they were recorded.
+
+    Args:
+        items: stored events in log order, each with the id it corrects (if a correction).
+        moved: event id -> its corrected occurred time (canonical UTC text).
+        watch: the ids whose keeping must be remembered (those corrections name); all if
+            ``None``.
+    """
+    kept: set[str] = set()
+    for stored, corrects in items:
+        if corrects is not None:
+            if corrects not in kept:
+                continue
+        elif moved.get(stored.event_id, stored.occurred_at) > cut:
+            continue
+        if watch is None or stored.event_id in watch:
+            kept.add(stored.event_id)
+        yield stored
 
 
 def _occurred_corrections(events: Iterator[ActionEvent] | list[ActionEvent]) -> dict[str, str]:

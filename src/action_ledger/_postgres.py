@@ -25,7 +25,6 @@ writer that held the lock before.
 from __future__ import annotations
 
 import hashlib
-import operator
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,10 +36,11 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ._clock import Clock, system_clock
-from ._sqlite import _COLUMNS, _row, _Times
 from .exceptions import ActionLedgerError, IntegrityError, StoreError, ValidationError
 from .store import (
+    STORED_COLUMNS,
     Batch,
+    ClockReadings,
     NewEvent,
     StoredEvent,
     check_batch,
@@ -49,6 +49,8 @@ from .store import (
     not_empty_error,
     repeated_id_error,
     seal_batches,
+    stored_as_row,
+    stored_from_row,
 )
 
 __all__ = ["PostgresEventStore"]
@@ -59,8 +61,7 @@ _Last = tuple[int, str, str] | None  # position, hash and recorded_at of the las
 _Found = dict[str, tuple[str, int]]  # event id -> (stream id, position)
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_as_row = operator.attrgetter(*_COLUMNS)  # a StoredEvent as a tuple in _COLUMNS order
-_TYPES = ("bigint", "text", "int", "text", "text", "int", *["text"] * 6)  # _COLUMNS' types
+_TYPES = ("bigint", "text", "int", "text", "text", "int", *["text"] * 6)  # STORED_COLUMNS' types
 # Rows per INSERT of a restore: few statements, and only this many rows held in memory.
 _RESTORE_CHUNK = 1000
 
@@ -358,7 +359,7 @@ class PostgresEventStore:
         when a batch fails its checks (a stale version may be a retry) or the INSERT skips a
         stored event id is everything decided again with the stored ids known.
         """
-        times = _Times(self._clock)
+        times = ClockReadings(self._clock)
         after = 0 if last is None else last[0]
         try:
             rows, results = self._plan(batches, versions, last, {}, times, checked=checked)
@@ -381,7 +382,7 @@ class PostgresEventStore:
         versions: dict[str, int],
         last: _Last,
         stored: _Found,
-        times: _Times,
+        times: ClockReadings,
         *,
         checked: bool,
     ) -> tuple[list[tuple[Any, ...]], list[tuple[int, ...]]]:
@@ -396,7 +397,7 @@ class PostgresEventStore:
             key=self.key,
             checked=checked,
         )
-        return list(map(_as_row, sealed)), results
+        return list(map(stored_as_row, sealed)), results
 
     def _insert(self, conn: _Conn, rows: list[tuple[Any, ...]]) -> int:
         """Insert the rows in one statement, skipping any whose event id is stored; return how
@@ -428,7 +429,7 @@ class PostgresEventStore:
             rows: list[tuple[Any, ...]] = []
             try:
                 for event in check_restore(events, key=self.key):
-                    rows.append(_as_row(event))
+                    rows.append(stored_as_row(event))
                     if len(rows) == _RESTORE_CHUNK:
                         self._restore_rows(conn, rows)
                         restored += len(rows)
@@ -457,7 +458,7 @@ class PostgresEventStore:
             return
         # The checks made positions run on without gaps: only an event id can collide.
         row = next(r for r in rows if r[0] not in inserted)
-        event_id = row[_COLUMNS.index("event_id")]
+        event_id = row[STORED_COLUMNS.index("event_id")]
         first = conn.execute(self._q.position_of, (event_id,)).fetchone()
         if first is None:  # cannot happen: the row was skipped for a stored id
             raise IntegrityError(f"cannot restore the event at position {row[0]}")
@@ -471,7 +472,7 @@ class PostgresEventStore:
         rows = self._read(
             lambda conn: conn.execute(self._q.read_stream, (stream_id, limit)).fetchall()
         )
-        return [_row(r) for r in rows]
+        return [stored_from_row(r) for r in rows]
 
     def read_all(
         self, *, after: int = 0, limit: int | None = None, page_size: int = 1000
@@ -488,7 +489,7 @@ class PostgresEventStore:
             if not rows:
                 return
             for r in rows:
-                yield _row(r)
+                yield stored_from_row(r)
             after = rows[-1][0]
             if remaining is not None:
                 remaining -= len(rows)
@@ -501,7 +502,7 @@ class PostgresEventStore:
     def get_event(self, event_id: str) -> StoredEvent | None:
         """See :meth:`action_ledger.store.EventStore.get_event`."""
         row = self._read(lambda conn: conn.execute(self._q.get_event, (event_id,)).fetchone())
-        return None if row is None else _row(row)
+        return None if row is None else stored_from_row(row)
 
     def stream_version(self, stream_id: str) -> int:
         """See :meth:`action_ledger.store.EventStore.stream_version`."""
@@ -535,7 +536,7 @@ class _Queries:
 
     def __init__(self, schema: str) -> None:
         self._schema = sql.Identifier(schema)
-        columns = sql.SQL(", ").join(map(sql.Identifier, _COLUMNS))
+        columns = sql.SQL(", ").join(map(sql.Identifier, STORED_COLUMNS))
         select = sql.SQL("SELECT {} FROM {}.events ").format(columns, self._schema)
         unnest = sql.SQL(", ").join(sql.SQL(f"%s::{t}[]") for t in _TYPES)
         insert = sql.SQL(

@@ -8,7 +8,6 @@ one file. The schema is created and migrated by named sqlite-utils migrations.
 
 from __future__ import annotations
 
-import operator
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,10 +17,12 @@ from typing import Any, Literal
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from ._clock import Clock, format_utc, system_clock
+from ._clock import Clock, system_clock
 from .exceptions import ActionLedgerError, IntegrityError, StoreError
 from .store import (
+    STORED_COLUMNS,
     Batch,
+    ClockReadings,
     NewEvent,
     StoredEvent,
     check_batch,
@@ -30,32 +31,22 @@ from .store import (
     not_empty_error,
     repeated_id_error,
     seal_batches,
+    stored_as_row,
+    stored_from_row,
 )
 
 MIGRATIONS = Migrations("action_ledger.events")
 
-_COLUMNS = (
-    "position",
-    "stream_id",
-    "version",
-    "event_id",
-    "event_type",
-    "schema_version",
-    "data",
-    "occurred_at",
-    "recorded_at",
-    "actor",
-    "prev_hash",
-    "hash",
-)
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM events"
+_SELECT = f"SELECT {', '.join(STORED_COLUMNS)} FROM events"
 
 # Appends write with one prepared INSERT rather than sqlite-utils' ``insert_all``, which
 # introspects the schema (three sqlite_master queries and a savepoint) on every call: this is
 # the hot path. The schema itself stays with the sqlite-utils migrations below.
-_INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-_as_row = operator.attrgetter(*_COLUMNS)  # a StoredEvent as a tuple in _COLUMNS order
-_EVENT_ID = _COLUMNS.index("event_id")
+_INSERT = (
+    f"INSERT INTO events ({', '.join(STORED_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
+)
+_EVENT_ID = STORED_COLUMNS.index("event_id")
 # Rows a restore inserts per executemany: large enough to be fast, small enough that a
 # restore of millions of events holds only this many in memory.
 _RESTORE_CHUNK = 1000
@@ -91,46 +82,13 @@ def _create_events(db: sqlite_utils.Database) -> None:
             "hash": str,
         },
         pk="position",
-        not_null=set(_COLUMNS),
+        not_null=set(STORED_COLUMNS),
     )
     events = db["events"]
     events.create_index(["stream_id", "version"], unique=True)  # type: ignore[union-attr]
     events.create_index(["event_id"], unique=True)  # type: ignore[union-attr]
     # One entry per stream, for counting streams by prefix (action id sequences).
     db.execute("CREATE INDEX idx_events_stream_starts ON events (stream_id) WHERE version = 1")
-
-
-def _row(values: Sequence[Any]) -> StoredEvent:
-    # Keywords from an unpacked row: StoredEvent is kw_only, and this is ~40% faster than
-    # StoredEvent(**dict(zip(_COLUMNS, values))).
-    (
-        position,
-        stream_id,
-        version,
-        event_id,
-        event_type,
-        schema_version,
-        data,
-        occurred_at,
-        recorded_at,
-        actor,
-        prev_hash,
-        hash_,
-    ) = values
-    return StoredEvent(
-        position=position,
-        stream_id=stream_id,
-        version=version,
-        event_id=event_id,
-        event_type=event_type,
-        schema_version=schema_version,
-        data=data,
-        occurred_at=occurred_at,
-        recorded_at=recorded_at,
-        actor=actor,
-        prev_hash=prev_hash,
-        hash=hash_,
-    )
 
 
 class SQLiteEventStore:
@@ -239,7 +197,7 @@ class SQLiteEventStore:
         checks (a stale version may be a retry) or the INSERT hits the unique event id index is
         everything decided again with the stored ids known, as if they had been looked up first.
         """
-        times = _Times(self._clock)
+        times = ClockReadings(self._clock)
         after = 0 if last is None else last[0]
         try:
             rows, results = self._plan(batches, versions, last, {}, times, checked=checked)
@@ -265,7 +223,7 @@ class SQLiteEventStore:
         versions: dict[str, int],
         last: _Last,
         stored: _Found,
-        times: _Times,
+        times: ClockReadings,
         *,
         checked: bool,
     ) -> tuple[list[tuple[Any, ...]], list[tuple[int, ...]]]:
@@ -287,7 +245,7 @@ class SQLiteEventStore:
             key=self.key,
             checked=checked,
         )
-        return list(map(_as_row, sealed)), results
+        return list(map(stored_as_row, sealed)), results
 
     def _insert(self, rows: list[tuple[Any, ...]], after: int) -> None:
         """Insert the rows; if a constraint fails part-way, remove those already inserted
@@ -311,7 +269,7 @@ class SQLiteEventStore:
             rows: list[tuple[Any, ...]] = []
             try:
                 for event in check_restore(events, key=self.key):
-                    rows.append(_as_row(event))
+                    rows.append(stored_as_row(event))
                     if len(rows) == _RESTORE_CHUNK:
                         self._restore_rows(rows)
                         restored += len(rows)
@@ -394,7 +352,7 @@ class SQLiteEventStore:
             rows = self._conn.execute(
                 f"{_SELECT} WHERE stream_id = ? ORDER BY version LIMIT ?", (stream_id, limit)
             ).fetchall()
-        return [_row(r) for r in rows]
+        return [stored_from_row(r) for r in rows]
 
     def read_all(
         self, *, after: int = 0, limit: int | None = None, page_size: int = 1000
@@ -411,7 +369,7 @@ class SQLiteEventStore:
             if not rows:
                 return
             for r in rows:
-                yield _row(r)
+                yield stored_from_row(r)
             after = rows[-1][0]
             if remaining is not None:
                 remaining -= len(rows)
@@ -422,7 +380,7 @@ class SQLiteEventStore:
         """See :meth:`action_ledger.store.EventStore.get_event`."""
         with self._lock:
             row = self._conn.execute(f"{_SELECT} WHERE event_id = ?", (event_id,)).fetchone()
-        return None if row is None else _row(row)
+        return None if row is None else stored_from_row(row)
 
     def stream_version(self, stream_id: str) -> int:
         """See :meth:`action_ledger.store.EventStore.stream_version`."""
@@ -454,27 +412,6 @@ class SQLiteEventStore:
         """Close the connection."""
         with self._lock:
             self._conn.close()
-
-
-class _Times:
-    """The clock readings of one write: one per appended batch, as successive appends would
-    read it. Kept, so that a write decided again (after looking up stored ids) reuses them."""
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._read: list[str] = []
-        self._index = 0
-
-    def read(self) -> str:
-        """The next reading: a kept one, else the clock's."""
-        if self._index == len(self._read):
-            self._read.append(format_utc(self._clock()))
-        self._index += 1
-        return self._read[self._index - 1]
-
-    def rewind(self) -> None:
-        """Start again from the first reading."""
-        self._index = 0
 
 
 class Immediate:

@@ -125,6 +125,7 @@ class Ledger(RegisterView):
         max_retries: int = 5,
         cache_size: int = 1024,
         progress: Progress | None = None,
+        schema: str = "action_ledger",
     ) -> Ledger:
         """Open a register.
 
@@ -139,23 +140,20 @@ class Ledger(RegisterView):
             cache_size: how many actions' states to keep between commands.
             progress: called as ``progress(done, total)`` while the read models catch up
                 on opening.
+            schema: for PostgreSQL, the schema holding this register (several registers can
+                share one database, a schema each).
 
         Raises:
             StoreError: the target cannot be opened.
         """
-        text = str(target)
-        store: EventStore
-        if text == ":memory:":
-            store = MemoryEventStore(key=key, clock=clock)
-        elif text.startswith(("postgresql://", "postgres://")):
-            raise StoreError(
-                f"{text!r}: the PostgreSQL backend is not available in this version; "
-                "use a SQLite file path or ':memory:'"
-            )
-        else:
-            store = SQLiteEventStore(
-                text, synchronous=synchronous, busy_timeout=busy_timeout, key=key, clock=clock
-            )
+        store = open_store(
+            target,
+            key=key,
+            synchronous=synchronous,
+            busy_timeout=busy_timeout,
+            clock=clock,
+            schema=schema,
+        )
         return cls(
             store, clock=clock, max_retries=max_retries, cache_size=cache_size, progress=progress
         )
@@ -762,6 +760,38 @@ class Ledger(RegisterView):
         self._states.move_to_end(action_id)
         while len(self._states) > self._cache_size:
             self._states.popitem(last=False)
+
+
+def open_store(
+    target: str | Path,
+    *,
+    key: bytes | None = None,
+    synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    busy_timeout: float = 30.0,
+    clock: Clock = system_clock,
+    schema: str = "action_ledger",
+) -> EventStore:
+    """The event store a target names: ``":memory:"``, a ``postgresql://`` URL (in
+    ``schema``), or a SQLite file path. See :meth:`Ledger.open` for the arguments.
+
+    Raises:
+        StoreError: the target cannot be opened (or psycopg is missing for PostgreSQL).
+    """
+    text = str(target)
+    if text == ":memory:":
+        return MemoryEventStore(key=key, clock=clock)
+    if text.startswith(("postgresql://", "postgres://")):
+        try:
+            from ._postgres import PostgresEventStore
+        except ImportError as exc:  # psycopg is the optional "postgres" extra
+            raise StoreError(
+                f"a PostgreSQL register needs psycopg: pip install 'action-ledger[postgres]' "
+                f"({exc})"
+            ) from None
+        return PostgresEventStore(text, schema=schema, key=key, clock=clock)
+    return SQLiteEventStore(
+        text, synchronous=synchronous, busy_timeout=busy_timeout, key=key, clock=clock
+    )
 
 
 def _counted(

@@ -22,7 +22,7 @@ import click
 from ._clock import LONDON
 from ._decider import Action
 from ._history import AuditEntry, show
-from ._ledger import Ledger
+from ._ledger import Ledger, open_store
 from ._readmodel import Progress
 from ._values import Attendee
 from ._views import Agenda, ChainLink, DueStatus, RegisterView
@@ -34,6 +34,7 @@ from .exceptions import (
     RuleViolationError,
     ValidationError,
 )
+from .store import EventStore, StoredEvent, verify_chain
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -49,6 +50,7 @@ EXIT_CODES = {
 }
 DB_ENV = "ACTION_LEDGER_DB"
 ACTOR_ENV = "ACTION_LEDGER_ACTOR"
+SCHEMA_ENV = "ACTION_LEDGER_SCHEMA"
 
 
 def _exit_code(error: ActionLedgerError) -> int:
@@ -70,6 +72,7 @@ class _Settings:
     db: str
     actor: str
     explicit_actor: str | None = None
+    schema: str = "action_ledger"
 
 
 @contextmanager
@@ -77,7 +80,7 @@ def _ledger(ctx: click.Context) -> Iterator[Ledger]:
     settings: _Settings = ctx.obj
     try:
         with _progress("Bringing the read models up to date") as progress:
-            ledger = Ledger.open(settings.db, progress=progress)
+            ledger = Ledger.open(settings.db, progress=progress, schema=settings.schema)
         with ledger:
             yield ledger
     except ActionLedgerError as error:
@@ -207,9 +210,16 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
     default=None,
     help=f"Who is recording (defaults to your login name). Also ${ACTOR_ENV}.",
 )
+@click.option(
+    "--schema",
+    envvar=SCHEMA_ENV,
+    default="action_ledger",
+    show_default=True,
+    help=f"For a postgresql:// register: the schema holding it. Also ${SCHEMA_ENV}.",
+)
 @click.version_option(package_name="action-ledger")
 @click.pass_context
-def main(ctx: click.Context, db: str, actor: str | None) -> None:
+def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
     """Keep an OPCC action register: every change is an event; history is never lost.
 
     \b
@@ -217,7 +227,9 @@ def main(ctx: click.Context, db: str, actor: str | None) -> None:
         action-ledger --db register.db demo
         action-ledger list --status open --owner CC
     """
-    ctx.obj = _Settings(db=db, actor=actor or getpass.getuser(), explicit_actor=actor)
+    ctx.obj = _Settings(
+        db=db, actor=actor or getpass.getuser(), explicit_actor=actor, schema=schema
+    )
 
 
 @main.group()
@@ -1039,6 +1051,93 @@ def import_(ctx: click.Context, fmt: str, source: str, as_json: bool) -> None:
                 f"({', '.join(result.raised) or '-'}), updated {len(result.updated)} "
                 f"({', '.join(result.updated) or '-'})"
             )
+
+
+@main.command()
+@click.option("--from", "source", required=True, help="The register to copy: a file or URL.")
+@click.option("--to", "target", required=True, help="An empty register: a file or URL.")
+@click.option("--from-schema", help="The source's PostgreSQL schema (default: --schema).")
+@click.option("--to-schema", help="The target's PostgreSQL schema (default: --schema).")
+@json_option
+@click.pass_context
+def copy(
+    ctx: click.Context,
+    source: str,
+    target: str,
+    from_schema: str | None,
+    to_schema: str | None,
+    as_json: bool,
+) -> None:
+    """Copy a register, chain intact, into an empty one (SQLite ⇄ PostgreSQL).
+
+    The source's chain is verified first; the events are restored with their positions,
+    times and hashes; the target's chain is verified and must end at the same head.
+
+    \b
+    Example:
+        action-ledger copy --from register.db --to postgresql://opcc@db/registers
+        action-ledger copy --from postgresql://opcc@db/registers --to backup.db
+    """
+    schema = ctx.obj.schema
+    try:
+        source_store = open_store(source, schema=from_schema or schema)
+        try:
+            target_store = open_store(target, schema=to_schema or schema)
+            try:
+                result = _copy(source_store, target_store, source, target)
+            finally:
+                target_store.close()
+        finally:
+            source_store.close()
+        with Ledger.open(target, schema=to_schema or schema) as copied:  # builds its tables
+            copied.register()
+    except ActionLedgerError as error:
+        click.echo(f"error: {error}", err=True)
+        ctx.exit(_exit_code(error))
+    if as_json:
+        _echo_json(result)
+    else:
+        click.echo(
+            f"copied {result['events']} events from {source} to {target}; head "
+            f"{result['head']} verified at both ends"
+        )
+
+
+def _copy(
+    source: EventStore, target: EventStore, source_name: str, target_name: str
+) -> dict[str, Any]:
+    with _progress(f"Checking {source_name}") as progress:
+        before = verify_chain(_each(source, progress), key=source.key)
+    if not before.ok:
+        raise IntegrityError(
+            f"{source_name} does not verify (position {before.first_bad_position}: "
+            f"{before.reason}); nothing was copied"
+        )
+    with _progress(f"Copying to {target_name}") as progress:
+        target.restore(_each(source, progress))
+    with _progress(f"Checking {target_name}") as progress:
+        after = verify_chain(_each(target, progress), key=target.key)
+    if not after.ok or (after.checked, after.head_hash) != (before.checked, before.head_hash):
+        raise IntegrityError(
+            f"{target_name} does not end at the source's head after the copy: "
+            f"{after.checked} events, head {after.head_hash}, {after.reason or 'chain ok'}"
+        )
+    return {
+        "events": after.checked,
+        "head": after.head_hash,
+        "from": source_name,
+        "to": target_name,
+    }
+
+
+def _each(store: EventStore, progress: Progress) -> Iterator[StoredEvent]:
+    total = store.last_position()
+    progress(0, total)
+    for done, stored in enumerate(store.read_all(), 1):
+        if done % 1000 == 0:
+            progress(done, total)
+        yield stored
+    progress(total, total)
 
 
 @main.command()

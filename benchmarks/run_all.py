@@ -8,6 +8,10 @@
   rebuild speed (against eventsourcing's decoded notification-log read) and peak RSS, and the
   latency of ``get``, ``history``, ``as_of(...).get``, ``agenda`` and ``overdue`` at 10,000 and
   1,000,000 events.
+* ``bench_postgres``: action_ledger against eventsourcing's PostgreSQL module (bulk import,
+  command cycle, one action's history, 1/2/4/8 concurrent writer processes), only if a server
+  answers at ``$ACTION_LEDGER_BENCH_PG_DSN`` (default
+  ``postgresql://postgres@127.0.0.1:5432/test``); otherwise skipped, with the reason printed.
 
 ``--quick`` shrinks the sizes (2,000 actions and 200 operations; 100,000 events; 100,000 and
 10,000 events) for a run of about a minute; the full run takes about ten minutes. Run from the
@@ -53,11 +57,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_projections.parse_args(["--quick"] if args.quick else [])
         )
     )
+    try:
+        import bench_postgres  # needs psycopg (the "postgres" extra)
+    except ImportError as exc:
+        bench_postgres, pg_dsn, why_not = None, "", f"cannot import it: {exc}"
+    else:
+        pg_dsn = bench_postgres.default_dsn()
+        why_not = bench_postgres.reachable(pg_dsn)
+    if bench_postgres is not None and why_not is None:
+        print(f"\n== bench_postgres {'(quick)' if args.quick else ''}", flush=True)
+        figures["bench_postgres"] = bench_postgres.run(
+            **bench_postgres.sizes_for(bench_postgres.parse_args(["--quick"] if args.quick else []))
+        )
+    else:
+        print(
+            f"\n== bench_postgres skipped: no PostgreSQL server usable at "
+            f"{pg_dsn.split('@')[-1] or '(no DSN)'} ({why_not})",
+            flush=True,
+        )
+        figures["bench_postgres"] = {"skipped": why_not}
 
     rows = [
         *(c.Row(**r) for r in figures["bench_sqlite"]["rows"]),
         *(c.Row(**r) for r in figures["bench_replay_1m"]["rows"] if r["met"] is not None),
         *(c.Row(**r) for r in figures["bench_projections"]["rows"] if r["met"] is not None),
+        *(
+            c.Row(**{**r, "operation": f"postgres: {r['operation']}"})
+            for r in figures["bench_postgres"].get("rows", [])
+            if r["met"] is not None and not r["operation"].startswith(" ")
+        ),
     ]
     judged = [r for r in rows if r.met is not None and not r.operation.startswith(" ")]
     met = sum(1 for r in judged if r.met)

@@ -74,3 +74,26 @@ def test_copy_moves_a_register_to_postgresql_and_back_with_its_chain(
     assert "must be empty" in err
     with Ledger.open(back) as copied:
         assert copied.head() == (count, head)
+
+
+def test_a_subscription_is_woken_by_another_process_through_notify(
+    postgres_dsn: str, pg_schema: Callable[[], str]
+) -> None:
+    """On PostgreSQL a subscription learns of another connection's append from NOTIFY:
+    the event is handled within a fraction of a second, not at a polling interval."""
+    import time
+
+    schema = pg_schema()
+    seen: list[int] = []
+    with (
+        Ledger.open(postgres_dsn, schema=schema) as reader,
+        Ledger.open(postgres_dsn, schema=schema) as writer,
+    ):
+        with reader.subscribe(
+            lambda stored, event: seen.append(stored.position), poll_interval=3.0
+        ) as subscription:
+            started = time.monotonic()
+            writer.raise_action(text="Share the headlines.", owners=["CC"], actor="JI")
+            assert subscription.wait_for(1, timeout=5.0)
+            assert time.monotonic() - started < 1.0  # polling alone would take ~3 s
+        assert seen == [1]

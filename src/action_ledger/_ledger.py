@@ -565,9 +565,10 @@ class Ledger(RegisterView):
         self, handler: Handler, *, after: int = 0, poll_interval: float = 0.5
     ) -> Subscription:
         """Deliver every event after position ``after`` to ``handler(stored, event)``, then
-        each new one as it is appended (by this ledger at once; by other processes within
-        about 50 ms), in log order, in a background thread. ``poll_interval`` is how long
-        the thread waits for news before it checks whether it was stopped.
+        each new one as it is appended (by this ledger at once; by other processes at once
+        on PostgreSQL, through LISTEN/NOTIFY, else within about 50 ms), in log order, in a
+        background thread. ``poll_interval`` is how long the thread waits for news before
+        it checks whether it was stopped.
 
         Delivery is at least once: keep ``stored.position`` with what the handler did and
         resume from it. If the handler raises, the subscription stops with the error in
@@ -598,7 +599,12 @@ class Ledger(RegisterView):
 
     def wait_for_events(self, after: int, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the log to pass position ``after``; return
-        whether it has. Wakes at once for this ledger's appends; polls for others'."""
+        whether it has. Wakes at once for this ledger's appends, and for other processes'
+        when the store can wait for them (PostgreSQL: LISTEN/NOTIFY); else polls for those
+        every 50 ms."""
+        wait_for_append = getattr(self.store, "wait_for_append", None)
+        if wait_for_append is not None:
+            return bool(wait_for_append(after, timeout))
         deadline = _monotonic() + timeout
         with self._appended:
             while self.store.last_position() <= after:

@@ -20,13 +20,22 @@ And it is per schema, so registers sharing a database do not block each other.
 The head is read in a statement after the one taking the lock: at ``READ COMMITTED`` each
 statement's snapshot is taken when it starts, so only a later statement sees the commit of the
 writer that held the lock before.
+
+Every write that stores events also sends ``NOTIFY`` on the register's channel
+(``action_ledger_<schema>``), in its transaction, so it is delivered at commit: a waiter in
+:meth:`PostgresEventStore.wait_for_append`, in this process or another, wakes at once instead of
+polling. The waiters of a store share one dedicated autocommit connection, listening.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import select
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -113,6 +122,15 @@ def without_password(dsn: str) -> str:
     return make_conninfo("", **params)
 
 
+def _channel(schema: str) -> str:
+    """The NOTIFY channel of a register: ``action_ledger_<schema>``, or a hash of the schema
+    name where that would pass PostgreSQL's 63-byte limit on names."""
+    name = f"action_ledger_{schema}"
+    if len(name) > 63:
+        name = "action_ledger_" + hashlib.sha256(schema.encode()).hexdigest()[:49]
+    return name
+
+
 def _lock_key(schema: str) -> int:
     """The advisory lock key of a register: 64 bits of a hash of its schema name."""
     digest = hashlib.sha256(f"action_ledger:{schema}".encode()).digest()
@@ -166,18 +184,31 @@ class PostgresEventStore:
         self._lock = threading.RLock()
         self._closed = False
         self._q = _Queries(schema)
+        self._channel = _channel(schema)
         self._conn: _Conn = self._connect()
         try:
             self._run(self._migrate, retry=False)
         except BaseException:
             self._conn.close()
             raise
+        # Waiting for appends: the LISTENing connection (made by the first wait), the waiters'
+        # condition, whether one of them is reading the connection, a count of its wake-ups,
+        # and a socket pair through which close() wakes it.
+        self._listener: _Conn | None = None
+        self._waiters = threading.Condition(threading.Lock())
+        self._reading = False
+        self._wakes = 0
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
 
     # -- connection and transactions ----------------------------------------------------------
 
-    def _connect(self) -> _Conn:
+    def _connect(self, *, autocommit: bool = False) -> _Conn:
         try:
-            conn = psycopg.connect(self._conninfo, autocommit=False, connect_timeout=self._timeout)
+            conn = psycopg.connect(
+                self._conninfo, autocommit=autocommit, connect_timeout=self._timeout
+            )
         except psycopg.Error as exc:
             raise StoreError(
                 f"cannot connect to PostgreSQL at {self.dsn}: {str(exc).strip()}; check that the "
@@ -196,6 +227,22 @@ class PostgresEventStore:
             self._conn.close()
             self._conn = self._connect()
         return self._conn
+
+    @property
+    def conn(self) -> _Conn:
+        """The open connection (a fresh one if the last was dropped), for read models kept in
+        this schema; hold :attr:`lock` while using it.
+
+        Raises:
+            StoreError: the store is closed.
+        """
+        with self._lock:
+            return self._connection()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock held while the connection is in use."""
+        return self._lock
 
     def _run(self, work: Callable[[_Conn], _T], *, retry: bool) -> _T:
         """Run ``work`` on the connection, turning psycopg's errors into ours.
@@ -367,6 +414,7 @@ class PostgresEventStore:
             stored = self._stored(conn, batches)
             rows, results = self._plan(batches, versions, last, stored, times, checked=checked)
             self._insert(conn, rows)
+            self._notify(conn, rows)
             return results
         if self._insert(conn, rows) < len(rows):
             # Some event ids are stored: take this write's rows out and decide again.
@@ -374,6 +422,7 @@ class PostgresEventStore:
             stored = self._stored(conn, batches)
             rows, results = self._plan(batches, versions, last, stored, times, checked=checked)
             self._insert(conn, rows)
+        self._notify(conn, rows)
         return results
 
     def _plan(
@@ -407,6 +456,12 @@ class PostgresEventStore:
         cursor = conn.execute(self._q.insert, [list(column) for column in zip(*rows, strict=True)])
         return cursor.rowcount
 
+    def _notify(self, conn: _Conn, rows: list[tuple[Any, ...]]) -> None:
+        """Tell the register's listeners the new last position (delivered at commit, in
+        commit order, and only if the transaction commits); nothing if no row was stored."""
+        if rows:
+            conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(rows[-1][0])))
+
     def _stored(self, conn: _Conn, batches: Sequence[Batch]) -> _Found:
         """The stream and position of each of the batches' event ids that is stored."""
         ids = list(dict.fromkeys(e.event_id for _, events, _ in batches for e in events))
@@ -427,18 +482,20 @@ class PostgresEventStore:
                 raise not_empty_error(self._count(conn, self._q.last_position, ()))
             restored = 0
             rows: list[tuple[Any, ...]] = []
+            last: list[tuple[Any, ...]] = []  # the last row restored, for the notification
             try:
                 for event in check_restore(events, key=self.key):
                     rows.append(stored_as_row(event))
                     if len(rows) == _RESTORE_CHUNK:
                         self._restore_rows(conn, rows)
                         restored += len(rows)
-                        rows = []
+                        last, rows = rows[-1:], []
             except ActionLedgerError:
                 # An event before the one refused may hold the first problem: a repeated id.
                 self._restore_rows(conn, rows)
                 raise
             self._restore_rows(conn, rows)
+            self._notify(conn, rows[-1:] or last)
             return restored + len(rows)
 
         # Never retried: the events may be an iterator, consumed by the first attempt.
@@ -524,11 +581,103 @@ class PostgresEventStore:
         row = conn.execute(query, params).fetchone()
         return 0 if row is None else int(row[0])
 
+    # -- waiting for appends -------------------------------------------------------------------
+
+    def wait_for_append(self, after: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the log to pass position ``after``; return whether
+        it has (at once if it already has).
+
+        Woken by the ``NOTIFY`` of every write to this register, from any process, on a
+        dedicated connection that listens (made by the first call; made again if it was
+        dropped). Safe to call from several threads while others use the store: one waiter
+        reads the listening connection, the others wait for it to report a notification.
+
+        Raises:
+            StoreError: the server cannot be reached, or the store is closed (also while
+                waiting).
+        """
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            with self._waiters:
+                seen = self._wakes
+            if self.last_position() > after:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self._waiters:
+                if self._closed:
+                    raise StoreError(f"the event store at {self.dsn} is closed")
+                if self._wakes != seen:
+                    continue  # a notification came after the check: check again
+                if self._reading:
+                    self._waiters.wait(left)  # the reading waiter reports each notification
+                    continue
+                self._reading = True
+            try:
+                self._await_notification(left)
+            finally:
+                with self._waiters:
+                    self._reading = False
+                    self._wakes += 1
+                    self._waiters.notify_all()
+
+    def _await_notification(self, timeout: float) -> None:
+        """Return when a notification arrives on the listening connection, at the timeout, when
+        ``close()`` is called, or at once after (re)connecting: a write may have committed
+        before the ``LISTEN``, so the caller checks again."""
+        listener = self._listener
+        if listener is None or listener.closed or listener.broken:
+            self._drop_listener()
+            self._listener = self._listen()
+            return
+        wake = self._wake_r.fileno()
+        ready: list[int] = []
+        try:
+            fd = listener.fileno()
+            ready, _, _ = select.select([fd, wake], [], [], timeout)
+            if fd in ready:
+                listener.pgconn.consume_input()
+                while listener.pgconn.notifies() is not None:
+                    pass  # the payloads are not needed: the caller reads the last position
+                if listener.broken:
+                    self._drop_listener()
+        except (psycopg.Error, OSError, ValueError):
+            self._drop_listener()  # dropped by the server: made again on the next round
+        if wake in ready:
+            with contextlib.suppress(OSError):
+                while self._wake_r.recv(64):
+                    pass
+
+    def _listen(self) -> _Conn:
+        """A new autocommit connection listening on the register's channel."""
+        conn = self._connect(autocommit=True)
+        try:
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+        except psycopg.Error as exc:
+            conn.close()
+            raise self._error(exc) from exc
+        return conn
+
+    def _drop_listener(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
     def close(self) -> None:
-        """Close the connection; later calls raise ``StoreError``."""
+        """Close the connections; later calls raise ``StoreError``, and so do waits in
+        :meth:`wait_for_append`, which end at once."""
         with self._lock:
             self._closed = True
             self._conn.close()
+        with contextlib.suppress(OSError):  # closed before, or full: a waiter is woken already
+            self._wake_w.send(b"x")
+        with self._waiters:
+            while self._reading:
+                self._waiters.wait()
+            self._drop_listener()
+            self._wake_r.close()
+            self._wake_w.close()
 
 
 class _Queries:

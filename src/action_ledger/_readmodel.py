@@ -14,13 +14,17 @@ read-model commits, which the next catch-up redoes; it can never lose an event).
 
 from __future__ import annotations
 
+import functools
 import gc
+import hashlib
 import operator
+import re
 import sqlite3
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
 import sqlite_utils
@@ -65,10 +69,12 @@ class StoreSource:
 
 
 class ReadModel:
-    """Read-model tables in a SQLite database, and the runner that keeps them.
+    """Read-model tables (in SQLite, or in a PostgreSQL store's schema), and the runner that
+    keeps them.
 
     Args:
-        db: the database (the register file itself, or a temporary one for a view).
+        db: the SQLite database (the register file itself, or a temporary one for a view),
+            or a backend's dialect (see :meth:`for_store` for PostgreSQL).
         projections: the projections to keep (the register's by default).
         cache_size: how many action states to keep between events (bounds memory).
         strict: check that a cached state is exactly one event behind (another process may
@@ -76,12 +82,12 @@ class ReadModel:
         lock: a lock to hold while using the connection, when it is shared (with the event
             store, so that an append never lands inside a read-model transaction).
         relaxed: write with ``synchronous=NORMAL`` whatever the connection's own setting
-            (a lost read-model commit is redone by the next catch-up).
+            (a lost read-model commit is redone by the next catch-up). SQLite only.
     """
 
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: sqlite_utils.Database | _Dialect,
         projections: Sequence[Projection] = PROJECTIONS,
         *,
         cache_size: int = 8192,
@@ -89,34 +95,56 @@ class ReadModel:
         lock: threading.RLock | None = None,
         relaxed: bool = False,
     ) -> None:
-        self.db = db
+        self._dialect: _Dialect = (
+            _SQLite(db, relaxed=relaxed) if isinstance(db, sqlite_utils.Database) else db
+        )
         self.projections = tuple(projections)
-        self._conn = db.conn
         self._states: OrderedDict[str, ActionState] = OrderedDict()
         self._cache_size = cache_size
         self._strict = strict
         self._lock = threading.RLock() if lock is None else lock
         self._owns_connection = lock is None
-        self._relaxed = relaxed
-        self._level: int | None = None
-        self._sql = {t.name: _Statements(t) for p in self.projections for t in p.tables}
-        self._conn.create_function("casefold", 1, _casefold, deterministic=True)
+        self._sql = {
+            t.name: _Statements(t, self._dialect) for p in self.projections for t in p.tables
+        }
+        dialect = self._dialect
+        self._set_checkpoint = dialect.upsert(
+            CHECKPOINTS, ("projection", "version", "position"), ("projection",)
+        )
+        self._advance = dialect.sql(
+            f"UPDATE {CHECKPOINTS} SET position = ? WHERE projection = ? AND position < ?"
+        )
         with self._lock, self._transaction():
             self._ensure()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The SQLite database holding the tables.
+
+        Raises:
+            StoreError: the tables are in PostgreSQL (query them with :meth:`select`).
+        """
+        if not isinstance(self._dialect, _SQLite):
+            raise StoreError("the read model is in PostgreSQL: query it with select()")
+        return self._dialect.db
 
     @classmethod
     def for_store(cls, store: EventStore, **options: Any) -> ReadModel:
         """The read model of a store: in the file of a :class:`SQLiteEventStore`, sharing its
-        connection and lock (one page cache; no second writer on the file); else a private
-        in-memory database."""
+        connection and lock (one page cache; no second writer on the file); in the schema of
+        a ``PostgresEventStore``, on its connection and lock; else a private in-memory
+        database."""
         if isinstance(store, SQLiteEventStore) and store.path not in ("", ":memory:"):
             return cls(store.db, lock=store.lock, relaxed=True, **options)
+        postgres = sys.modules.get("action_ledger._postgres")  # loaded if store is one
+        if postgres is not None and isinstance(store, postgres.PostgresEventStore):
+            return cls(_Postgres(store), lock=store.lock, **options)
         return cls.open(":memory:", **options)
 
     def shares(self, store: EventStore) -> bool:
         """Whether these tables live on ``store``'s own connection (so an append and its
         read-model update can be one transaction)."""
-        return getattr(getattr(store, "db", None), "conn", None) is self._conn
+        return self._dialect.shares(store)
 
     def catch_up_with(self, store: EventStore, append: Callable[[], object]) -> None:
         """Run ``append`` (a write to ``store``, which must share this connection) and the
@@ -125,35 +153,24 @@ class ReadModel:
         The catch-up runs under a savepoint: if it fails, the append still commits, and the
         error is raised after the commit (the next catch-up retries from the checkpoint).
         """
-        failure: Exception | None = None
-        with self._lock, _immediate(self._conn):
-            append()
-            self._conn.execute("SAVEPOINT read_models")
-            try:
-                self.catch_up(store)
-            except Exception as exc:
-                self._conn.execute("ROLLBACK TO read_models")
-                failure = exc
-            self._conn.execute("RELEASE read_models")
+        with self._lock:
+            failure = self._dialect.together(append, lambda: self.catch_up(store))
         if failure is not None:
             raise failure
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One read-model transaction (``BEGIN IMMEDIATE``), relaxed if asked; inside a
-        transaction already open on the connection, part of it."""
-        if not self._relaxed or self._conn.in_transaction:
-            with _immediate(self._conn):
-                yield
-            return
-        if self._level is None:  # the connection's own setting, read once
-            (self._level,) = self._conn.execute("PRAGMA synchronous").fetchone()
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            with _immediate(self._conn):
-                yield
-        finally:
-            self._conn.execute(f"PRAGMA synchronous = {int(self._level)}")
+    def _transaction(self) -> AbstractContextManager[None]:
+        """One read-model write transaction (serialised with every other writer of these
+        tables); inside a transaction already open on the connection, part of it."""
+        return self._dialect.transaction()
+
+    def select(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a query in neutral SQL (``?`` and ``:name`` parameters,
+        ``instr(casefold(column), ?) > 0``), on whichever backend holds the tables."""
+        values = dict(params) if isinstance(params, Mapping) else list(params)
+        with self._lock, self._dialect.reading():
+            return self._dialect.select(self._dialect.sql(sql), values)
 
     @classmethod
     def open(cls, path: str, *, busy_timeout: float = 30.0, **options: Any) -> ReadModel:
@@ -178,18 +195,14 @@ class ReadModel:
         """Close the database connection (unless it is the event store's)."""
         with self._lock:
             if self._owns_connection:
-                self._conn.close()
+                self._dialect.close()
 
     # -- checkpoints and schema ---------------------------------------------------------------
 
     def _ensure(self) -> None:
         """Create missing tables; drop and recreate those of a projection whose version
         changed, resetting its checkpoint to the start of the log."""
-        self.db[CHECKPOINTS].create(  # type: ignore[union-attr]
-            {"projection": str, "version": int, "position": int},
-            pk="projection",
-            if_not_exists=True,
-        )
+        self._dialect.create(CHECKPOINTS_TABLE)
         known = self._checkpoint_rows()
         for projection in self.projections:
             if known.get(projection.name, (None, 0))[0] == projection.version:
@@ -198,25 +211,21 @@ class ReadModel:
 
     def _reset(self, projection: Projection) -> None:
         for table in projection.tables:
-            self.db.execute(f"DROP TABLE IF EXISTS [{table.name}]")
-            _create(self.db, table)
-        self._conn.execute(
-            f"INSERT OR REPLACE INTO {CHECKPOINTS} (projection, version, position) "
-            "VALUES (?, ?, 0)",
-            (projection.name, projection.version),
-        )
+            self._dialect.drop(table)
+            self._dialect.create(table)
+        self._dialect.execute(self._set_checkpoint, (projection.name, projection.version, 0))
 
     def _checkpoint_rows(self) -> dict[str, tuple[int, int]]:
         return {
             name: (version, position)
-            for name, version, position in self._conn.execute(
-                f"SELECT projection, version, position FROM {CHECKPOINTS}"
+            for name, version, position in self._dialect.select(
+                f"SELECT projection, version, position FROM {CHECKPOINTS}", []
             )
         }
 
     def checkpoints(self) -> dict[str, int]:
         """Each projection's checkpoint: the global position it has applied up to."""
-        with self._lock:
+        with self._lock, self._dialect.reading():
             rows = self._checkpoint_rows()
         return {p.name: rows.get(p.name, (0, 0))[1] for p in self.projections}
 
@@ -323,12 +332,9 @@ class ReadModel:
             for projection in self.projections:  # some are ahead (e.g. one being rebuilt)
                 if checkpoints.get(projection.name, 0) < stored.position:
                     writes.add(projection.handle(change))
-        writes.execute(self._conn)
+        writes.execute(self._dialect)
         last = batch[-1].position
-        self._conn.executemany(
-            f"UPDATE {CHECKPOINTS} SET position = ? WHERE projection = ? AND position < ?",
-            [(last, p.name, last) for p in self.projections],
-        )
+        self._dialect.executemany(self._advance, [(last, p.name, last) for p in self.projections])
 
     def _change(self, stored: StoredEvent, source: StateSource) -> Change:
         event = decode(stored)
@@ -381,19 +387,19 @@ def _create(db: sqlite_utils.Database, table: Table) -> None:
 
 
 class _Statements:
-    """The prepared SQL of one table."""
+    """The prepared SQL of one table, in its backend's form."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, dialect: _Dialect) -> None:
         self.columns = tuple(table.columns)
         self.pk = table.pk
-        names = ", ".join(f"[{c}]" for c in self.columns)
-        self.insert = (
-            f"INSERT OR REPLACE INTO [{table.name}] ({names}) "
-            f"VALUES ({', '.join('?' * len(self.columns))})"
+        self.insert = dialect.upsert(table.name, self.columns, self.pk)
+        q = dialect.quote
+        self.delete = dialect.sql(
+            f"DELETE FROM {q(table.name)} WHERE " + " AND ".join(f"{q(c)} = ?" for c in self.pk)
         )
-        self.delete = f"DELETE FROM [{table.name}] WHERE " + " AND ".join(
-            f"[{c}] = ?" for c in self.pk
-        )
+        self.delete_by = {
+            c: dialect.sql(f"DELETE FROM {q(table.name)} WHERE {q(c)} = ?") for c in self.columns
+        }
         self.table = table.name
         take = operator.itemgetter(*self.columns)
         self._take: Callable[[Any], tuple[Any, ...]] = (
@@ -431,22 +437,323 @@ class _Writes:
                 assert isinstance(write, Replace)
                 self.replaced.setdefault((write.table, write.column), {})[write.key] = write.rows
 
-    def execute(self, conn: sqlite3.Connection) -> None:
+    def execute(self, dialect: _Dialect) -> None:
         for table, rows in self.keyed.items():
             statements = self.sql[table]
             gone = [key for key, row in rows.items() if row is None]
             if gone:
-                conn.executemany(statements.delete, gone)
-            conn.executemany(
+                dialect.executemany(statements.delete, gone)
+            dialect.executemany(
                 statements.insert,
                 [statements.row(r() if callable(r) else r) for r in rows.values() if r is not None],
             )
         for (table, column), groups in self.replaced.items():
             statements = self.sql[table]
-            conn.executemany(f"DELETE FROM [{table}] WHERE [{column}] = ?", [(k,) for k in groups])
-            conn.executemany(
+            dialect.executemany(statements.delete_by[column], [(k,) for k in groups])
+            dialect.executemany(
                 statements.insert, [statements.row(r) for rows in groups.values() for r in rows]
             )
+
+
+# -- backends -------------------------------------------------------------------------------------
+
+CHECKPOINTS_TABLE = Table(
+    name=CHECKPOINTS,
+    columns={"projection": str, "version": int, "position": int},
+    pk=("projection",),
+)
+
+
+class _Dialect(Protocol):
+    """What the runner and the views need of a backend: its form of SQL, its DDL and its
+    transactions. The runner and the views write neutral SQL (SQLite's: ``?`` and ``:name``
+    parameters, ``instr(casefold(column), ?) > 0``); :meth:`sql` turns it into the backend's.
+    """
+
+    def sql(self, neutral: str) -> str:
+        """``neutral`` in this backend's form."""
+
+    def quote(self, name: str) -> str:
+        """A quoted identifier."""
+
+    def upsert(self, table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
+        """An INSERT of ``columns`` that replaces the row with the same primary key."""
+
+    def create(self, table: Table) -> None:
+        """Create the table and its indexes if missing."""
+
+    def drop(self, table: Table) -> None:
+        """Drop the table if it exists."""
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        """Run one statement (in this backend's form)."""
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement (in this backend's form) for each row."""
+
+    def select(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows of a query (in this backend's form)."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A write transaction, serialised with the other writers of the tables; part of the
+        transaction open on the connection, if any."""
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Where reads run (a short transaction, if the backend needs one)."""
+
+    def together(
+        self, append: Callable[[], object], catch_up: Callable[[], object]
+    ) -> Exception | None:
+        """Run ``append`` and then ``catch_up`` under a savepoint, in one transaction; return
+        the catch-up's error (its writes rolled back, the append's kept)."""
+
+    def shares(self, store: EventStore) -> bool:
+        """Whether the tables are on ``store``'s connection."""
+
+    def close(self) -> None:
+        """Close the connection."""
+
+
+class _SQLite:
+    """Read-model tables in a SQLite database (the schema made by sqlite-utils)."""
+
+    def __init__(self, db: sqlite_utils.Database, *, relaxed: bool) -> None:
+        self.db = db
+        self._conn = db.conn
+        self._relaxed = relaxed
+        self._level: int | None = None
+        self._conn.create_function("casefold", 1, _casefold, deterministic=True)
+
+    def sql(self, neutral: str) -> str:
+        return neutral
+
+    def quote(self, name: str) -> str:
+        return f"[{name}]"
+
+    def upsert(self, table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
+        names = ", ".join(f"[{c}]" for c in columns)
+        return (
+            f"INSERT OR REPLACE INTO [{table}] ({names}) VALUES ({', '.join('?' * len(columns))})"
+        )
+
+    def create(self, table: Table) -> None:
+        if table is CHECKPOINTS_TABLE:
+            self.db[CHECKPOINTS].create(  # type: ignore[union-attr]
+                {"projection": str, "version": int, "position": int},
+                pk="projection",
+                if_not_exists=True,
+            )
+            return
+        _create(self.db, table)
+
+    def drop(self, table: Table) -> None:
+        self.db.execute(f"DROP TABLE IF EXISTS [{table.name}]")
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    def select(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE``, relaxed if asked; inside a transaction already open on the
+        connection, part of it."""
+        if not self._relaxed or self._conn.in_transaction:
+            with _immediate(self._conn):
+                yield
+            return
+        if self._level is None:  # the connection's own setting, read once
+            (self._level,) = self._conn.execute("PRAGMA synchronous").fetchone()
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with _immediate(self._conn):
+                yield
+        finally:
+            self._conn.execute(f"PRAGMA synchronous = {int(self._level)}")
+
+    def reading(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def together(
+        self, append: Callable[[], object], catch_up: Callable[[], object]
+    ) -> Exception | None:
+        failure: Exception | None = None
+        with _immediate(self._conn):
+            append()
+            self._conn.execute("SAVEPOINT read_models")
+            try:
+                catch_up()
+            except Exception as exc:
+                self._conn.execute("ROLLBACK TO read_models")
+                failure = exc
+            self._conn.execute("RELEASE read_models")
+        return failure
+
+    def shares(self, store: EventStore) -> bool:
+        return getattr(getattr(store, "db", None), "conn", None) is self._conn
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+# Neutral SQL's pieces that PostgreSQL writes differently: string literals and quoted names
+# (kept, with % doubled), casts (kept), ? and :name parameters, and a bare % (doubled).
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|:([A-Za-z_]\w*)|%")
+_CONTAINS = re.compile(r"instr\(casefold\(([\w.]+)\), \?\) > 0")
+_PG_TYPES: Mapping[type, str] = {int: "bigint", float: "double precision", bytes: "bytea"}
+_PG_TEXT = 'text COLLATE "C"'  # byte (code point) order, as SQLite and Python sort text
+
+
+def _pg_token(match: re.Match[str]) -> str:
+    token = match[0]
+    if token == "?":
+        return "%s"
+    if match[1] is not None:
+        return f"%({match[1]})s"
+    return token.replace("%", "%%")
+
+
+@functools.lru_cache(maxsize=512)
+def _postgres_sql(neutral: str, collation: str) -> str:
+    """``neutral`` in PostgreSQL's form. Containment without regard to case: ``lower()`` in a
+    Unicode-aware collation (the columns' "C" collation lowers ASCII only), with the two
+    commonest places where casefold and lower differ (ß, final sigma) folded too."""
+    text = _CONTAINS.sub(
+        lambda m: (
+            f"strpos(replace(replace(lower({m[1]} COLLATE {collation}), 'ß', 'ss'), 'ς', 'σ'), ?)"
+            " > 0"
+        ),
+        neutral,
+    )
+    return _TOKENS.sub(_pg_token, text)
+
+
+def _pg_lock_key(schema: str) -> int:
+    """The advisory lock key of a register's read models (not the store's: a catch-up
+    must not hold up appends)."""
+    digest = hashlib.sha256(f"action_ledger:read_models:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class _Postgres:
+    """Read-model tables in the schema of a ``PostgresEventStore``, on its connection.
+
+    Every transaction first sets the ``search_path`` to the schema (so the neutral SQL's
+    table names are the schema's) and, to write, takes an advisory lock of the read models:
+    writers (catch-ups in several processes) queue, and each re-reads the checkpoints after
+    the lock, so no event is applied twice.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._schema = self.quote(store.schema)
+        self._key = _pg_lock_key(store.schema)
+        self._conn: Any = None  # the connection of the transaction in progress
+        with self._begin() as conn:
+            icu = conn.execute("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'")
+            self._collation = '"und-x-icu"' if icu.fetchone() else '"default"'
+
+    def sql(self, neutral: str) -> str:
+        return _postgres_sql(neutral, self._collation)
+
+    def quote(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def upsert(self, table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
+        q = self.quote
+        rest = [c for c in columns if c not in pk]
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in rest)
+            if rest
+            else "DO NOTHING"
+        )
+        return (
+            f"INSERT INTO {q(table)} ({', '.join(map(q, columns))}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(map(q, pk))}) {action}"
+        )
+
+    def create(self, table: Table) -> None:
+        q = self.quote
+        name = f"{self._schema}.{q(table.name)}"
+        required = set(table.not_null) | set(table.pk)
+        columns = [
+            f"{q(c)} {_PG_TYPES.get(t, _PG_TEXT)}" + (" NOT NULL" if c in required else "")
+            for c, t in table.columns.items()
+        ]
+        columns.append(f"PRIMARY KEY ({', '.join(map(q, table.pk))})")
+        self.execute(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(columns)})", ())
+        for index in table.indexes:  # named as sqlite-utils names them
+            self.execute(
+                f"CREATE INDEX IF NOT EXISTS {q('_'.join(['idx', table.name, *index]))} "
+                f"ON {name} ({', '.join(map(q, index))})",
+                (),
+            )
+
+    def drop(self, table: Table) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {self._schema}.{self.quote(table.name)}", ())
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            with self._conn.cursor() as cursor:
+                cursor.executemany(sql, rows)
+
+    def select(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+    @contextmanager
+    def _begin(self, *, lock: bool = False) -> Iterator[Any]:
+        """A transaction (a savepoint inside one) on the store's connection, its search path
+        the schema; with ``lock``, holding the read models' advisory lock."""
+        outer = self._conn
+        conn = self._store.conn if outer is None else outer
+        with conn.transaction():
+            self._conn = conn
+            try:
+                conn.execute(
+                    "SELECT set_config('search_path', %s, true)"
+                    + (", pg_advisory_xact_lock(%s)" if lock else ""),
+                    (self._schema, self._key) if lock else (self._schema,),
+                )
+                yield conn
+            finally:
+                self._conn = outer
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._begin(lock=True):
+            yield
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._begin():
+            yield
+
+    def together(
+        self, append: Callable[[], object], catch_up: Callable[[], object]
+    ) -> Exception | None:
+        failure: Exception | None = None
+        with self._begin():
+            append()
+            try:
+                with self._begin():  # a savepoint: rolled back alone if the catch-up fails
+                    catch_up()
+            except Exception as exc:
+                failure = exc
+        return failure
+
+    def shares(self, store: EventStore) -> bool:
+        return store is self._store
+
+    def close(self) -> None:
+        """Nothing: the connection is the store's."""
 
 
 def _chunks(events: Iterable[StoredEvent], size: int) -> Iterator[list[StoredEvent]]:

@@ -443,9 +443,7 @@ class RegisterView:
     # -- helpers --------------------------------------------------------------------------------
 
     def _select(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        tables = self._tables()
-        values = dict(params) if isinstance(params, Mapping) else list(params)
-        return list(tables.db.execute(sql, values).fetchall())
+        return self._tables().select(sql, params)
 
     def _actions(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[Action, ...]:
         return tuple(action_from_row(data) for (data,) in self._select(sql, params))
@@ -459,7 +457,7 @@ def _open_on(raised: str, closed: str) -> str:
     columns = "SELECT data, due_on, raised_at, id FROM actions"
     return (
         f"SELECT data FROM ({columns} WHERE status = 'open' AND {raised} UNION ALL "
-        f"{columns} WHERE {closed} AND {raised})"  # closed_on is set only while closed
+        f"{columns} WHERE {closed} AND {raised}) AS open_on"  # closed_on: set only while closed
     )
 
 

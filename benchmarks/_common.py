@@ -24,11 +24,12 @@ import os
 import platform
 import resource
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -481,3 +482,64 @@ def write_json(path: str | Path, data: dict[str, Any]) -> None:
     """Save figures as JSON."""
     Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     print(f"\nfigures saved to {path}")
+
+
+# -- shared measuring helpers ---------------------------------------------------------------
+
+ROUNDS = 5
+_LAUNCHER = "import subprocess, sys; sys.exit(subprocess.call([sys.executable, *sys.argv[1:]]))"
+
+
+def alternate(
+    ids: Sequence[int], ours: Callable[[int], None], theirs: Callable[[int], None]
+) -> tuple[list[float], list[float]]:
+    """Run ``ours`` and ``theirs`` over ``ids`` in alternating rounds; per-call seconds."""
+    ours_t: list[float] = []
+    theirs_t: list[float] = []
+    step = max(1, len(ids) // ROUNDS)
+    for lo in range(0, len(ids), step):
+        part = ids[lo : lo + step]
+        for fn, times in ((ours, ours_t), (theirs, theirs_t)):
+            for i in part:
+                t0 = time.perf_counter()
+                fn(i)
+                times.append(time.perf_counter() - t0)
+    return ours_t, theirs_t
+
+
+def paired_rows(
+    operation: str, ours_t: Sequence[float], theirs_t: Sequence[float], target: float
+) -> list[Row]:
+    """Two rows for timed calls of both sides: the rate (ops/s) and the p50 latency."""
+    return [
+        speed_row(
+            operation, len(ours_t) / sum(ours_t), len(theirs_t) / sum(theirs_t), "ops/s", target
+        ),
+        latency_row(
+            f"  {operation.split(' (')[0]} p50 latency",
+            percentile(ours_t, 50),
+            percentile(theirs_t, 50),
+            target,
+        ),
+    ]
+
+
+def measure_in_child(
+    script: str, mode: str, path: Path, *, timeout: float | None = 3600
+) -> dict[str, Any]:
+    """Run ``script --child MODE PATH`` in a fresh process and return the JSON it prints last.
+
+    Linux carries ru_maxrss over fork + exec, so a child of a large process would report the
+    parent's peak as its own: a tiny launcher in between keeps each figure its own.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, script, "--child", mode, str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the {mode} subprocess failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result

@@ -53,7 +53,6 @@ from action_ledger import Ledger
 from action_ledger._postgres import without_password
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-ROUNDS = 5
 TARGETS = {"command": 2.0, "history": 3.0}
 WRITERS = (1, 2, 4, 8)
 BUSY = (
@@ -225,23 +224,6 @@ def their_command(app: c.ESApp, i: int, n: int) -> None:
     agg = app.repository.get(c.es_id(c.action_id(i)))
     agg.update(note=c.note(i, 500 + n % 400), source=c.SOURCE, actor=c.ACTOR)
     app.save(agg)
-
-
-def _alternate(
-    ids: Sequence[int], ours: Callable[[int], None], theirs: Callable[[int], None]
-) -> tuple[list[float], list[float]]:
-    """Run ``ours`` and ``theirs`` over ``ids`` in alternating rounds; per-call seconds."""
-    ours_t: list[float] = []
-    theirs_t: list[float] = []
-    step = max(1, len(ids) // ROUNDS)
-    for lo in range(0, len(ids), step):
-        part = ids[lo : lo + step]
-        for fn, times in ((ours, ours_t), (theirs, theirs_t)):
-            for i in part:
-                t0 = time.perf_counter()
-                fn(i)
-                times.append(time.perf_counter() - t0)
-    return ours_t, theirs_t
 
 
 # -- concurrent writer processes ------------------------------------------------------------------
@@ -430,23 +412,14 @@ def run(
                 their_command(app, i, counter[0])
 
             warm = [rng.randrange(n_actions) for _ in range(10)]
-            _alternate(warm, ours_cmd, theirs_cmd)
+            c.alternate(warm, ours_cmd, theirs_cmd)
             picks = [rng.randrange(n_actions) for _ in range(n_ops)]
-            ours_t, theirs_t = _alternate(picks, ours_cmd, theirs_cmd)
-            rows.append(
-                c.speed_row(
+            ours_t, theirs_t = c.alternate(picks, ours_cmd, theirs_cmd)
+            rows.extend(
+                c.paired_rows(
                     "command cycle (load, decide, append 1 event, commit)",
-                    len(ours_t) / sum(ours_t),
-                    len(theirs_t) / sum(theirs_t),
-                    "ops/s",
-                    TARGETS["command"],
-                )
-            )
-            rows.append(
-                c.latency_row(
-                    "  command cycle p50 latency",
-                    c.percentile(ours_t, 50),
-                    c.percentile(theirs_t, 50),
+                    ours_t,
+                    theirs_t,
                     TARGETS["command"],
                 )
             )
@@ -462,26 +435,10 @@ def run(
             def theirs_hist(i: int) -> None:
                 app.repository.get(c.es_id(c.action_id(i)))
 
-            _alternate(warm, ours_hist, theirs_hist)
+            c.alternate(warm, ours_hist, theirs_hist)
             picks = [rng.randrange(n_actions) for _ in range(n_ops)]
-            ours_t, theirs_t = _alternate(picks, ours_hist, theirs_hist)
-            rows.append(
-                c.speed_row(
-                    "one action's history",
-                    len(ours_t) / sum(ours_t),
-                    len(theirs_t) / sum(theirs_t),
-                    "ops/s",
-                    TARGETS["history"],
-                )
-            )
-            rows.append(
-                c.latency_row(
-                    "  one action's history p50 latency",
-                    c.percentile(ours_t, 50),
-                    c.percentile(theirs_t, 50),
-                    TARGETS["history"],
-                )
-            )
+            ours_t, theirs_t = c.alternate(picks, ours_hist, theirs_hist)
+            rows.extend(c.paired_rows("one action's history", ours_t, theirs_t, TARGETS["history"]))
         finally:
             ledger.close()
             app.close()

@@ -54,7 +54,6 @@ import json
 import math
 import random
 import sqlite3
-import subprocess
 import sys
 import time
 import uuid
@@ -86,7 +85,6 @@ REBUILD_TARGET = 1.5
 SMALL_EVENTS = 10_000
 APPEND_CHUNK = 2_000  # events per append_many transaction while generating
 ES_EVENTS_PER_ACTION = 10
-_LAUNCHER = "import subprocess, sys; sys.exit(subprocess.call([sys.executable, *sys.argv[1:]]))"
 
 # -- the generated register ------------------------------------------------------------------
 
@@ -561,22 +559,6 @@ def _child(mode: str, path: str) -> None:
     print(json.dumps(result))
 
 
-def _measure(mode: str, path: Path) -> dict[str, Any]:
-    # Linux carries ru_maxrss over fork + exec: a tiny launcher in between keeps the child's
-    # figure its own (as in bench_replay_1m).
-    proc = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, __file__, "--child", mode, str(path)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"the {mode} subprocess failed:\n{proc.stderr}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
-
-
 # -- latency -----------------------------------------------------------------------------------
 
 
@@ -740,8 +722,8 @@ def run(
 
         print("measuring in fresh subprocesses: open (catch-up), rebuild …", flush=True)
         for n in sizes:
-            opens[n] = _measure("open", paths[n])
-            rebuilds[n] = _measure("rebuild", paths[n])
+            opens[n] = c.measure_in_child(__file__, "open", paths[n])
+            rebuilds[n] = c.measure_in_child(__file__, "rebuild", paths[n])
             print(
                 f"  {n:,} events: open {opens[n]['open_s']:.1f} s "
                 f"({opens[n]['peak_rss_mb']:.1f} MB), rebuild {rebuilds[n]['seconds']:.1f} s "
@@ -749,8 +731,8 @@ def run(
                 flush=True,
             )
         print("eventsourcing: decoded notification-log read …", flush=True)
-        es_read = _measure("es_read", es_paths[n_events])
-        baseline = _measure("baseline", paths[n_events])
+        es_read = c.measure_in_child(__file__, "es_read", es_paths[n_events])
+        baseline = c.measure_in_child(__file__, "baseline", paths[n_events])
         sizes_mb_after = {n: c.file_mb(paths[n]) for n in sizes}
 
         print("query latency …", flush=True)

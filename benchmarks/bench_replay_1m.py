@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +39,6 @@ import _common as c
 from action_ledger import Ledger
 
 RSS_LIMIT_MB = 100.0
-_LAUNCHER = "import subprocess, sys; sys.exit(subprocess.call([sys.executable, *sys.argv[1:]]))"
 
 
 def _child(mode: str, path: str) -> None:
@@ -63,21 +60,6 @@ def _child(mode: str, path: str) -> None:
     result["peak_rss_mb"] = c.peak_rss_mb()
     result["vm_hwm_mb"] = c.vm_hwm_mb()
     print(json.dumps(result))
-
-
-def _measure(mode: str, path: Path) -> dict[str, Any]:
-    # Linux carries ru_maxrss over fork + exec, so a child of this (large) process would
-    # report our peak as its own. A tiny launcher in between keeps the figure honest.
-    proc = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, __file__, "--child", mode, str(path)],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"the {mode} subprocess failed:\n{proc.stderr}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
 
 
 def generate(path: Path, n_events: int, per_action: int) -> dict[str, Any]:
@@ -119,9 +101,9 @@ def run(
             generated = generate(path, n_events, per_action)
         size_mb = c.file_mb(path)
         print("measuring in fresh subprocesses …", flush=True)
-        baseline = _measure("baseline", path)
-        verify = _measure("verify", path)
-        replay = _measure("replay", path)
+        baseline = c.measure_in_child(__file__, "baseline", path)
+        verify = c.measure_in_child(__file__, "verify", path)
+        replay = c.measure_in_child(__file__, "replay", path)
 
     events = verify["events"]
     rows: list[c.Row] = []

@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,25 +41,7 @@ import _common as c
 
 from action_ledger import Ledger
 
-ROUNDS = 5
 TARGETS = {"import": 2.5, "command": 2.0, "history": 3.0, "replay": 1.5}
-
-
-def _alternate(
-    ids: Sequence[int], ours: Callable[[int], None], theirs: Callable[[int], None]
-) -> tuple[list[float], list[float]]:
-    """Run ``ours`` and ``theirs`` over ``ids`` in alternating rounds; per-call seconds."""
-    ours_t: list[float] = []
-    theirs_t: list[float] = []
-    step = max(1, len(ids) // ROUNDS)
-    for lo in range(0, len(ids), step):
-        part = ids[lo : lo + step]
-        for fn, times in ((ours, ours_t), (theirs, theirs_t)):
-            for i in part:
-                t0 = time.perf_counter()
-                fn(i)
-                times.append(time.perf_counter() - t0)
-    return ours_t, theirs_t
 
 
 def run(
@@ -125,24 +107,12 @@ def run(
             app.save(agg)
 
         warm = [rng.randrange(n_actions) for _ in range(10)]
-        _alternate(warm, our_command, their_command)
+        c.alternate(warm, our_command, their_command)
         picks = [rng.randrange(n_actions) for _ in range(n_ops)]
-        ours_t, theirs_t = _alternate(picks, our_command, their_command)
-        rows.append(
-            c.speed_row(
-                "command cycle (load, decide, append 1 event)",
-                len(ours_t) / sum(ours_t),
-                len(theirs_t) / sum(theirs_t),
-                "ops/s",
-                TARGETS["command"],
-            )
-        )
-        rows.append(
-            c.latency_row(
-                "  command cycle p50 latency",
-                c.percentile(ours_t, 50),
-                c.percentile(theirs_t, 50),
-                TARGETS["command"],
+        ours_t, theirs_t = c.alternate(picks, our_command, their_command)
+        rows.extend(
+            c.paired_rows(
+                "command cycle (load, decide, append 1 event)", ours_t, theirs_t, TARGETS["command"]
             )
         )
         check = ledger.get(c.action_id(picks[0]))
@@ -158,26 +128,10 @@ def run(
         def their_history(i: int) -> None:
             app.repository.get(c.es_id(c.action_id(i)))
 
-        _alternate(warm, our_history, their_history)
+        c.alternate(warm, our_history, their_history)
         picks = [rng.randrange(n_actions) for _ in range(n_ops)]
-        ours_t, theirs_t = _alternate(picks, our_history, their_history)
-        rows.append(
-            c.speed_row(
-                "one action's history",
-                len(ours_t) / sum(ours_t),
-                len(theirs_t) / sum(theirs_t),
-                "ops/s",
-                TARGETS["history"],
-            )
-        )
-        rows.append(
-            c.latency_row(
-                "  one action's history p50 latency",
-                c.percentile(ours_t, 50),
-                c.percentile(theirs_t, 50),
-                TARGETS["history"],
-            )
-        )
+        ours_t, theirs_t = c.alternate(picks, our_history, their_history)
+        rows.extend(c.paired_rows("one action's history", ours_t, theirs_t, TARGETS["history"]))
         ledger.close()
         app.close()
 

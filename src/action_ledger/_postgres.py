@@ -131,9 +131,10 @@ def _channel(schema: str) -> str:
     return name
 
 
-def _lock_key(schema: str) -> int:
-    """The advisory lock key of a register: 64 bits of a hash of its schema name."""
-    digest = hashlib.sha256(f"action_ledger:{schema}".encode()).digest()
+def lock_key(name: str) -> int:
+    """An advisory lock key: 64 bits of a hash of ``name`` (e.g. ``"action_ledger:<schema>"``
+    for a register's writers)."""
+    digest = hashlib.sha256(name.encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -180,7 +181,7 @@ class PostgresEventStore:
         self._conninfo = dsn
         self._clock = clock
         self._timeout = max(1, round(connect_timeout))
-        self._lock_key = _lock_key(schema)
+        self._lock_key = lock_key(f"action_ledger:{schema}")
         self._lock = threading.RLock()
         self._closed = False
         self._q = _Queries(schema)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import operator
 import re
 import sqlite3
@@ -537,13 +536,6 @@ class _SQLite:
         )
 
     def create(self, table: Table) -> None:
-        if table is CHECKPOINTS_TABLE:
-            self.db[CHECKPOINTS].create(  # type: ignore[union-attr]
-                {"projection": str, "version": int, "position": int},
-                pk="projection",
-                if_not_exists=True,
-            )
-            return
         _create(self.db, table)
 
     def drop(self, table: Table) -> None:
@@ -632,13 +624,6 @@ def _postgres_sql(neutral: str, collation: str) -> str:
     return _TOKENS.sub(_pg_token, text)
 
 
-def _pg_lock_key(schema: str) -> int:
-    """The advisory lock key of a register's read models (not the store's: a catch-up
-    must not hold up appends)."""
-    digest = hashlib.sha256(f"action_ledger:read_models:{schema}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 class _Postgres:
     """Read-model tables in the schema of a ``PostgresEventStore``, on its connection.
 
@@ -651,7 +636,10 @@ class _Postgres:
     def __init__(self, store: Any) -> None:
         self._store = store
         self._schema = self.quote(store.schema)
-        self._key = _pg_lock_key(store.schema)
+        from ._postgres import lock_key  # loaded already: the store came from it
+
+        # Not the store's key: a catch-up must not hold up appends.
+        self._key = lock_key(f"action_ledger:read_models:{store.schema}")
         self._conn: Any = None  # the connection of the transaction in progress
         with self._begin() as conn:
             icu = conn.execute("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'")

@@ -16,7 +16,6 @@ import attrs
 import pytest
 from hypothesis import given as for_all
 
-import strategies
 from action_ledger import (
     Action,
     IntegrityError,
@@ -34,7 +33,8 @@ from action_ledger._examples.west_mercia import record
 from action_ledger.commands import Command
 from action_ledger.events import Event
 from action_ledger.store import GENESIS_HASH, EventStore, StoredEvent, verify_chain
-from store_contract import StepClock, assert_empty, new_event, sealed_log
+from action_ledger.testing import strategies
+from action_ledger.testing.contract import StepClock, assert_empty, new_event, sealed_log
 
 KEY = b"opcc-register-key"
 FIELDS = {field.name for field in attrs.fields(StoredEvent)}  # every stored column
@@ -424,7 +424,7 @@ def test_export_import_export_is_the_identity(commands: list[Command]) -> None:
     """For any valid history, exporting, importing into an empty store (in memory or SQLite)
     and exporting again gives the same text, and the restored store verifies."""
     source = MemoryEventStore(clock=StepClock())
-    _append(source, strategies.PureRegister.replay(commands).events)
+    _append(source, strategies.RegisterModel.replay(commands).events)
     text = export_text(source)
     for store in (MemoryEventStore(), SQLiteEventStore(":memory:")):
         try:

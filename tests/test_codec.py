@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import strategies
 from action_ledger import Ledger, MemoryEventStore, Owner
 from action_ledger._codec import EVENT_TYPES, canonical_json, decode, encode, stream_of
 from action_ledger._due import Due
 from action_ledger.events import ActionRaised, ActionUpdated, Event, MeetingRecorded
 from action_ledger.exceptions import IntegrityError
 from action_ledger.store import GENESIS_HASH, NewEvent, StoredEvent, chain_hash, verify_chain
+from action_ledger.testing import strategies
 
 FIXTURE = Path(__file__).parent / "fixtures" / "events_v1.jsonl"
 CANONICAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import strategies
 from action_ledger import ActionLedgerError, Owner
 from action_ledger._due import Due
 from action_ledger.commands import (
@@ -26,6 +25,7 @@ from action_ledger.commands import (
     UpdateAction,
 )
 from action_ledger.exceptions import ValidationError
+from action_ledger.testing import strategies
 
 EVENT_ID = str(uuid.UUID(int=7))
 ACTOR = "Charity Pearce"

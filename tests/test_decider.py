@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given as for_all
 from hypothesis import strategies as st
 
-import strategies
 from action_ledger import Owner, _decider
 from action_ledger._codec import decode, encode, stream_of
 from action_ledger._decider import (
@@ -48,7 +47,7 @@ from action_ledger.events import (
     MeetingRecorded,
 )
 from action_ledger.exceptions import NotFoundError, RuleViolationError
-from action_ledger.testing import given
+from action_ledger.testing import given, strategies
 
 C = TypeVar("C")
 ACTOR = "Charity Pearce"
@@ -897,7 +896,7 @@ def test_evolve_meeting_never_raises(events: list[MeetingRecorded]) -> None:
 def test_replay_equals_fold_of_each_stream(commands: list[Command]) -> None:
     """The state built step by step by deciding equals the fold of each stream's events,
     after every step, and after the events went through a store and back."""
-    model = strategies.PureRegister()
+    model = strategies.RegisterModel()
     for command in commands:
         model.apply(command)
         for action_id, state in model.actions.items():
@@ -915,7 +914,7 @@ def test_replay_equals_fold_of_each_stream(commands: list[Command]) -> None:
 def test_valid_histories_respect_the_rules_of_the_register(commands: list[Command]) -> None:
     """In a generated history, no event is about a closed action except a reopen or correction,
     and every action was raised before anything else happened to it."""
-    model = strategies.PureRegister.replay(commands)
+    model = strategies.RegisterModel.replay(commands)
     for action_id in model.actions:
         status = None
         for event in model.events_of(action_id):

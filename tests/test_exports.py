@@ -36,7 +36,7 @@ from action_ledger.exports import (
     publish_markdown,
     write_csv,
 )
-from strategies import owner_lists, texts
+from action_ledger.testing.strategies import owner_lists, texts
 
 ACTOR = "Charity Pearce"
 UTC = pendulum.UTC

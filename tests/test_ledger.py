@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import strategies
 from action_ledger import (
     Action,
     ActionLedgerError,
@@ -40,6 +39,7 @@ from action_ledger.commands import (
     RevisitAction,
     UpdateAction,
 )
+from action_ledger.testing import strategies
 
 ACTOR = "Charity Pearce"
 OCT_2021 = "2021-10-04"
@@ -760,7 +760,7 @@ LEDGER_HISTORIES = strategies.histories()
 def test_the_ledger_agrees_with_the_pure_fold(backend: str, commands: list[Command]) -> None:
     """Applied through the Ledger, a valid history gives, for every action, the fold of its
     stored events, which is the pure model's state; the register is all of them."""
-    model = strategies.PureRegister.replay(commands)
+    model = strategies.RegisterModel.replay(commands)
     with tempfile.TemporaryDirectory() as folder:
         target = ":memory:" if backend == "memory" else Path(folder) / "register.db"
         with Ledger.open(target, synchronous="NORMAL") as ledger:

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import given as for_all
 
-import strategies
 from action_ledger import Ledger, MemoryEventStore, ReadModel, StoreError
 from action_ledger._codec import decode
 from action_ledger._decider import fold
@@ -23,6 +22,7 @@ from action_ledger._examples.west_mercia import record
 from action_ledger._projections import PROJECTIONS, Projection
 from action_ledger._sqlite import SQLiteEventStore
 from action_ledger.commands import Command
+from action_ledger.testing import strategies
 from test_readmodel import _FAILING, _append, _by_id, _events, _folded
 
 psycopg = pytest.importorskip("psycopg")

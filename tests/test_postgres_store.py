@@ -22,7 +22,7 @@ import pytest
 
 from action_ledger.exceptions import ConcurrencyError, StoreError, ValidationError
 from action_ledger.store import verify_chain
-from store_contract import new_event, new_events
+from action_ledger.testing.contract import new_event, new_events
 
 psycopg = pytest.importorskip("psycopg")
 from action_ledger._postgres import PostgresEventStore  # noqa: E402

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given as for_all
 from hypothesis import strategies as st
 
-import strategies
 from action_ledger import Ledger, MemoryEventStore, NotFoundError, ReadModel, StoreError
 from action_ledger._codec import ACTION_PREFIX, decode, encode, stream_of
 from action_ledger._decider import Action, fold, fold_meeting
@@ -25,7 +24,8 @@ from action_ledger._projections import PROJECTIONS, Change, Projection, Put, Tab
 from action_ledger._sqlite import SQLiteEventStore
 from action_ledger.commands import Command
 from action_ledger.events import ActionUpdated, Event, MeetingRecorded
-from store_contract import StepClock
+from action_ledger.testing import strategies
+from action_ledger.testing.contract import StepClock
 
 TABLES = [t for p in PROJECTIONS for t in p.tables]
 
@@ -37,7 +37,7 @@ def tmp_file() -> Iterator[Path]:
 
 
 def _events(commands: Sequence[Command]) -> list[Event]:
-    return strategies.PureRegister.replay(commands).events
+    return strategies.RegisterModel.replay(commands).events
 
 
 def _append(store: Any, events: Sequence[Event]) -> None:

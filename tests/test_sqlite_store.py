@@ -24,7 +24,7 @@ from action_ledger import ActionLedgerError, MemoryEventStore, SQLiteEventStore
 from action_ledger._clock import format_utc
 from action_ledger.exceptions import ConcurrencyError, DuplicateEventError, StoreError
 from action_ledger.store import NewEvent, StoredEvent, verify_chain
-from store_contract import T0, StepClock, new_event, new_events
+from action_ledger.testing.contract import T0, StepClock, new_event, new_events
 
 PROCS = str(Path(store_procs.__file__).resolve())
 COLUMNS = [

@@ -11,7 +11,7 @@ import pytest
 from action_ledger import MemoryEventStore, SQLiteEventStore
 from action_ledger._clock import system_clock
 from action_ledger.store import EventStore
-from store_contract import EventStoreContract, StoreFactory
+from action_ledger.testing.contract import EventStoreContract, StoreFactory
 
 
 class TestMemoryStore(EventStoreContract):

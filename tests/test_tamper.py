@@ -25,7 +25,7 @@ from action_ledger.store import (
     chain_hash,
     verify_chain,
 )
-from store_contract import StepClock, new_event, new_events
+from action_ledger.testing.contract import StepClock, new_event, new_events
 
 KEY = b"opcc-register-hmac-key"
 STREAMS = (

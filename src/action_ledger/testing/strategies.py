@@ -430,7 +430,7 @@ def action_event_sequences(draw: st.DrawFn) -> list[ActionEvent]:
 
 
 @attrs.define
-class PureRegister:
+class RegisterModel:
     """The pure model of a register: every stream's state, built by ``decide`` and ``evolve``."""
 
     actions: dict[str, ActionState] = attrs.Factory(dict)
@@ -464,7 +464,7 @@ class PureRegister:
         return new
 
     @classmethod
-    def replay(cls, commands: Sequence[Command]) -> PureRegister:
+    def replay(cls, commands: Sequence[Command]) -> RegisterModel:
         """The model after applying ``commands`` in order (they must all be accepted)."""
         register = cls()
         for command in commands:
@@ -480,7 +480,7 @@ class PureRegister:
         ]
 
 
-Maker = Callable[[st.DrawFn, PureRegister, ActionState, str, str], Command]
+Maker = Callable[[st.DrawFn, RegisterModel, ActionState, str, str], Command]
 
 
 def _later(draw: st.DrawFn, start: pendulum.DateTime) -> pendulum.DateTime:
@@ -504,7 +504,7 @@ def histories(
     Event ids are unique UUIDs; every command carries its ``occurred_at``. With
     ``correct_occurred_at=False`` no correction sets ``occurred_at``.
     """
-    register = PureRegister()
+    register = RegisterModel()
     commands: list[Command] = []
     salt = draw(st.integers(0, 2**64 - 1))
     counter = itertools.count(1)
@@ -606,7 +606,7 @@ def histories(
 
 
 def _update(
-    draw: st.DrawFn, register: PureRegister, state: ActionState, event_id: str, actor: str
+    draw: st.DrawFn, register: RegisterModel, state: ActionState, event_id: str, actor: str
 ) -> UpdateAction:
     action = state.action
     assert action is not None
@@ -628,7 +628,7 @@ def _update(
 
 
 def _revisit(
-    draw: st.DrawFn, register: PureRegister, state: ActionState, event_id: str, actor: str
+    draw: st.DrawFn, register: RegisterModel, state: ActionState, event_id: str, actor: str
 ) -> RevisitAction:
     action = state.action
     assert action is not None
@@ -649,7 +649,7 @@ def _revisit(
 
 
 def _close(
-    draw: st.DrawFn, register: PureRegister, state: ActionState, event_id: str, actor: str
+    draw: st.DrawFn, register: RegisterModel, state: ActionState, event_id: str, actor: str
 ) -> CloseAction:
     action = state.action
     assert action is not None
@@ -671,7 +671,7 @@ def _close(
 
 
 def _reopen(
-    draw: st.DrawFn, register: PureRegister, state: ActionState, event_id: str, actor: str
+    draw: st.DrawFn, register: RegisterModel, state: ActionState, event_id: str, actor: str
 ) -> ReopenAction:
     action = state.action
     assert action is not None
@@ -687,7 +687,7 @@ def _reopen(
 
 def _correct(
     draw: st.DrawFn,
-    register: PureRegister,
+    register: RegisterModel,
     state: ActionState,
     event_id: str,
     actor: str,
@@ -726,6 +726,6 @@ def _correct(
 
 
 def _correct_except_occurred_at(
-    draw: st.DrawFn, register: PureRegister, state: ActionState, event_id: str, actor: str
+    draw: st.DrawFn, register: RegisterModel, state: ActionState, event_id: str, actor: str
 ) -> CorrectEvent:
     return _correct(draw, register, state, event_id, actor, exclude=frozenset({"occurred_at"}))

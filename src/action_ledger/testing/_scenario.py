@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from ._decider import (
+from .._decider import (
     INITIAL_ACTION,
     INITIAL_MEETING,
     ActionState,
@@ -25,9 +25,9 @@ from ._decider import (
     evolve,
     evolve_meeting,
 )
-from .commands import Command, RecordMeeting
-from .events import Event, MeetingRecorded
-from .exceptions import ActionLedgerError
+from ..commands import Command, RecordMeeting
+from ..events import Event, MeetingRecorded
+from ..exceptions import ActionLedgerError
 
 __all__ = ["Outcome", "Scenario", "given"]
 

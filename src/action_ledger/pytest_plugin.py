@@ -1,0 +1,1 @@
+"""pytest fixtures for code that embeds the ledger (placeholder; filled in below)."""

@@ -878,3 +878,73 @@ def test_head_is_the_last_position_and_hash_that_verify_reports() -> None:
         record(ledger)
         report = ledger.verify()
         assert ledger.head() == (report.checked, report.head_hash)
+
+
+@given(commands=LEDGER_HISTORIES)
+def test_execute_is_the_keyword_methods(commands: list[Command]) -> None:
+    """``execute`` of each command object stores exactly what the keyword method stores, and
+    returns the action or meeting as it then stands."""
+    with Ledger.open(":memory:") as by_keyword, Ledger.open(":memory:") as by_object:
+        for command in commands:
+            expected = apply(by_keyword, command)
+            result = by_object.execute(command)
+            if isinstance(command, RaiseAction):
+                assert isinstance(result, Action)
+                assert result == by_keyword.get(command.action_id)
+            elif not isinstance(command, RecordMeeting):
+                assert result == expected
+            else:
+                assert result == by_keyword.meeting(command.meeting_id)
+        keyword_log = [(s.stream_id, decode(s)) for s in by_keyword.store.read_all()]
+        object_log = [(s.stream_id, decode(s)) for s in by_object.store.read_all()]
+        assert object_log == keyword_log
+
+
+@given(commands=LEDGER_HISTORIES)
+def test_executing_a_command_again_changes_nothing(commands: list[Command]) -> None:
+    """A command's event id is its idempotency key: executing every command a second time
+    stores nothing and returns the current state."""
+    with Ledger.open(":memory:") as ledger:
+        for command in commands:
+            ledger.execute(command)
+        head = ledger.head()
+        for command in commands:
+            again = ledger.execute(command)
+            if isinstance(command, RecordMeeting):
+                assert again == ledger.meeting(command.meeting_id)
+            else:
+                assert again == ledger.get(command.action_id)
+        assert ledger.head() == head
+
+
+@pytest.mark.parametrize("thing", ["close A-001", {"action_id": "A-001"}, None, 42])
+def test_execute_refuses_what_is_not_a_command(ledger: Ledger, thing: Any) -> None:
+    """``execute`` given anything but a command raises ValidationError naming it, and stores
+    nothing."""
+    october(ledger)
+    head = ledger.head()
+    with pytest.raises(ValidationError, match="cannot execute") as refused:
+        ledger.execute(thing)
+    assert repr(thing) in str(refused.value)
+    assert refused.value.field == "command"
+    assert ledger.head() == head
+
+
+def test_execute_raises_what_decide_raises(ledger: Ledger) -> None:
+    """A rejected command object raises the rule it breaks, and stores nothing."""
+    october(ledger)
+    action_id = homicide_action(ledger)
+    ledger.close_action(action_id, resolution="completed", note="Done.", actor=ACTOR)
+    head = ledger.head()
+    close_again = CloseAction(
+        event_id=str(uuid.uuid4()),
+        actor=ACTOR,
+        occurred_at=OCT_HELD,
+        action_id=action_id,
+        resolution="completed",
+        note="Done again.",
+    )
+    with pytest.raises(RuleViolationError) as rejected:
+        ledger.execute(close_again)
+    assert rejected.value.rule == "no-double-close"
+    assert ledger.head() == head

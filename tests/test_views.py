@@ -1060,3 +1060,16 @@ def test_as_of_views_are_read_only_register_views(example: Ledger) -> None:
         assert not hasattr(view, command)
     assert view.holder("CC", "2021-12-01") == example.holder("CC", "2021-12-01")
     assert view.meetings() == example.meetings()
+
+
+def test_as_of_the_last_day_there_is_sees_everything() -> None:
+    """``as_of("9999-12-31")`` (whose next day does not exist) is the whole register, not an
+    overflow."""
+    with Ledger.open(":memory:") as ledger:
+        ledger.raise_action(
+            text="Find out the timeline.", owners=["CC"], actor="JI", occurred_at="2021-10-04T10:00"
+        )
+        for moment in ("9999-12-31", dt.date.max):
+            view = ledger.as_of(moment)
+            assert view.moment.year == 9999
+            assert view.register() == ledger.register()

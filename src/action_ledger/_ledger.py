@@ -40,6 +40,7 @@ from ._values import Attendee, Owner, check_action_id, check_meeting_id
 from ._views import AsOfView, Axis, MomentInput, RegisterView
 from .commands import (
     CloseAction,
+    Command,
     CorrectEvent,
     DueInput,
     RaiseAction,
@@ -54,6 +55,7 @@ from .exceptions import (
     NotFoundError,
     RuleViolationError,
     StoreError,
+    ValidationError,
 )
 from .store import (
     GENESIS_HASH,
@@ -211,6 +213,35 @@ class Ledger(RegisterView):
             attendance=tuple(attendance),
             apologies=tuple(apologies),
         )
+        return self._record(command)
+
+    def execute(self, command: Command) -> Action | Meeting:
+        """Carry out a command object (from :mod:`action_ledger.commands`) and return the
+        action or meeting as it now stands.
+
+        The keyword methods (:meth:`raise_action`, :meth:`close_action`…) build these
+        commands; ``execute`` takes one ready-made: from a queue, a test, or a tool that
+        keeps its own. The command's ``event_id`` is its idempotency key: executing a
+        command whose event is stored already changes nothing and returns the current
+        state. A :class:`~action_ledger.commands.RaiseAction` keeps its ``action_id``.
+
+        Raises:
+            ValidationError: a value is malformed.
+            NotFoundError: the command names an action that does not exist.
+            RuleViolationError: a rule is broken; nothing is stored.
+            ConcurrencyError: other writers kept changing the stream.
+        """
+        if isinstance(command, RecordMeeting):
+            return self._record(command)
+        if not isinstance(command, ActionCommand):
+            raise ValidationError(
+                f"cannot execute {command!r}: expected a command from action_ledger.commands",
+                field="command",
+                value=command,
+            )
+        return self._execute(command)
+
+    def _record(self, command: RecordMeeting) -> Meeting:
         stream = MEETING_PREFIX + command.meeting_id
         for attempt in range(self._max_retries + 1):
             state = self._meeting_state(command.meeting_id)

@@ -500,6 +500,8 @@ def as_of_moment(moment: MomentInput) -> pendulum.DateTime:
         isinstance(moment, str) and len(moment.strip()) == 10
     ):
         day = to_date(moment, field="moment")
+        if day == _dt.date.max:  # the day after does not exist: the last instant there is
+            return pendulum.instance(_dt.datetime.max.replace(tzinfo=_dt.UTC))
         end = pendulum.datetime(day.year, day.month, day.day, tz=LONDON).add(days=1)
         return end.in_tz(UTC).subtract(microseconds=1)
     return to_datetime(moment, field="moment")

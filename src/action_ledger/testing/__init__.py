@@ -35,18 +35,25 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from . import strategies
 from ._scenario import Outcome, Scenario, given
 from .contract import EventStoreContract, StepClock, StoreFactory, new_event, new_events
+from .laws import LawViolation, check_laws
+from .stateful import LedgerMachine, MakeLedger, run_ledger_machine
 from .strategies import RegisterModel, histories
 
 __all__ = [
     "EventStoreContract",
+    "LawViolation",
+    "LedgerMachine",
+    "MakeLedger",
     "Outcome",
     "RegisterModel",
     "Scenario",
     "StepClock",
     "StoreFactory",
+    "check_laws",
     "given",
     "histories",
     "new_event",
     "new_events",
+    "run_ledger_machine",
     "strategies",
 ]

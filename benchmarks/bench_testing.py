@@ -105,17 +105,14 @@ def examples_to_catch(make: Callable[..., Ledger]) -> int | None:
     return None
 
 
-def backends(quick: bool) -> list[tuple[str, Callable[..., Ledger], Callable[[], None]]]:
-    folder = c.temp_dir().__enter__()
-    made: list[Ledger] = []
+def backends(folder: Path) -> list[tuple[str, Callable[..., Ledger], Callable[[], None]]]:
+    """Each backend's ledger factory (the machine closes what it opens) and its clean-up."""
 
     def memory(*, clock: Clock) -> Ledger:
-        made.append(Ledger.open(":memory:", clock=clock))
-        return made[-1]
+        return Ledger.open(":memory:", clock=clock)
 
     def sqlite(*, clock: Clock) -> Ledger:
-        made.append(Ledger.open(folder / f"{uuid.uuid4().hex}.db", clock=clock))
-        return made[-1]
+        return Ledger.open(folder / f"{uuid.uuid4().hex}.db", clock=clock)
 
     chosen: list[tuple[str, Callable[..., Ledger], Callable[[], None]]] = [
         ("memory", memory, lambda: None),
@@ -132,8 +129,7 @@ def backends(quick: bool) -> list[tuple[str, Callable[..., Ledger], Callable[[],
 
     def postgres(*, clock: Clock) -> Ledger:
         schemas.append(f"bench_{uuid.uuid4().hex[:12]}")
-        made.append(Ledger.open(PG_DSN, schema=schemas[-1], clock=clock))
-        return made[-1]
+        return Ledger.open(PG_DSN, schema=schemas[-1], clock=clock)
 
     def drop() -> None:
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
@@ -148,9 +144,10 @@ def backends(quick: bool) -> list[tuple[str, Callable[..., Ledger], Callable[[],
 def run(*, quick: bool = False, runs: int = 20) -> dict[str, Any]:
     examples = 10 if quick else BUDGET
     speed = []
-    for name, make, cleanup in backends(quick):
-        speed.append(machine_speed(name, make, examples))
-        cleanup()
+    with c.temp_dir() as folder:
+        for name, make, cleanup in backends(folder):
+            speed.append(machine_speed(name, make, examples))
+            cleanup()
     c.print_table(
         f"LedgerMachine, {examples} examples of up to 20 steps, every law after every step",
         [

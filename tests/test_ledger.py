@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -51,11 +51,10 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "west_mercia.py"
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """A fresh register, in memory and in a SQLite file."""
-    target = ":memory:" if request.param == "memory" else tmp_path / "register.db"
-    with Ledger.open(target) as opened:
-        yield opened
+def ledger_backend(request: pytest.FixtureRequest) -> str:
+    """Each test runs on a fresh register (the plugin's ``ledger`` fixture), in memory and in a
+    SQLite file."""
+    return str(request.param)
 
 
 def october(ledger: Ledger) -> None:

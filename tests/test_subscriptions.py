@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,11 +20,10 @@ POLL = 0.05
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
-    """A fresh register, in memory and in a SQLite file."""
-    target = ":memory:" if request.param == "memory" else tmp_path / "r.db"
-    with Ledger.open(target) as opened:
-        yield opened
+def ledger_backend(request: pytest.FixtureRequest) -> str:
+    """Each test runs on a fresh register (the plugin's ``ledger`` fixture), in memory and in a
+    SQLite file."""
+    return str(request.param)
 
 
 def raise_actions(ledger: Ledger, count: int) -> list[str]:

@@ -71,6 +71,19 @@ def test_a_subclass_adds_invariants() -> None:
     assert max(SeesEveryStep.seen) > 0
 
 
+class InMemory(LedgerMachine):
+    """The unittest way: the ledger named as a class attribute, the class's ``TestCase``
+    collected by pytest."""
+
+    @staticmethod
+    def make_ledger(*, clock: Clock) -> Ledger:
+        return Ledger.open(":memory:", clock=clock)
+
+
+InMemory.TestCase.settings = settings(max_examples=5, stateful_step_count=10, deadline=None)
+TestTheMachineAsATestCase = InMemory.TestCase
+
+
 # -- mutations: each broken ledger must be caught -----------------------------------------------
 
 

@@ -18,7 +18,6 @@ from hypothesis import given as for_all
 from hypothesis import strategies as st
 
 from action_ledger import Ledger, MemoryEventStore
-from action_ledger import _decider as decider
 from action_ledger._clock import to_datetime
 from action_ledger._codec import decode, encode, stream_of
 from action_ledger.commands import (
@@ -34,6 +33,7 @@ from action_ledger.exceptions import ActionLedgerError, ValidationError
 from action_ledger.store import NewEvent, StoredEvent, verify_chain
 from action_ledger.testing import strategies
 from action_ledger.testing.strategies import RegisterModel
+from test_decider import _rules_in_decider
 
 ACTOR = "Jackie Irvin"
 
@@ -218,23 +218,10 @@ def test_rejected_commands_need_no_state(rejected: strategies.Rejected) -> None:
         RegisterModel().decide(rejected.command)
 
 
-def _rules_of_decide() -> set[str]:
-    """Every ``rule`` ``decide`` can raise: the second argument of each ``_reject`` call."""
-    tree = ast.parse(inspect.getsource(decider))
-    return {
-        str(node.args[1].value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "_reject"
-        and isinstance(node.args[1], ast.Constant)
-    }
-
-
 def test_every_rule_of_decide_has_a_tag() -> None:
     """The tags of rejected commands are every rule ``decide`` names, and two more."""
     # Every rule is reachable from a well-formed command in some state, so none is left out.
-    rules = _rules_of_decide()
+    rules = _rules_in_decider()
     assert len(rules) >= 20  # the source was read
     assert set(strategies.REJECTION_RULES) == rules | NOT_RULES
 

@@ -12,6 +12,9 @@
   command cycle, one action's history, 1/2/4/8 concurrent writer processes), only if a server
   answers at ``$ACTION_LEDGER_BENCH_PG_DSN`` (default
   ``postgresql://postgres@127.0.0.1:5432/test``); otherwise skipped, with the reason printed.
+* ``bench_testing``: the testing kit's state machine (examples and steps per second on each
+  backend, the laws' share of the time) and how many examples it takes to catch each
+  deliberately broken ledger.
 
 ``--quick`` shrinks the sizes (2,000 actions and 200 operations; 100,000 events; 100,000 and
 10,000 events) for a run of about a minute; the full run takes about ten minutes. Run from the
@@ -30,6 +33,7 @@ import _common as c
 import bench_projections
 import bench_replay_1m
 import bench_sqlite
+import bench_testing
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         figures["bench_postgres"] = {"skipped": why_not}
+
+    print(f"\n== bench_testing {'(quick)' if args.quick else ''}", flush=True)
+    figures["bench_testing"] = bench_testing.run(quick=args.quick)
 
     rows = [
         *(c.Row(**r) for r in figures["bench_sqlite"]["rows"]),

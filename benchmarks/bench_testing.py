@@ -5,10 +5,11 @@
   laws take. No other event-sourcing library ships such a machine, so there is no reference
   column: the figures say what a test budget buys.
 * Mutation detection: each deliberately broken ledger of ``tests/test_testing_machine.py``
-  (a store that drops an event, one that reorders two, one that skips corrections, and a
-  projection that skips corrections) is run ``--runs`` times from fresh random seeds, without
-  shrinking or an example database; the table gives how many examples it took to find the
-  fault (median and worst) against the default budget.
+  (a store that drops an event, one that reorders two, one that skips corrections; a
+  projection that skips corrections; an as-of view that ignores its moment; a ledger that
+  swallows refusals, and one that carries out a retry again) is run ``--runs`` times from
+  fresh random seeds, without shrinking or an example database; the table gives how many
+  examples it took to find the fault (median and worst) against the default budget.
 
 Run from the repository root: ``python benchmarks/bench_testing.py [--quick] [--json PATH]``.
 PostgreSQL is measured only if a server answers at ``$ACTION_LEDGER_BENCH_PG_DSN`` (default

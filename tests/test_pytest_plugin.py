@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from action_ledger import Ledger
+from action_ledger.exceptions import ValidationError
 from action_ledger.pytest_plugin import LedgerFactory
 from action_ledger.testing.contract import StepClock
 
@@ -274,12 +275,15 @@ def test_postgres_tests_are_skipped_when_psycopg_is_missing(pytester: pytest.Pyt
 def test_an_unknown_backend_is_refused_naming_the_accepted_ones(
     ledger_factory: LedgerFactory,
 ) -> None:
-    """Asking for an unknown backend raises `ValueError` naming it and the accepted ones."""
+    """Asking for an unknown backend raises `ValidationError` (a `ValueError`) naming it and
+    the accepted ones."""
     message = "unknown ledger backend 'oracle': use one of 'memory', 'sqlite', 'postgres'"
     assert ledger_factory.backends == ("memory", "sqlite", "postgres")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValidationError, match=message) as refused:
         ledger_factory("oracle")
-    with pytest.raises(ValueError, match=message):
+    assert refused.value.field == "backend"
+    assert isinstance(refused.value, ValueError)
+    with pytest.raises(ValidationError, match=message):
         ledger_factory.store("oracle")
 
 

@@ -4,6 +4,7 @@ deliberately broken store or projection is caught within the default example bud
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 
 import attrs
@@ -12,10 +13,20 @@ import sqlite_utils
 from hypothesis import Phase, settings
 from hypothesis.stateful import invariant
 
-from action_ledger import AsOfView, Ledger, MemoryEventStore, Projection, ReadModel
+from action_ledger import (
+    Action,
+    AsOfView,
+    Ledger,
+    Meeting,
+    MemoryEventStore,
+    Projection,
+    ReadModel,
+    RuleViolationError,
+)
 from action_ledger._clock import Clock
 from action_ledger._projections import PROJECTIONS, Change, Write
 from action_ledger._views import Axis, MomentInput
+from action_ledger.commands import Command
 from action_ledger.events import ActionCorrected
 from action_ledger.pytest_plugin import LedgerFactory
 from action_ledger.store import NewEvent, StoredEvent
@@ -46,8 +57,10 @@ class Counted(LedgerMachine):
 
 
 def test_the_machine_exercises_commands_and_rejections() -> None:
-    """A default run executes valid commands, and rejections of several rules."""
-    run_ledger_machine(machine=Counted)
+    """A run of 50 examples executes valid commands, and rejections of several rules."""
+    run_ledger_machine(
+        machine=Counted, settings=settings(max_examples=50, stateful_step_count=20, deadline=None)
+    )
     assert Counted.runs >= 10
     assert Counted.steps_accepted >= 3 * Counted.runs
     assert len(Counted.rules_rejected) >= 5, Counted.rules_rejected
@@ -157,8 +170,32 @@ class ForgetsTheMoment(Ledger):
         return super().as_of("9999-12-31", axis)
 
 
-def _as_of_forgets_the_moment(*, clock: Clock) -> Ledger:
-    return ForgetsTheMoment(MemoryEventStore(clock=clock), clock=clock)
+class SwallowsRefusals(Ledger):
+    """Answers a command the rules refuse with nothing, as if done (a tool that "never
+    fails")."""
+
+    def execute(self, command: Command) -> Action | Meeting:
+        try:
+            return super().execute(command)
+        except RuleViolationError:
+            return None  # type: ignore[return-value]
+
+
+class RetriesWithNewIds(Ledger):
+    """Gives a command whose event is stored already a new event id (so a retry is carried
+    out twice)."""
+
+    def execute(self, command: Command) -> Action | Meeting:
+        if self.store.get_event(command.event_id) is not None:
+            command = attrs.evolve(command, event_id=str(uuid.uuid4()))
+        return super().execute(command)
+
+
+def _ledger_type(ledger_type: type[Ledger]) -> Callable[..., Ledger]:
+    def make(*, clock: Clock) -> Ledger:
+        return ledger_type(MemoryEventStore(clock=clock), clock=clock)
+
+    return make
 
 
 MUTATIONS = {
@@ -170,7 +207,9 @@ MUTATIONS = {
         {"log-is-model", "accepts-valid"},
     ),
     "a projection skips corrections": (_projection_skips_corrections, {"read-models-are-fold"}),
-    "as-of ignores the moment": (_as_of_forgets_the_moment, {"as-of-is-fixed"}),
+    "as-of ignores the moment": (_ledger_type(ForgetsTheMoment), {"as-of-is-fixed"}),
+    "refusals are swallowed": (_ledger_type(SwallowsRefusals), {"rejects-invalid"}),
+    "a retry is carried out again": (_ledger_type(RetriesWithNewIds), {"retry-is-noop"}),
 }
 
 

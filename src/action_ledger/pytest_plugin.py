@@ -223,7 +223,7 @@ class LedgerFactory:
                 factory chooses).
 
         Raises:
-            ValueError: an unknown backend.
+            ValidationError: an unknown backend (a ``ValueError``).
         """
         from action_ledger import Ledger
 
@@ -242,7 +242,7 @@ class LedgerFactory:
         ledger.
 
         Raises:
-            ValueError: an unknown backend.
+            ValidationError: an unknown backend (a ``ValueError``).
         """
         from action_ledger._clock import system_clock
         from action_ledger._ledger import open_store
@@ -267,8 +267,14 @@ class LedgerFactory:
             dsn, schemas = self._postgres()
             schemas.append(_new_schema_name())
             return dsn, {"schema": schemas[-1]}
+        from action_ledger.exceptions import ValidationError
+
         accepted = ", ".join(repr(name) for name in self.backends)
-        raise ValueError(f"unknown ledger backend {backend!r}: use one of {accepted}")
+        raise ValidationError(
+            f"unknown ledger backend {backend!r}: use one of {accepted}",
+            field="backend",
+            value=backend,
+        )
 
     def _sqlite_directory(self) -> Path:
         if self._directory is None:

@@ -158,7 +158,7 @@ def _rows(ledger: Ledger, sql: str, action_id: str) -> list[tuple[Any, ...]]:
 def check_read_models(ledger: Ledger, log: Sequence[StoredEvent]) -> None:
     """**read-models-are-fold**: the tables hold what the fold of ``log`` gives: one row per
     action (the folded action), per meeting, per owner and per link, and one audit-trail
-    row per event, as :func:`~action_ledger.RegisterView.history` builds them."""
+    row per event, as :meth:`~action_ledger.RegisterView.history` builds them."""
     decoded = [decode(s) for s in log]
     streams, meeting_ids = _streams(decoded)
     folded: dict[str, Action] = {}

@@ -178,7 +178,10 @@ class LedgerMachine(RuleBasedStateMachine):
         """A command carried out before is not carried out again."""
         command = data.draw(st.sampled_from(self.accepted), label="retried")
         head = self.ledger.head()
-        self.ledger.execute(command)
+        try:
+            self.ledger.execute(command)
+        except ActionLedgerError as exc:
+            raise LawViolation("retry-is-noop", f"retrying {command!r} raised {exc!r}") from exc
         if self.ledger.head() != head:
             raise LawViolation("retry-is-noop", f"retrying {command!r} changed the log")
 

@@ -186,7 +186,8 @@ class RetriesWithNewIds(Ledger):
     out twice)."""
 
     def execute(self, command: Command) -> Action | Meeting:
-        if self.store.get_event(command.event_id) is not None:
+        event_id = getattr(command, "event_id", None)  # execute is also given non-commands
+        if event_id is not None and self.store.get_event(event_id) is not None:
             command = attrs.evolve(command, event_id=str(uuid.uuid4()))
         return super().execute(command)
 

@@ -268,7 +268,8 @@ def snapshot(view: RegisterView, moment: str) -> RegisterSnapshot:
 def check_as_of(ledger: Ledger, earlier: RegisterSnapshot) -> None:
     """**as-of-is-fixed**: the register as of ``earlier.moment`` (recorded axis) is still what
     it was when the snapshot was taken."""
-    now = snapshot(ledger.as_of(earlier.moment), earlier.moment)
+    with ledger.as_of(earlier.moment) as view:
+        now = snapshot(view, earlier.moment)
     _require(
         now.actions == earlier.actions,
         "as-of-is-fixed",

@@ -190,10 +190,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def remember_the_register_now(self) -> None:
         """Remember what the register says as of the last recorded event."""
         moment = self._log[-1].recorded_at
-        self._moments = [
-            *self._moments[-(REMEMBERED_MOMENTS - 1) :],
-            snapshot(self.ledger.as_of(moment), moment),
-        ]
+        with self.ledger.as_of(moment) as view:
+            now = snapshot(view, moment)
+        self._moments = [*self._moments[-(REMEMBERED_MOMENTS - 1) :], now]
 
     # -- laws ---------------------------------------------------------------------------------
 

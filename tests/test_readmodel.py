@@ -17,15 +17,15 @@ from hypothesis import given as for_all
 from hypothesis import strategies as st
 
 from action_ledger import Ledger, MemoryEventStore, NotFoundError, ReadModel, StoreError
-from action_ledger._codec import ACTION_PREFIX, decode, encode, stream_of
-from action_ledger._decider import Action, fold, fold_meeting
-from action_ledger._history import build_history
+from action_ledger._codec import decode, encode, stream_of
+from action_ledger._decider import Action, fold
 from action_ledger._projections import PROJECTIONS, Change, Projection, Put, Table
 from action_ledger._sqlite import SQLiteEventStore
 from action_ledger.commands import Command
 from action_ledger.events import ActionUpdated, Event, MeetingRecorded
 from action_ledger.testing import strategies
 from action_ledger.testing.contract import StepClock
+from action_ledger.testing.laws import check_read_models
 
 TABLES = [t for p in PROJECTIONS for t in p.tables]
 
@@ -71,44 +71,16 @@ def _by_id(actions: Sequence[Action]) -> dict[str, Action]:
 @for_all(strategies.histories())
 def test_persisted_tables_equal_the_fold_after_every_append(commands: list[Command]) -> None:
     """After each append and catch-up, the actions table holds exactly the fold of each
-    stream, the meetings table the fold of each meeting, and the audit trail table the
-    history built from each stream."""
+    stream, the meetings table the fold of each meeting, the owners and links tables what the
+    folded actions name, and the audit trail table the history built from each stream (the
+    law read-models-are-fold of ``action_ledger.testing.laws``)."""
     events = _events(commands)
     with Ledger.open(":memory:") as ledger:
         for n, event in enumerate(events, 1):
             _append(ledger.store, [event])
             ledger.read_model.catch_up(ledger.store)
             assert _by_id(ledger.register()) == _folded(events[:n])
-        recorded = [e for e in events if isinstance(e, MeetingRecorded)]
-        meetings = {e.meeting_id: fold_meeting([e]).meeting for e in recorded}
-        assert {m.id: m for m in ledger.meetings()} == meetings
-        db = ledger.read_model.db
-        for action_id, action in _folded(events).items():
-            owners = db.execute(
-                "SELECT role, person FROM owners WHERE action_id = ? ORDER BY seq", [action_id]
-            )
-            assert list(owners) == [(o.role, o.person) for o in action.owners]
-            links = db.execute(
-                "SELECT kind, other FROM links WHERE action_id = ? ORDER BY kind, other",
-                [action_id],
-            )
-            expected = [("follows", other) for other in action.follows]
-            if action.superseded_by is not None:
-                expected.append(("superseded_by", action.superseded_by))
-            assert list(links) == sorted(expected)
-            stream = ledger.store.read_stream(ACTION_PREFIX + action_id)
-            entries = build_history((s, decode(s)) for s in stream)  # type: ignore[misc]
-            rows = list(
-                db.execute(
-                    "SELECT position, event_id, event_type, summary, corrects, hash "
-                    "FROM audit_trail WHERE action_id = ? ORDER BY version",
-                    [action_id],
-                )
-            )
-            assert rows == [
-                (e.position, e.event_id, e.event_type, e.summary, e.corrects, e.hash)
-                for e in entries
-            ]
+            check_read_models(ledger, list(ledger.store.read_all()))
 
 
 @for_all(

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, find, settings
 from hypothesis import given as for_all
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 
 from action_ledger import Ledger, MemoryEventStore
 from action_ledger._clock import to_datetime
@@ -24,11 +25,12 @@ from action_ledger.commands import (
     CORRECTABLE,
     CloseAction,
     Command,
+    CorrectEvent,
     RaiseAction,
     RecordMeeting,
     UpdateAction,
 )
-from action_ledger.events import ActionRaised, Event, MeetingRecorded
+from action_ledger.events import ActionCorrected, ActionRaised, Event, MeetingRecorded
 from action_ledger.exceptions import ActionLedgerError, ValidationError
 from action_ledger.store import NewEvent, StoredEvent, verify_chain
 from action_ledger.testing import strategies
@@ -131,6 +133,29 @@ def test_every_drawn_command_is_accepted_with_new_ids(data: st.DataObject) -> No
             stream = command.meeting_id if isinstance(command, RecordMeeting) else command.action_id
             assert stream not in known
     assert len({e.event_id for e in model.events}) == len(model.events)
+
+
+@for_all(strategies.histories(), st.data())
+def test_drawn_corrections_are_accepted_corrections_with_new_ids(
+    history: list[Command], data: st.DataObject
+) -> None:
+    """Each correction drawn for a model with actions is a ``CorrectEvent`` the model accepts,
+    naming an event of its own action, with a new event id."""
+    model = RegisterModel.replay(history)
+    for _ in range(data.draw(st.integers(1, 5), label="corrections")):
+        command = data.draw(strategies.correction_commands(model), label="correction")
+        assert isinstance(command, CorrectEvent)
+        own = {e.event_id for e in model.events_of(command.action_id)}
+        assert command.corrects in own
+        assert command.event_id not in {e.event_id for e in model.events}
+        (event,) = model.apply(command)
+        assert isinstance(event, ActionCorrected)
+
+
+def test_no_correction_is_drawn_for_a_model_without_actions() -> None:
+    """With no action to correct, the strategy rejects the example rather than draw one."""
+    with pytest.raises(Unsatisfiable):
+        find(strategies.correction_commands(RegisterModel()), lambda _: True)
 
 
 @for_all(st.data())

@@ -5,12 +5,14 @@
 * execute one to three valid commands (drawn by :func:`strategies.commands` from the pure
   model's state) on the ledger and on a :class:`~action_ledger.testing.RegisterModel`; the
   ledger must accept each and return what the model holds;
+* execute a valid correction (:func:`strategies.correction_commands`), likewise;
 * execute a command ``decide`` turns down (:func:`strategies.rejected_commands`, tagged with
   its rule): the ledger must raise that error and rule, and change nothing;
 * call a keyword method with malformed input (:func:`strategies.invalid_inputs`): the
   ledger must raise the tagged error and change nothing;
 * retry a command that was accepted earlier: nothing changes (its event id is its key);
-* remember what the register says as of now, to check later that it never changes.
+* remember what the register says as of now, to check later that it never changes (the
+  first few valid steps of a run remember it too).
 
 After every step the laws of :mod:`action_ledger.testing.laws` are checked: the log is the
 model's events; it only grew; each state is the fold of its stream; the read models are the
@@ -146,19 +148,30 @@ class LedgerMachine(RuleBasedStateMachine):
         """Valid commands are accepted, and give what the model gives."""
         for _ in range(count):
             command = data.draw(strategies.commands(self.model), label="command")
-            try:
-                result = self.ledger.execute(command)
-            except ActionLedgerError as exc:
-                raise LawViolation(
-                    "accepts-valid", f"the ledger refused {command!r}, which decide accepts: {exc}"
-                ) from exc
-            self.model.apply(command)
-            self.accepted.append(command)
-            expected = _state_of(self.model, command)
-            if result != expected:
-                raise LawViolation(
-                    "accepts-valid", f"execute returned {result!r}, the model holds {expected!r}"
-                )
+            self._carry_out(command)
+
+    @precondition(lambda self: bool(self.model.actions))
+    @rule(data=st.data())
+    def correct_an_event(self, data: st.DataObject) -> None:
+        """A valid correction is accepted, and gives what the model gives."""
+        self._carry_out(data.draw(strategies.correction_commands(self.model), label="correction"))
+
+    def _carry_out(self, command: Command) -> None:
+        if self._log and len(self._moments) < REMEMBERED_MOMENTS:
+            self.remember_the_register_now()  # so that every run checks as-of-is-fixed
+        try:
+            result = self.ledger.execute(command)
+        except ActionLedgerError as exc:
+            raise LawViolation(
+                "accepts-valid", f"the ledger refused {command!r}, which decide accepts: {exc}"
+            ) from exc
+        self.model.apply(command)
+        self.accepted.append(command)
+        expected = _state_of(self.model, command)
+        if result != expected:
+            raise LawViolation(
+                "accepts-valid", f"execute returned {result!r}, the model holds {expected!r}"
+            )
 
     @rule(data=st.data())
     def execute_a_rejected_command(self, data: st.DataObject) -> None:

@@ -102,6 +102,7 @@ __all__ = [
     "actors",
     "attendees",
     "commands",
+    "correction_commands",
     "corrections",
     "dates",
     "due_inputs",
@@ -725,11 +726,31 @@ def commands(draw: st.DrawFn, model: RegisterModel) -> Command:
     new to the model. Candidates are drawn until ``decide`` accepts one; when a bounded number
     of them are all refused, the example is rejected (never a refused command).
     """
+    makers = (_record, _raise, _step, _step, _step) if model.actions else (_record, _raise)
+    return _draw_accepted(draw, model, makers)
+
+
+@st.composite
+def correction_commands(draw: st.DrawFn, model: RegisterModel) -> Command:
+    """One correction ``decide`` accepts in the model's current state: of an event of one of
+    its actions, with new values for fields that event has. Corrections are where the two
+    time axes and the audit trail meet, so a test may want more of them than
+    :func:`commands` draws. The example is rejected when the model has no action."""
+    if not model.actions:
+        reject()
+    return _draw_accepted(draw, model, (_correction,))
+
+
+def _correction(draw: st.DrawFn, model: RegisterModel, event_id: str, actor: str) -> Command:
+    return _correct(draw, model, _pick(draw, model), event_id, actor)
+
+
+def _draw_accepted(draw: st.DrawFn, model: RegisterModel, makers: Sequence[_Make]) -> Command:
+    """The first candidate of the ``makers`` (drawn among them) that ``decide`` accepts; the
+    example is rejected when a bounded number of candidates are all refused."""
     actor = draw(actors())
-    kinds = ("meeting", "raise", "step", "step", "step") if model.actions else ("meeting", "raise")
-    makers: dict[str, _Make] = {"meeting": _record, "raise": _raise, "step": _step}
     for _ in range(_TRIES):
-        command = _accepted(draw, model, makers[draw(st.sampled_from(kinds))], actor)
+        command = _accepted(draw, model, draw(st.sampled_from(makers)), actor)
         if command is not None:
             return command
     reject()

@@ -149,9 +149,13 @@ def _skip_corrections(projection: Projection) -> Projection:
     return attrs.evolve(projection, handle=handle)
 
 
-def _store_ledger(store_type: type[MemoryEventStore]) -> Callable[..., Ledger]:
+def _broken(
+    *, store: type[MemoryEventStore] = MemoryEventStore, ledger: type[Ledger] = Ledger
+) -> Callable[..., Ledger]:
+    """A ledger factory for the machine, with a broken store or a broken ledger class."""
+
     def make(*, clock: Clock) -> Ledger:
-        return Ledger(store_type(clock=clock), clock=clock)
+        return ledger(store(clock=clock), clock=clock)
 
     return make
 
@@ -192,25 +196,18 @@ class RetriesWithNewIds(Ledger):
         return super().execute(command)
 
 
-def _ledger_type(ledger_type: type[Ledger]) -> Callable[..., Ledger]:
-    def make(*, clock: Clock) -> Ledger:
-        return ledger_type(MemoryEventStore(clock=clock), clock=clock)
-
-    return make
-
-
 MUTATIONS = {
     # The ledger notices a lost or skipped event itself when a later command needs it.
-    "the store drops an event": (_store_ledger(LosesAnEvent), {"log-is-model", "accepts-valid"}),
-    "the store reorders two events": (_store_ledger(ReordersTwo), {"log-is-model"}),
+    "the store drops an event": (_broken(store=LosesAnEvent), {"log-is-model", "accepts-valid"}),
+    "the store reorders two events": (_broken(store=ReordersTwo), {"log-is-model"}),
     "the store skips corrections": (
-        _store_ledger(SkipsCorrections),
+        _broken(store=SkipsCorrections),
         {"log-is-model", "accepts-valid"},
     ),
     "a projection skips corrections": (_projection_skips_corrections, {"read-models-are-fold"}),
-    "as-of ignores the moment": (_ledger_type(ForgetsTheMoment), {"as-of-is-fixed"}),
-    "refusals are swallowed": (_ledger_type(SwallowsRefusals), {"rejects-invalid"}),
-    "a retry is carried out again": (_ledger_type(RetriesWithNewIds), {"retry-is-noop"}),
+    "as-of ignores the moment": (_broken(ledger=ForgetsTheMoment), {"as-of-is-fixed"}),
+    "refusals are swallowed": (_broken(ledger=SwallowsRefusals), {"rejects-invalid"}),
+    "a retry is carried out again": (_broken(ledger=RetriesWithNewIds), {"retry-is-noop"}),
 }
 
 

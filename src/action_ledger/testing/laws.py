@@ -33,7 +33,7 @@ from .._decider import Action, Meeting, fold, fold_meeting
 from .._history import AuditEntry, build_history
 from .._ledger import Ledger
 from .._views import RegisterView
-from ..events import ActionEvent, Event, MeetingRecorded
+from ..events import ActionEvent, MeetingRecorded
 from ..store import StoredEvent
 from .strategies import RegisterModel
 
@@ -113,17 +113,6 @@ def check_append_only(before: Sequence[StoredEvent], log: Sequence[StoredEvent])
     )
 
 
-def _streams(events: Sequence[Event]) -> tuple[dict[str, list[ActionEvent]], list[str]]:
-    actions: dict[str, list[ActionEvent]] = {}
-    meetings: list[str] = []
-    for event in events:
-        if isinstance(event, MeetingRecorded):
-            meetings.append(event.meeting_id)
-        else:
-            actions.setdefault(event.action_id, []).append(event)
-    return actions, meetings
-
-
 def check_state(ledger: Ledger, model: RegisterModel) -> None:
     """**state-is-fold**: ``ledger.get`` and ``ledger.meeting`` give the fold of each stream,
     which is also the model's state."""
@@ -159,11 +148,17 @@ def check_read_models(ledger: Ledger, log: Sequence[StoredEvent]) -> None:
     """**read-models-are-fold**: the tables hold what the fold of ``log`` gives: one row per
     action (the folded action), per meeting, per owner and per link, and one audit-trail
     row per event, as :meth:`~action_ledger.RegisterView.history` builds them."""
-    decoded = [decode(s) for s in log]
-    streams, meeting_ids = _streams(decoded)
+    by_stream: dict[str, list[tuple[StoredEvent, ActionEvent]]] = {}
+    meetings: dict[str, Meeting | None] = {}
+    for stored in log:
+        event = decode(stored)
+        if isinstance(event, MeetingRecorded):
+            meetings[event.meeting_id] = fold_meeting([event]).meeting
+        else:
+            by_stream.setdefault(event.action_id, []).append((stored, event))
     folded: dict[str, Action] = {}
-    for action_id, events in streams.items():
-        action = fold(events).action
+    for action_id, rows in by_stream.items():
+        action = fold(event for _, event in rows).action
         if action is not None:
             folded[action_id] = action
     in_table = {a.id: a for a in ledger.register()}
@@ -172,20 +167,12 @@ def check_read_models(ledger: Ledger, log: Sequence[StoredEvent]) -> None:
         "read-models-are-fold",
         "the actions table differs from the fold: " + _dict_difference(in_table, folded),
     )
-    meetings: dict[str, Meeting | None] = {}
-    for event in decoded:
-        if isinstance(event, MeetingRecorded):
-            meetings[event.meeting_id] = fold_meeting([event]).meeting
     listed = {m.id: m for m in ledger.meetings()}
     _require(
-        listed == meetings and len(meeting_ids) == len(listed),
+        listed == meetings,
         "read-models-are-fold",
         "the meetings table differs from the fold: " + _dict_difference(listed, meetings),
     )
-    by_stream: dict[str, list[tuple[StoredEvent, ActionEvent]]] = {}
-    for stored, event in zip(log, decoded, strict=True):
-        if not isinstance(event, MeetingRecorded):
-            by_stream.setdefault(event.action_id, []).append((stored, event))
     for action_id, action in folded.items():
         owners = _rows(
             ledger, "SELECT role, person FROM owners WHERE action_id = ? ORDER BY seq", action_id

@@ -1,14 +1,18 @@
 """The Ledger: the imperative shell around the core, and the API tools and people use.
 
 Each command loads its stream (and the streams it names), decides, and appends with the
-expected version; a concurrent change is retried a bounded number of times. Queries read the
-log through projections. The shell is the only place that reads the clock or makes event ids.
+expected version. A command that lost a race, or whose connection was lost, is decided again on
+fresh state and retried with jittered backoff within a time budget, with the same event id (so
+a retry never stores twice). Queries read the log through projections. The shell is the only
+place that reads the clock, sleeps, or makes event ids and random numbers.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import random
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,6 +56,7 @@ from .commands import (
 from .events import ActionEvent, Event, MeetingRecorded, Resolution
 from .exceptions import (
     ConcurrencyError,
+    ConnectionLostError,
     NotFoundError,
     RuleViolationError,
     StoreError,
@@ -82,7 +87,12 @@ class Ledger(RegisterView):
     Args:
         store: the event store.
         clock: the clock for default ``occurred_at`` values (the system clock by default).
-        max_retries: how many times a command is retried after a concurrent change.
+        retry_budget: seconds within which a command that lost a race with another writer
+            (or whose connection was lost) is decided again on fresh state and retried, with
+            jittered exponential backoff; ``0`` turns retries off, so the first
+            :class:`~action_ledger.ConcurrencyError` or
+            :class:`~action_ledger.ConnectionLostError` reaches the caller.
+        max_retries: at most this many retries as well (``None``: only the budget counts).
         id_prefix: the start of generated action ids (``"ACT"`` gives ``ACT-2021-001``).
         cache_size: how many actions' states to keep between commands (0 to keep none).
         read_model: where the read-model tables live; by default the SQLite file of a
@@ -97,7 +107,8 @@ class Ledger(RegisterView):
         store: EventStore,
         *,
         clock: Clock = system_clock,
-        max_retries: int = 5,
+        retry_budget: float = 10.0,
+        max_retries: int | None = None,
         id_prefix: str = "ACT",
         cache_size: int = 1024,
         read_model: ReadModel | None = None,
@@ -105,7 +116,15 @@ class Ledger(RegisterView):
     ) -> None:
         self.store = store
         self._clock = clock
+        if max_retries is not None and max_retries < 0:
+            raise ValidationError(
+                f"max_retries {max_retries!r} is not accepted: give 0 or more, or None",
+                field="max_retries",
+                value=max_retries,
+            )
+        self._retry_budget = 0.0 if max_retries == 0 else max(float(retry_budget), 0.0)
         self._max_retries = max_retries
+        self._random = random.Random()
         self._id_prefix = id_prefix
         self._states: OrderedDict[str, ActionState] = OrderedDict()
         self._cache_size = cache_size
@@ -124,7 +143,8 @@ class Ledger(RegisterView):
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         busy_timeout: float = 30.0,
         clock: Clock = system_clock,
-        max_retries: int = 5,
+        retry_budget: float = 10.0,
+        max_retries: int | None = None,
         cache_size: int = 1024,
         progress: Progress | None = None,
         schema: str = "action_ledger",
@@ -138,7 +158,9 @@ class Ledger(RegisterView):
             synchronous: SQLite durability, ``"FULL"`` (default) or ``"NORMAL"``.
             busy_timeout: seconds a SQLite writer waits for another process.
             clock: the clock for ``recorded_at`` and default ``occurred_at`` values.
-            max_retries: retries of a command after a concurrent change.
+            retry_budget: seconds within which a command that lost a race (or its
+                connection) is retried on fresh state with jittered backoff; ``0``: never.
+            max_retries: at most this many retries as well (``None``: the budget alone).
             cache_size: how many actions' states to keep between commands.
             progress: called as ``progress(done, total)`` while the read models catch up
                 on opening.
@@ -157,7 +179,12 @@ class Ledger(RegisterView):
             schema=schema,
         )
         return cls(
-            store, clock=clock, max_retries=max_retries, cache_size=cache_size, progress=progress
+            store,
+            clock=clock,
+            retry_budget=retry_budget,
+            max_retries=max_retries,
+            cache_size=cache_size,
+            progress=progress,
         )
 
     def close(self) -> None:
@@ -243,24 +270,31 @@ class Ledger(RegisterView):
 
     def _record(self, command: RecordMeeting) -> Meeting:
         stream = MEETING_PREFIX + command.meeting_id
-        for attempt in range(self._max_retries + 1):
-            state = self._meeting_state(command.meeting_id)
-            earlier = self.store.get_event(command.event_id)
-            if state.meeting is not None and earlier is not None and earlier.stream_id == stream:
-                return state.meeting  # a retry of this very command: nothing new
-            events = decide(command, state)
+        retry = self._retry()
+        while True:
             try:
-                self._append(stream, [encode(e) for e in events], state.version)
-            except ConcurrencyError:
-                if attempt == self._max_retries:
-                    raise
+                state = self._meeting_state(command.meeting_id)
+                earlier = self.store.get_event(command.event_id)
+                if (
+                    state.meeting is not None
+                    and earlier is not None
+                    and earlier.stream_id == stream
+                ):
+                    return state.meeting  # a retry of this very command: nothing new
+                events = decide(command, state)
+                self._append(stream, [encode(e) for e in events], state.version, events)
+            except ConcurrencyError as exc:
+                self._meetings.pop(command.meeting_id, None)
+                retry.after_race(exc)
+                continue
+            except ConnectionLostError as exc:
+                retry.after_loss(exc)
                 continue
             for event in events:
                 assert isinstance(event, MeetingRecorded)
                 state = evolve_meeting(state, event)
             assert state.meeting is not None
             return state.meeting
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def raise_action(
         self,
@@ -306,7 +340,8 @@ class Ledger(RegisterView):
         custom = action_id is not None
         sequence = 0
         eid = event_id or self._new_event_id()
-        for attempt in range(self._max_retries * 4 + 1):
+        retry = self._retry()
+        while True:
             if custom:
                 chosen = check_action_id(action_id)
             else:
@@ -329,17 +364,15 @@ class Ledger(RegisterView):
             )
             try:
                 self._execute(command)
-            except ConcurrencyError:
-                if attempt >= self._max_retries and custom:
-                    raise
-                continue
+            except ConcurrencyError as exc:
+                if custom:  # someone raised this very id first: wait, then see
+                    retry.after_race(exc)
+                continue  # a generated id taken by a concurrent writer: take the next
             except RuleViolationError as exc:
                 if exc.rule == "action-id-unique" and not custom:
                     continue
                 raise
             return chosen
-        # Every id tried was taken by a concurrent writer first: give up, saying where.
-        raise ConcurrencyError(ACTION_PREFIX + chosen, 0, 1)  # pragma: no cover
 
     def update_action(
         self,
@@ -659,16 +692,13 @@ class Ledger(RegisterView):
         with self._appended:
             self._appended.notify_all()
 
-    def _append(self, stream: str, events: list[NewEvent], expected: int) -> None:
-        """Append, then bring the read models up to date: in the same transaction (one
-        durable commit) when they live on the store's own SQLite connection."""
-        if self.read_model.shares(self.store):
-            self.read_model.catch_up_with(
-                self.store, lambda: self.store.append(stream, events, expected)
-            )
-        else:
-            self.store.append(stream, events, expected)
-            self.read_model.catch_up(self.store)
+    def _append(
+        self, stream: str, events: list[NewEvent], expected: int, decided: Sequence[Event] = ()
+    ) -> None:
+        """Append, and bring the read models up to date: in the same transaction (one
+        durable commit) when they live on the store's own connection, from the events as
+        decided (``decided``) where the backend can."""
+        self.read_model.append(self.store, [(stream, events, expected)], events=decided)
         with self._appended:
             self._appended.notify_all()
 
@@ -753,15 +783,33 @@ class Ledger(RegisterView):
         stream = ACTION_PREFIX + command.action_id
         fresh = command.event_id in self._fresh_ids
         self._fresh_ids.discard(command.event_id)
-        if not fresh:
-            # The caller chose the event id: this may be a retry of a command already stored.
-            earlier = self.store.get_event(command.event_id)
-            if earlier is not None and earlier.stream_id == stream:
+        retry = self._retry()
+        while True:
+            try:
+                if not fresh:
+                    # The caller chose the event id, or an earlier attempt may have been
+                    # stored: this may be a retry of a command already stored.
+                    earlier = self.store.get_event(command.event_id)
+                    if earlier is not None and earlier.stream_id == stream:
+                        self._states.pop(command.action_id, None)
+                        return self.get(command.action_id)
+                return self._attempt(command, stream)
+            except ConcurrencyError as exc:
                 self._states.pop(command.action_id, None)
-                return self.get(command.action_id)
+                if isinstance(command, RaiseAction):
+                    raise  # raise_action takes another id, or waits for the one it was given
+                retry.after_race(exc)
+            except ConnectionLostError as exc:
+                self._states.pop(command.action_id, None)
+                fresh = False  # it may have been stored: look before trying again
+                retry.after_loss(exc)
+
+    def _attempt(self, command: ActionCommand, stream: str) -> Action:
+        """Decide and append once (on the cached state, and again on a fresh one if the
+        cached copy made ``decide`` refuse)."""
         context = self._context(command)
         cached = self._states.get(command.action_id)
-        for attempt in range(self._max_retries + 1):
+        while True:
             state = cached if cached is not None else self._action_state(command.action_id)
             try:
                 events = decide(command, state, context)
@@ -770,22 +818,18 @@ class Ledger(RegisterView):
                     raise
                 cached = None  # decided against a copy another process may have outdated
                 continue
-            self.read_model.remember(command.action_id, state)
-            try:
-                self._append(stream, [encode(e) for e in events], state.version)
-            except ConcurrencyError:
-                cached = None
-                self._states.pop(command.action_id, None)
-                if attempt == self._max_retries or isinstance(command, RaiseAction):
-                    raise
-                continue
-            for event in events:
-                assert not isinstance(event, MeetingRecorded)
-                state = evolve(state, event)
-            self._remember(command.action_id, state)
-            assert state.action is not None
-            return state.action
-        raise AssertionError("unreachable")  # pragma: no cover
+            break
+        self.read_model.remember(command.action_id, state)
+        self._append(stream, [encode(e) for e in events], state.version, events)
+        for event in events:
+            assert not isinstance(event, MeetingRecorded)
+            state = evolve(state, event)
+        self._remember(command.action_id, state)
+        assert state.action is not None
+        return state.action
+
+    def _retry(self) -> _Retry:
+        return _Retry(self._retry_budget, self._max_retries, self._random)
 
     def _remember(self, action_id: str, state: ActionState) -> None:
         """Keep the state for the next command on this action (a bounded LRU cache).
@@ -848,3 +892,45 @@ def _action_event(stored: StoredEvent) -> ActionEvent:
     event = decode(stored)
     assert not isinstance(event, MeetingRecorded)
     return event
+
+
+class _Retry:
+    """Jittered exponential backoff within a time budget, for one command."""
+
+    _BASE = 0.001  # seconds: the first wait is up to 2 ms (a race is usually over by then)
+    _RACE_CAP = 0.05
+    _LOSS_CAP = 0.5  # a lost connection: the server may be restarting
+
+    def __init__(self, budget: float, limit: int | None, rng: random.Random) -> None:
+        self._budget = budget
+        self._limit = limit
+        self._rng = rng
+        self._deadline = _monotonic() + budget
+        self.attempts = 1
+
+    def _wait(self, cap: float) -> bool:
+        """Sleep before the next attempt; ``False`` (no sleep) when the budget is spent."""
+        if self._budget <= 0 or (self._limit is not None and self.attempts > self._limit):
+            return False
+        delay = self._rng.uniform(0, min(cap, self._BASE * 2 ** min(self.attempts, 20)))
+        if _monotonic() + delay > self._deadline:
+            return False
+        time.sleep(delay)
+        self.attempts += 1
+        return True
+
+    def after_race(self, exc: ConcurrencyError) -> None:
+        """Wait before deciding again; or raise ``exc`` saying the budget is spent."""
+        if not self._wait(self._RACE_CAP):
+            raise ConcurrencyError(
+                exc.stream_id,
+                exc.expected,
+                exc.actual,
+                attempts=self.attempts,
+                budget=self._budget,
+            ) from exc
+
+    def after_loss(self, exc: ConnectionLostError) -> None:
+        """Wait before trying again on a new connection; or raise ``exc``."""
+        if not self._wait(self._LOSS_CAP):
+            raise exc

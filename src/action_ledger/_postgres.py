@@ -21,6 +21,23 @@ The head is read in a statement after the one taking the lock: at ``READ COMMITT
 statement's snapshot is taken when it starts, so only a later statement sees the commit of the
 writer that held the lock before.
 
+An append is two round trips (see :meth:`PostgresEventStore.write`); its
+read-model rows (:class:`PostgresTables`, the read models' dialect, beside the store it shares
+a connection with) go in the same transaction. Reads run in autocommit: one round trip each,
+no transaction held open. Acknowledged means committed: a call returns only after the server
+confirmed the ``COMMIT`` (and, with group commit, the WAL flush past it); a connection lost
+inside a transaction fails it with :class:`~action_ledger.ConnectionLostError`, never a
+silent reconnect in the middle; a broken or wedged connection is replaced between requests.
+
+With group commit (the default) a write transaction commits with ``synchronous_commit = off``
+and is followed, in the same round trip, by a statement that forces the WAL to disk past that
+commit (``pg_logical_emit_message``, transactional, so its own commit waits for the flush).
+The register's lock is released at the commit, before the disk flush, so writers queue for the
+lock only while their rows are written, and their flushes are shared. The cost: another session
+can see an append a moment before it is durable; pages of :meth:`read_all` (subscriptions,
+backups, catch-ups) are handed out only after a flush past them, so what tools act on is
+durable. A server that forbids that function gets plain synchronous commits.
+
 Every write that stores events also sends ``NOTIFY`` on the register's channel
 (``action_ledger_<schema>``), in its transaction, so it is delivered at commit: a waiter in
 :meth:`PostgresEventStore.wait_for_append`, in this process or another, wakes at once instead of
@@ -30,14 +47,15 @@ polling. The waiters of a store share one dedicated autocommit connection, liste
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -45,7 +63,14 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ._clock import Clock, system_clock
-from .exceptions import ActionLedgerError, IntegrityError, StoreError, ValidationError
+from ._projections import Table
+from .exceptions import (
+    ActionLedgerError,
+    ConnectionLostError,
+    IntegrityError,
+    StoreError,
+    ValidationError,
+)
 from .store import (
     STORED_COLUMNS,
     Batch,
@@ -62,7 +87,7 @@ from .store import (
     stored_from_row,
 )
 
-__all__ = ["PostgresEventStore"]
+__all__ = ["PostgresEventStore", "PostgresTables"]
 
 _T = TypeVar("_T")
 _Conn = psycopg.Connection[tuple[Any, ...]]
@@ -73,6 +98,79 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _TYPES = ("bigint", "text", "int", "text", "text", "int", *["text"] * 6)  # STORED_COLUMNS' types
 # Rows per INSERT of a restore: few statements, and only this many rows held in memory.
 _RESTORE_CHUNK = 1000
+_IDLE = psycopg.pq.TransactionStatus.IDLE
+_PIPELINE_OFF = psycopg.pq.PipelineStatus.OFF
+_TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+# A transactional WAL record: the implicit transaction around it gets an id and writes WAL, so
+# its commit waits for the disk flush, which covers every commit before it (ours included).
+_BARRIER = "SELECT pg_logical_emit_message(true, 'action_ledger', '')"
+
+
+def _results(cursor: psycopg.ClientCursor[Any], query: str) -> list[list[tuple[Any, ...]]]:
+    """Run several statements in one round trip (the simple query protocol, the parameters
+    bound by psycopg); return the rows of each that returns rows, in order."""
+    cursor.execute(query)
+    found = []
+    while True:
+        if cursor.pgresult is not None and cursor.pgresult.status == _TUPLES_OK:
+            found.append(cursor.fetchall())
+        if not cursor.nextset():
+            return found
+
+
+class _Stale(Exception):
+    """The connection was found dead in the first round trip of a write (nothing sent)."""
+
+    def __init__(self, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Duplicate(Exception):
+    """An appended event id is stored already: decide again with the stored ids known."""
+
+
+class _Plan:
+    """What a write does for the read models: statements sent with the commit (they are up
+    to date), a catch-up run inside the transaction (they are behind), or
+    nothing (another process is catching them up). ``failure``: their error, raised after the
+    commit (the events are kept)."""
+
+    def __init__(
+        self,
+        *,
+        statements: list[str] | None = None,
+        catch_up: Callable[[], None] | None = None,
+        failure: Exception | None = None,
+    ) -> None:
+        self.statements = statements
+        self.catch_up = catch_up
+        self.failure = failure
+
+
+_NO_TABLES = _Plan()
+
+
+class _Hook(Protocol):
+    """Read models written in an append's transaction (see :class:`PostgresTables`)."""
+
+    lock_key: int
+    probe: sql.Composed
+
+    def plan(
+        self,
+        conn: _Conn,
+        locked: bool,
+        probe: tuple[Any, ...] | None,
+        after: int,
+        sealed: list[StoredEvent],
+    ) -> _Plan:
+        """What to do, given whether their lock was free, the probe's row (read under the
+        register's lock), the position before the append, and the events sealed."""
+
+    def failed(self) -> None:
+        """The write failed after a plan was made (forget what it assumed)."""
+
 
 # Each migration is a name and its statements ({schema} is the quoted schema name); applied in
 # order, once, each recorded in schema_migrations in the same transaction.
@@ -167,6 +265,7 @@ class PostgresEventStore:
         key: bytes | None = None,
         clock: Clock = system_clock,
         connect_timeout: float = 10.0,
+        group_commit: bool = True,
     ) -> None:
         if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
             raise ValidationError(
@@ -186,9 +285,13 @@ class PostgresEventStore:
         self._closed = False
         self._q = _Queries(schema)
         self._channel = _channel(schema)
-        self._conn: _Conn = self._connect()
+        self._connected = False  # a connection was made once: failing to make another is a loss
+        self._in_transaction = False  # a transaction of ours is open on the connection
+        self._conn: _Conn | None = None
+        self._conn = self._connect()
         try:
             self._run(self._migrate, retry=False)
+            self.group_commit = group_commit and self._run(self._barrier_works, retry=False)
         except BaseException:
             self._conn.close()
             raise
@@ -203,122 +306,227 @@ class PostgresEventStore:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
 
-    # -- connection and transactions ----------------------------------------------------------
+    # -- the connection --------------------------------------------------------------------------
 
-    def _connect(self, *, autocommit: bool = False) -> _Conn:
+    def _connect(self, *, listen: bool = False) -> _Conn:
+        """A new autocommit connection, its search path the register's schema (where the read
+        models' SQL finds its tables).
+
+        Raises:
+            StoreError: the server cannot be reached (a :class:`ConnectionLostError` if this
+                store was connected before: the server went away).
+        """
         try:
-            conn = psycopg.connect(
-                self._conninfo, autocommit=autocommit, connect_timeout=self._timeout
-            )
+            conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=self._timeout)
         except psycopg.Error as exc:
-            raise StoreError(
+            message = (
                 f"cannot connect to PostgreSQL at {self.dsn}: {str(exc).strip()}; check that the "
                 "server is running and reachable at that host and port, and that the user, "
                 "password and database name are right"
+            )
+            if self._connected and not listen:
+                raise ConnectionLostError(message, committed=False) from exc
+            raise StoreError(message) from exc
+        try:
+            if not listen:
+                conn.execute(self._q.search_path)
+        except psycopg.Error as exc:
+            conn.close()
+            raise ConnectionLostError(
+                f"the connection to PostgreSQL at {self.dsn} failed as it was made: "
+                f"{str(exc).strip()}; try again",
+                committed=False,
             ) from exc
-        # Each statement must see what committed before it: the head is read after the lock.
-        conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        if not listen:
+            self._connected = True
         return conn
 
     def _connection(self) -> _Conn:
-        """The open connection; a fresh one if the last was dropped."""
+        """The open connection, between transactions. One that is broken, closed, or left
+        inside a transaction or a pipeline (wedged by an interrupted request) is discarded and
+        a fresh one made."""
         if self._closed:
             raise StoreError(f"the event store at {self.dsn} is closed")
-        if self._conn.closed or self._conn.broken:
-            self._conn.close()
-            self._conn = self._connect()
+        conn = self._conn
+        if conn is not None and not (conn.closed or conn.broken):
+            info = conn.info
+            if info.transaction_status == _IDLE and info.pipeline_status == _PIPELINE_OFF:
+                return conn
+        self._discard()
+        self._conn = self._connect()
         return self._conn
 
-    @property
-    def conn(self) -> _Conn:
-        """The open connection (a fresh one if the last was dropped), for read models kept in
-        this schema; hold :attr:`lock` while using it.
+    def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
-        Raises:
-            StoreError: the store is closed.
-        """
-        with self._lock:
-            return self._connection()
+    def read_model_tables(self) -> PostgresTables:
+        """The read models' dialect for this register's schema, on this store's connection
+        (so that an append and its read-model rows are one transaction)."""
+        return PostgresTables(self)
 
     @property
     def lock(self) -> threading.RLock:
-        """The lock held while the connection is in use."""
+        """The lock held while the connection is in use (shared with the read models)."""
         return self._lock
 
-    def _run(self, work: Callable[[_Conn], _T], *, retry: bool) -> _T:
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process of the current connection (``None`` when there is none), e.g.
+        for ``pg_terminate_backend`` in a fault test."""
+        with self._lock:
+            conn = self._conn
+            if conn is None or conn.closed or conn.broken:
+                return None
+            return int(conn.info.backend_pid)
+
+    def _lost(self, conn: _Conn) -> bool:
+        return bool(conn.closed or conn.broken)
+
+    def _run(self, work: Callable[[_Conn], _T], *, retry: bool = True) -> _T:
         """Run ``work`` on the connection, turning psycopg's errors into ours.
 
-        With ``retry``, work that failed because the connection dropped (so the server rolled
-        its transaction back) runs once more on a fresh connection.
+        Between transactions (autocommit), work that failed because the connection was lost
+        runs once more on a fresh connection (``retry``): it is a read, or a write that had
+        not begun. Inside a transaction of ours it runs on that transaction's connection and
+        is never retried: a lost connection there fails the transaction.
         """
         with self._lock:
+            if self._in_transaction:
+                conn = self._conn
+                assert conn is not None
+                try:
+                    return work(conn)
+                except psycopg.Error as exc:
+                    raise self._error(exc, conn, committed=False) from exc
             conn = self._connection()
             try:
                 return work(conn)
             except psycopg.Error as exc:
-                if not (retry and conn.broken):
-                    raise self._error(exc) from exc
+                if not (retry and self._lost(conn)):
+                    raise self._error(exc, conn, committed=False) from exc
             conn = self._connection()
             try:
                 return work(conn)
             except psycopg.Error as exc:
-                raise self._error(exc) from exc
+                raise self._error(exc, conn, committed=False) from exc
 
-    def _error(self, exc: psycopg.Error) -> ActionLedgerError:
-        detail = str(exc).strip()
+    def _error(
+        self, exc: psycopg.Error, conn: _Conn, *, committed: bool | None
+    ) -> ActionLedgerError:
+        """Our error for a psycopg error; a lost connection is discarded (and the error says
+        whether the request may have been committed)."""
+        detail = str(exc).strip() or type(exc).__name__
+        if self._lost(conn) or isinstance(exc, psycopg.OperationalError):
+            if conn is self._conn:
+                self._discard()
+            if committed is None:
+                return ConnectionLostError(
+                    f"the connection to PostgreSQL at {self.dsn} was lost while committing "
+                    f"({detail}): the write may or may not have been stored. Retrying with the "
+                    "same event ids is safe: if it was stored, the retry returns its positions",
+                    committed=None,
+                )
+            return ConnectionLostError(
+                f"the connection to PostgreSQL at {self.dsn} was lost ({detail}); nothing of "
+                "this request was committed. Check that the server is running, then try again",
+                committed=False,
+            )
         if isinstance(exc, psycopg.IntegrityError):
             return IntegrityError(
                 f"the events table in schema {self.schema!r} at {self.dsn} refused a row "
                 f"({detail}): it was changed outside action_ledger; run verify"
             )
-        if isinstance(exc, psycopg.OperationalError):
-            return StoreError(
-                f"the connection to PostgreSQL at {self.dsn} failed: {detail}; check that the "
-                "server is running and reachable, then try again"
-            )
         return StoreError(f"PostgreSQL at {self.dsn} refused a request: {detail}")
 
-    def _write(self, work: Callable[[_Conn], _T], *, retry: bool = True) -> _T:
-        """Run ``work`` in one transaction holding the register's write lock."""
+    def _rollback(self, conn: _Conn) -> None:
+        """End a failed transaction (a lost connection ends it on the server by itself)."""
+        if self._lost(conn):
+            self._discard()
+            return
+        try:
+            if conn.info.pipeline_status != _PIPELINE_OFF:  # pragma: no cover - defensive
+                self._discard()
+                return
+            conn.execute("ROLLBACK")
+        except psycopg.Error:
+            self._discard()
 
-        def attempt(conn: _Conn) -> _T:
-            committing = False
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_Conn]:
+        """A transaction on the store's connection, holding :attr:`lock`: for the read models
+        kept in this schema. Inside one already open, a savepoint.
+
+        Committed when the block ends; rolled back if it raises. A lost connection fails it
+        with :class:`ConnectionLostError` (never a silent reconnect in the middle).
+        """
+        with self._lock:
+            if self._in_transaction:
+                conn = self._conn
+                assert conn is not None
+                try:
+                    with conn.transaction():
+                        yield conn
+                except psycopg.Error as exc:
+                    raise self._error(exc, conn, committed=False) from exc
+                return
+            conn = self._begin()
+            self._in_transaction = True
             try:
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-                    result = work(conn)
-                    committing = True
+                yield conn
+            except BaseException as exc:
+                self._in_transaction = False
+                self._rollback(conn)
+                if isinstance(exc, psycopg.Error):
+                    raise self._error(exc, conn, committed=False) from exc
+                raise
+            self._in_transaction = False
+            try:
+                conn.execute("COMMIT")
             except psycopg.Error as exc:
-                if not committing:
-                    raise
-                raise StoreError(
-                    f"PostgreSQL at {self.dsn} failed while committing ({str(exc).strip()}): the "
-                    "write may or may not have been stored. Retrying the append with the same "
-                    "event ids is safe: if it was stored, the retry returns its positions"
-                ) from exc
-            return result
+                raise self._error(exc, conn, committed=None) from exc
 
-        return self._run(attempt, retry=retry)
+    def _begin(self) -> _Conn:
+        """``BEGIN`` on the connection; a connection found dead here is replaced once (nothing
+        was sent on it yet)."""
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN")
+                return conn
+            except psycopg.Error as exc:
+                if attempt == 2 or not self._lost(conn):
+                    raise self._error(exc, conn, committed=False) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _locked(self, work: Callable[[_Conn], _T]) -> _T:
+        """Run ``work`` in one transaction holding the register's write lock (restores)."""
+        with self.transaction() as conn:
+            conn.execute(self._q.lock, (self._lock_key,))
+            return work(conn)
 
     def _read(self, work: Callable[[_Conn], _T]) -> _T:
-        """Run ``work`` in a short transaction (never left open: it would hold back VACUUM)."""
+        """Run a read in autocommit (no transaction held open: it would hold back VACUUM)."""
+        return self._run(work, retry=True)
 
-        def attempt(conn: _Conn) -> _T:
-            with conn.transaction():
-                return work(conn)
-
-        return self._run(attempt, retry=True)
+    def _barrier_works(self, conn: _Conn) -> bool:
+        """Whether this server lets us force a durable WAL flush (group commit needs it)."""
+        try:
+            conn.execute(_BARRIER)
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFunction):
+            return False
+        return True
 
     # -- migrations ---------------------------------------------------------------------------
 
     def _migrate(self, conn: _Conn) -> None:
         """Create or migrate the schema. Two processes opening it at once queue on the lock."""
-        pending = self._pending(conn)
-        conn.commit()  # end the check's transaction: the migrations run in their own
-        if not pending:
+        if not self._pending(conn):
             return
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            conn.execute(self._q.lock, (self._lock_key,))
             q = self._q
             conn.execute(q.create_schema)
             conn.execute(q.create_migrations)
@@ -364,81 +572,241 @@ class PostgresEventStore:
     ) -> tuple[int, ...]:
         """See :meth:`action_ledger.store.EventStore.append`."""
         check_batch(stream_id, events)
-        batches = [(stream_id, events, expected_version)]
-
-        def work(conn: _Conn) -> list[tuple[int, ...]]:
-            head = conn.execute(self._q.head, (stream_id,)).fetchone()
-            versions = {} if head is None else {stream_id: head[0]}
-            last = None if head is None else (head[1], head[2], head[3])
-            return self._store(conn, batches, versions, last, checked=True)
-
-        (positions,) = self._write(work)
-        return positions
+        results, _ = self.write([(stream_id, events, expected_version)], checked=True)
+        return results[0]
 
     def append_many(self, batches: Sequence[Batch]) -> list[tuple[int, ...]]:
         """See :meth:`action_ledger.store.EventStore.append_many`: one transaction."""
         if not batches:
             return []
-        streams = list(dict.fromkeys(s for s, _, _ in batches))
+        return self.write(batches, checked=False)[0]
 
-        def work(conn: _Conn) -> list[tuple[int, ...]]:
-            versions = {
-                stream_id: version
-                for stream_id, version in conn.execute(self._q.versions, (streams,))
-                if version is not None
-            }
-            last = conn.execute(self._q.last).fetchone()
-            return self._store(conn, batches, versions, last, checked=False)
+    def write(
+        self, batches: Sequence[Batch], *, checked: bool, tables: _Hook | None = None
+    ) -> tuple[list[tuple[int, ...]], list[StoredEvent]]:
+        """Append the batches in one transaction (with ``tables``' read-model rows, if given);
+        return each batch's positions and the events sealed (those a retry found stored are
+        not among them).
 
-        return self._write(work)
+        Two round trips, each one query of several statements (psycopg binds the parameters;
+        the simple query protocol runs them in order, stopping at the first error):
+        ``BEGIN``, the register's lock, the streams' versions and the log's last event; then,
+        once the events are sealed here, the ``INSERT``, the read-model rows, the checkpoint,
+        ``NOTIFY`` and ``COMMIT``. With group commit, the transaction commits without waiting
+        for the disk, which releases the lock at once, and a last statement in the same query
+        waits for the WAL to be flushed
+        past that commit: the call returns only once the events are durable, and writers on
+        other connections share the disk flushes instead of queueing for them one by one.
 
-    def _store(
+        Raises:
+            ConcurrencyError, DuplicateEventError, ValidationError: as ``append`` would.
+            ConnectionLostError: the connection was lost; ``committed`` says whether the
+                write may have been stored.
+            StoreError: the server refused the write.
+        """
+        with self._lock:
+            if self._in_transaction:
+                raise StoreError("cannot append inside a read-model transaction")
+            careful = False  # look up stored event ids before sealing (after a duplicate)
+            times = ClockReadings(self._clock)  # kept: an attempt made again reads no clock
+            for attempt in range(4):
+                conn = self._connection()
+                self._in_transaction = True
+                try:
+                    return self._write_once(conn, batches, checked, tables, times, careful=careful)
+                except _Stale as stale:
+                    # The connection was dead before anything was sent: a fresh one, once.
+                    if attempt >= 1:
+                        raise self._error(stale.error, conn, committed=False) from stale.error
+                except _Duplicate:
+                    careful = True
+                finally:
+                    self._in_transaction = False
+            raise StoreError(  # pragma: no cover - a duplicate found again and again
+                f"PostgreSQL at {self.dsn}: the append kept colliding with stored event ids"
+            )
+
+    def _write_once(
         self,
         conn: _Conn,
         batches: Sequence[Batch],
-        versions: dict[str, int],
-        last: _Last,
-        *,
         checked: bool,
-    ) -> list[tuple[int, ...]]:
-        """Store the batches, inside the caller's locked transaction.
-
-        Optimistic, as the SQLite store: event ids are not looked up before inserting. Only
-        when a batch fails its checks (a stale version may be a retry) or the INSERT skips a
-        stored event id is everything decided again with the stored ids known.
-        """
-        times = ClockReadings(self._clock)
-        after = 0 if last is None else last[0]
+        tables: _Hook | None,
+        times: ClockReadings,
+        *,
+        careful: bool,
+    ) -> tuple[list[tuple[int, ...]], list[StoredEvent]]:
+        q = self._q
+        cursor = psycopg.ClientCursor(conn)
+        streams = list(dict.fromkeys(s for s, _, _ in batches))
+        # One round trip: BEGIN, the lock(s), and after the lock, in statements of their own
+        # (each sees every earlier commit), the streams' versions, the log's last event and
+        # the read models' checkpoints.
+        parts = ["BEGIN"]
+        if self.group_commit:
+            parts.append("SET LOCAL synchronous_commit = off")
+        if tables is None:
+            parts.append(cursor.mogrify(q.lock, (self._lock_key,)))
+        else:
+            parts.append(cursor.mogrify(q.locks, (self._lock_key, tables.lock_key)))
+        parts.append(cursor.mogrify(q.versions, (streams,)))
+        parts.append(q.last.as_string(conn))
+        if tables is not None:
+            parts.append(tables.probe.as_string(conn))
         try:
-            rows, results = self._plan(batches, versions, last, {}, times, checked=checked)
-        except ActionLedgerError:
-            stored = self._stored(conn, batches)
-            rows, results = self._plan(batches, versions, last, stored, times, checked=checked)
-            self._insert(conn, rows)
-            self._notify(conn, rows)
-            return results
-        if self._insert(conn, rows) < len(rows):
-            # Some event ids are stored: take this write's rows out and decide again.
-            conn.execute(self._q.delete_after, (after,))
-            stored = self._stored(conn, batches)
-            rows, results = self._plan(batches, versions, last, stored, times, checked=checked)
-            self._insert(conn, rows)
-        self._notify(conn, rows)
-        return results
+            results = _results(cursor, "; ".join(parts))
+        except psycopg.Error as exc:
+            if self._lost(conn):
+                raise _Stale(exc) from exc
+            self._rollback(conn)
+            raise self._error(exc, conn, committed=False) from exc
+        try:
+            lock_row = results[0][0]
+            tables_locked = tables is not None and bool(lock_row[-1])
+            versions = {s: v for s, v in results[1] if v is not None}
+            last: _Last = results[2][0] if results[2] else None
+            probe = results[3][0] if tables is not None else None
+            stored: _Found = self._stored(conn, batches) if careful else {}
+            try:
+                sealed, positions = self._seal(batches, versions, last, stored, times, checked)
+            except ActionLedgerError:
+                if careful:
+                    raise
+                # A stale version may be a retry of a stored batch: look, and decide again.
+                stored = self._stored(conn, batches)
+                sealed, positions = self._seal(batches, versions, last, stored, times, checked)
+            if not sealed:  # every batch was a retry of one stored before
+                self._rollback(conn)
+                return positions, sealed
+            rows = list(map(stored_as_row, sealed))
+            after = 0 if last is None else last[0]
+            plan = (
+                _NO_TABLES
+                if tables is None
+                else tables.plan(conn, tables_locked, probe, after, sealed)
+            )
+        except BaseException as exc:
+            self._rollback(conn)
+            if isinstance(exc, psycopg.Error):
+                raise self._error(exc, conn, committed=False) from exc
+            raise
+        try:
+            self._commit(conn, cursor, rows, plan)
+        except _Duplicate:
+            raise
+        except BaseException:
+            if plan is not _NO_TABLES and tables is not None:
+                tables.failed()
+            raise
+        return positions, sealed
 
-    def _plan(
+    def _commit(
+        self,
+        conn: _Conn,
+        cursor: psycopg.ClientCursor[Any],
+        rows: list[tuple[Any, ...]],
+        plan: _Plan,
+    ) -> None:
+        """Insert the rows, write the read models as planned, notify, commit: one round trip
+        (the read models up to date), returning once the commit is durable."""
+        q = self._q
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        insert = cursor.mogrify(q.insert, columns)
+        finish = self._finish(conn, cursor, str(rows[-1][0]))
+        try:
+            if plan.catch_up is not None:  # the read models are behind: catch up in here
+                conn.execute(insert)
+                self._catch_up_inside(conn, plan)
+                conn.execute("; ".join(finish))
+            elif plan.statements:
+                conn.execute(
+                    "; ".join(
+                        [
+                            insert,
+                            "SAVEPOINT read_models",
+                            *plan.statements,
+                            "RELEASE SAVEPOINT read_models",
+                            *finish,
+                        ]
+                    )
+                )
+            else:
+                conn.execute("; ".join([insert, *finish]))
+        except psycopg.Error as exc:
+            self._recover(conn, exc, plan, finish)
+
+    def _finish(self, conn: _Conn, cursor: psycopg.ClientCursor[Any], last: str) -> list[str]:
+        """``NOTIFY`` (the new last position; delivered at commit, in commit order), ``COMMIT``
+        and, with group commit, the durability barrier."""
+        notify = cursor.mogrify(self._q.notify, (self._channel, last))
+        return [notify, "COMMIT", *([_BARRIER] if self.group_commit else [])]
+
+    def _catch_up_inside(self, conn: _Conn, plan: _Plan) -> None:
+        assert plan.catch_up is not None
+        conn.execute("SAVEPOINT read_models")
+        try:
+            plan.catch_up()
+        except Exception as exc:
+            if self._lost(conn):
+                raise
+            conn.execute("ROLLBACK TO SAVEPOINT read_models")
+            plan.failure = exc
+        conn.execute("RELEASE SAVEPOINT read_models")
+
+    def _recover(self, conn: _Conn, exc: psycopg.Error, plan: _Plan, finish: list[str]) -> None:
+        """After an error in the second round trip: what was stored, and what to say."""
+        if self._lost(conn):
+            raise self._error(exc, conn, committed=None) from exc
+        if conn.info.transaction_status == _IDLE:
+            # The transaction ended: the COMMIT failed (a deferred check refused it), or it
+            # went through and the flush after it failed. Which, the error cannot tell.
+            raise StoreError(
+                f"PostgreSQL at {self.dsn} failed while committing ({str(exc).strip()}): the "
+                "write may or may not have been stored. Retrying the append with the same "
+                "event ids is safe: if it was stored, the retry returns its positions"
+            ) from exc
+        if (
+            isinstance(exc, psycopg.errors.UniqueViolation)
+            and exc.diag.table_name == "events"
+            and exc.diag.constraint_name is not None
+            and "event_id" in exc.diag.constraint_name
+        ):
+            self._rollback(conn)
+            raise _Duplicate() from exc
+        if not plan.statements:
+            self._rollback(conn)
+            raise self._error(exc, conn, committed=False) from exc
+        # The read models failed (the events' INSERT came before their savepoint): keep the
+        # events, drop the read-model rows; the next catch-up writes them.
+        try:
+            conn.execute("ROLLBACK TO SAVEPOINT read_models")
+        except psycopg.Error:
+            self._rollback(conn)
+            raise self._error(exc, conn, committed=False) from exc
+        plan.failure = StoreError(
+            f"the read models in schema {self.schema!r} could not be updated "
+            f"({str(exc).strip()}); the events were stored, and the next catch-up retries"
+        )
+        try:
+            conn.execute("; ".join(["RELEASE SAVEPOINT read_models", *finish]))
+        except psycopg.Error as again:
+            if self._lost(conn):
+                raise self._error(again, conn, committed=None) from again
+            self._rollback(conn)
+            raise self._error(again, conn, committed=False) from again
+
+    def _seal(
         self,
         batches: Sequence[Batch],
         versions: dict[str, int],
         last: _Last,
         stored: _Found,
         times: ClockReadings,
-        *,
         checked: bool,
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[int, ...]]]:
+    ) -> tuple[list[StoredEvent], list[tuple[int, ...]]]:
         """Check and seal the batches (:func:`~action_ledger.store.seal_batches`)."""
         times.rewind()
-        sealed, results = seal_batches(
+        return seal_batches(
             batches,
             versions=versions,
             last=last,
@@ -447,21 +815,12 @@ class PostgresEventStore:
             key=self.key,
             checked=checked,
         )
-        return list(map(stored_as_row, sealed)), results
-
-    def _insert(self, conn: _Conn, rows: list[tuple[Any, ...]]) -> int:
-        """Insert the rows in one statement, skipping any whose event id is stored; return how
-        many were inserted."""
-        if not rows:
-            return 0
-        cursor = conn.execute(self._q.insert, [list(column) for column in zip(*rows, strict=True)])
-        return cursor.rowcount
 
     def _notify(self, conn: _Conn, rows: list[tuple[Any, ...]]) -> None:
         """Tell the register's listeners the new last position (delivered at commit, in
         commit order, and only if the transaction commits); nothing if no row was stored."""
         if rows:
-            conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(rows[-1][0])))
+            conn.execute(self._q.notify, (self._channel, str(rows[-1][0])))
 
     def _stored(self, conn: _Conn, batches: Sequence[Batch]) -> _Found:
         """The stream and position of each of the batches' event ids that is stored."""
@@ -500,7 +859,7 @@ class PostgresEventStore:
             return restored + len(rows)
 
         # Never retried: the events may be an iterator, consumed by the first attempt.
-        return self._write(work, retry=False)
+        return self._locked(work)
 
     def _restore_rows(self, conn: _Conn, rows: list[tuple[Any, ...]]) -> None:
         """Insert checked rows of a restore (in the caller's transaction).
@@ -555,7 +914,17 @@ class PostgresEventStore:
                 return
 
     def _page(self, after: int, size: int) -> list[tuple[Any, ...]]:
-        return self._read(lambda conn: conn.execute(self._q.read_all, (after, size)).fetchall())
+        def work(conn: _Conn) -> list[tuple[Any, ...]]:
+            if not self.group_commit or self._in_transaction:
+                return conn.execute(self._q.read_all, (after, size)).fetchall()
+            # With group commit another writer's events are visible a moment before they are
+            # durable: a page is handed out (to a subscriber, a backup) only once the WAL is
+            # flushed past everything it holds; the barrier after the read does that.
+            cursor = psycopg.ClientCursor(conn)
+            query = cursor.mogrify(self._q.read_all, (after, size)) + "; " + _BARRIER
+            return _results(cursor, query)[0]
+
+        return self._read(work)
 
     def get_event(self, event_id: str) -> StoredEvent | None:
         """See :meth:`action_ledger.store.EventStore.get_event`."""
@@ -652,12 +1021,12 @@ class PostgresEventStore:
 
     def _listen(self) -> _Conn:
         """A new autocommit connection listening on the register's channel."""
-        conn = self._connect(autocommit=True)
+        conn = self._connect(listen=True)
         try:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
         except psycopg.Error as exc:
             conn.close()
-            raise self._error(exc) from exc
+            raise self._error(exc, conn, committed=False) from exc
         return conn
 
     def _drop_listener(self) -> None:
@@ -670,7 +1039,7 @@ class PostgresEventStore:
         :meth:`wait_for_append`, which end at once."""
         with self._lock:
             self._closed = True
-            self._conn.close()
+            self._discard()
         with contextlib.suppress(OSError):  # closed before, or full: a waiter is woken already
             self._wake_w.send(b"x")
         with self._waiters:
@@ -689,11 +1058,20 @@ class _Queries:
         columns = sql.SQL(", ").join(map(sql.Identifier, STORED_COLUMNS))
         select = sql.SQL("SELECT {} FROM {}.events ").format(columns, self._schema)
         unnest = sql.SQL(", ").join(sql.SQL(f"%s::{t}[]") for t in _TYPES)
-        insert = sql.SQL(
-            "INSERT INTO {}.events ({}) SELECT * FROM unnest({}) ON CONFLICT (event_id) DO NOTHING"
-        ).format(self._schema, columns, unnest)
-        self.insert = insert
-        self.insert_returning = insert + sql.SQL(" RETURNING position")
+        # A stored event id fails the INSERT of an append (unique violation), which then
+        # looks the ids up and decides again; a restore skips and names it.
+        self.insert = sql.SQL("INSERT INTO {}.events ({}) SELECT * FROM unnest({})").format(
+            self._schema, columns, unnest
+        )
+        self.insert_returning = self.insert + sql.SQL(
+            " ON CONFLICT (event_id) DO NOTHING RETURNING position"
+        )
+        self.search_path = sql.SQL("SET search_path TO {}").format(self._schema)
+        self.lock = sql.SQL("SELECT pg_advisory_xact_lock(%s)")
+        # The register's lock, and the read models' if free: a catch-up holding it is left
+        # to pick this append up, rather than holding the append up.
+        self.locks = sql.SQL("SELECT pg_advisory_xact_lock(%s), pg_try_advisory_xact_lock(%s)")
+        self.notify = sql.SQL("SELECT pg_notify(%s, %s)")
         self.create_schema = self.format("CREATE SCHEMA IF NOT EXISTS {schema}")
         self.create_migrations = self.format(
             "CREATE TABLE IF NOT EXISTS {schema}.schema_migrations "
@@ -702,12 +1080,6 @@ class _Queries:
         self.migrations = self.format("SELECT name FROM {schema}.schema_migrations")
         self.record_migration = self.format(
             "INSERT INTO {schema}.schema_migrations (name, applied_at) VALUES (%s, now())"
-        )
-        # What an append needs, in one statement: the stream's version (a max on the
-        # (stream_id, version) index) and the log's last row; no row at all: an empty log.
-        self.head = self.format(
-            "SELECT (SELECT coalesce(max(version), 0) FROM {schema}.events WHERE stream_id = %s),"
-            " position, hash, recorded_at FROM {schema}.events ORDER BY position DESC LIMIT 1"
         )
         self.last = self.format(
             "SELECT position, hash, recorded_at FROM {schema}.events ORDER BY position DESC LIMIT 1"
@@ -721,7 +1093,6 @@ class _Queries:
             "SELECT event_id, stream_id, position FROM {schema}.events "
             "WHERE event_id = ANY(%s::text[])"
         )
-        self.delete_after = self.format("DELETE FROM {schema}.events WHERE position > %s")
         self.any_event = self.format("SELECT 1 FROM {schema}.events LIMIT 1")
         self.position_of = self.format("SELECT position FROM {schema}.events WHERE event_id = %s")
         self.read_stream = select + sql.SQL("WHERE stream_id = %s ORDER BY version LIMIT %s")
@@ -739,3 +1110,278 @@ class _Queries:
     def format(self, template: str) -> sql.Composed:
         """``template`` with ``{schema}`` replaced by the quoted schema name."""
         return sql.SQL(template).format(schema=self._schema)
+
+
+# -- the read models' dialect -----------------------------------------------------------------
+
+# Neutral SQL's pieces that PostgreSQL writes differently: string literals and quoted names
+# (kept, with % doubled), casts (kept), ? and :name parameters, and a bare % (doubled).
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|:([A-Za-z_]\w*)|%")
+_CONTAINS = re.compile(r"instr\(casefold\(([\w.]+)\), \?\) > 0")
+_PG_TYPES: Mapping[type, str] = {int: "bigint", float: "double precision", bytes: "bytea"}
+_PG_TEXT = 'text COLLATE "C"'  # byte (code point) order, as SQLite and Python sort text
+_CHECKPOINTS = "read_model_checkpoints"
+
+
+def _pg_token(match: re.Match[str]) -> str:
+    token = match[0]
+    if token == "?":
+        return "%s"
+    if match[1] is not None:
+        return f"%({match[1]})s"
+    return token.replace("%", "%%")
+
+
+@functools.lru_cache(maxsize=512)
+def _postgres_sql(neutral: str, collation: str) -> str:
+    """``neutral`` in PostgreSQL's form. Containment without regard to case: ``lower()`` in a
+    Unicode-aware collation (the columns' "C" collation lowers ASCII only), with the two
+    commonest places where casefold and lower differ (ß, final sigma) folded too."""
+    text = _CONTAINS.sub(
+        lambda m: (
+            f"strpos(replace(replace(lower({m[1]} COLLATE {collation}), 'ß', 'ss'), 'ς', 'σ'), ?)"
+            " > 0"
+        ),
+        neutral,
+    )
+    return _TOKENS.sub(_pg_token, text)
+
+
+class Projector(Protocol):
+    """What the read-model runner offers an append (see :meth:`PostgresTables.append`)."""
+
+    @property
+    def count(self) -> int:
+        """How many projections (checkpoint rows) the runner keeps."""
+
+    def writes(self, sealed: list[StoredEvent]) -> Callable[[PostgresTables], None]:
+        """Work out the rows of the sealed events (no I/O but reads of earlier events);
+        return what writes them, with the checkpoint, through the dialect."""
+
+    def catch_up(self) -> None:
+        """Catch the tables up from their checkpoints, inside the current transaction."""
+
+    def forget(self) -> None:
+        """The append failed: drop anything remembered on the way."""
+
+
+class PostgresTables:
+    """Read-model tables in the schema of a :class:`PostgresEventStore`, on its connection:
+    the read-model runner's dialect for PostgreSQL.
+
+    The connection's search path is the schema, so the runner's neutral SQL names the tables
+    plainly. A catch-up transaction takes the read models' advisory lock: writers of the tables
+    (catch-ups in several processes) queue, and each re-reads the checkpoints after the lock,
+    so no event is applied twice. An append takes that lock only if it is free, and then writes
+    the rows of its events in its own transaction (see :meth:`append`).
+    """
+
+    def __init__(self, store: PostgresEventStore) -> None:
+        self._store = store
+        self._schema = self.quote(store.schema)
+        # Not the store's key: a catch-up must not hold up appends.
+        self.lock_key = lock_key(f"action_ledger:read_models:{store.schema}")
+        self.probe = sql.SQL("SELECT count(*), min(position), max(position) FROM {}.{}").format(
+            sql.Identifier(store.schema), sql.Identifier(_CHECKPOINTS)
+        )
+        self._advance = (
+            f"UPDATE {self._schema}.{_CHECKPOINTS} SET position = %s WHERE position = %s"
+        )
+        self._conn: _Conn | None = None  # the connection of the transaction in progress
+        # While an append plans its read-model rows: the statements, bound, to send with it.
+        self._collected: list[str] | None = None
+        self._mogrify: Callable[[str, Sequence[Any]], str] | None = None
+        icu = store._read(
+            lambda conn: conn.execute(
+                "SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'"
+            ).fetchone()
+        )
+        self._collation = '"und-x-icu"' if icu else '"default"'
+
+    def sql(self, neutral: str) -> str:
+        return _postgres_sql(neutral, self._collation)
+
+    def quote(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def upsert(self, table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
+        q = self.quote
+        rest = [c for c in columns if c not in pk]
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in rest)
+            if rest
+            else "DO NOTHING"
+        )
+        return (
+            f"INSERT INTO {q(table)} ({', '.join(map(q, columns))}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(map(q, pk))}) {action}"
+        )
+
+    def create(self, table: Table) -> None:
+        q = self.quote
+        name = f"{self._schema}.{q(table.name)}"
+        required = set(table.not_null) | set(table.pk)
+        columns = [
+            f"{q(c)} {_PG_TYPES.get(t, _PG_TEXT)}" + (" NOT NULL" if c in required else "")
+            for c, t in table.columns.items()
+        ]
+        columns.append(f"PRIMARY KEY ({', '.join(map(q, table.pk))})")
+        self.execute(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(columns)})", ())
+        for index in table.indexes:  # named as sqlite-utils names them
+            self.execute(
+                f"CREATE INDEX IF NOT EXISTS {q('_'.join(['idx', table.name, *index]))} "
+                f"ON {name} ({', '.join(map(q, index))})",
+                (),
+            )
+
+    def drop(self, table: Table) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {self._schema}.{self.quote(table.name)}", ())
+
+    def _current(self) -> _Conn:
+        if self._conn is None:
+            raise StoreError("read-model writes need a transaction (this is a bug)")
+        return self._conn
+
+    def execute(self, sql: str, params: Sequence[Any]) -> None:
+        if self._collected is not None and self._mogrify is not None:
+            self._collected.append(self._mogrify(sql, params))
+            return
+        self._current().execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self._collected is not None and self._mogrify is not None:
+            mogrify = self._mogrify
+            self._collected.extend(mogrify(sql, row) for row in rows)
+            return
+        if rows:
+            with self._current().cursor() as cursor:
+                cursor.executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def collecting(self, conn: _Conn) -> Iterator[list[str]]:
+        """Writes made in the block are bound and collected (to be sent with an append's
+        commit, in one round trip) instead of executed."""
+        collected: list[str] = []
+        self._collected, self._mogrify = collected, psycopg.ClientCursor(conn).mogrify
+        try:
+            yield collected
+        finally:
+            self._collected = self._mogrify = None
+
+    def select(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        if self._conn is not None:
+            return list(self._conn.execute(sql, params).fetchall())
+        return self._store._read(lambda conn: list(conn.execute(sql, params).fetchall()))
+
+    @contextlib.contextmanager
+    def _bound(self, conn: _Conn) -> Iterator[None]:
+        outer, self._conn = self._conn, conn
+        try:
+            yield
+        finally:
+            self._conn = outer
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A transaction of the store's (a savepoint inside one) holding the read models'
+        advisory lock."""
+        with self._store.transaction() as conn, self._bound(conn):
+            conn.execute(self._store._q.lock, (self.lock_key,))
+            yield
+
+    def reading(self) -> contextlib.AbstractContextManager[None]:
+        """Reads run in autocommit, one round trip each."""
+        return contextlib.nullcontext()
+
+    def append(
+        self, store: Any, batches: Sequence[Batch], projector: Projector
+    ) -> tuple[list[tuple[int, ...]], Exception | None]:
+        """Append the batches and write their read-model rows in the same transaction.
+
+        Under the register's lock the append also tries the read models' lock and reads their
+        checkpoints. Lock free and every checkpoint at the log's end: the rows are worked out
+        from the sealed events (and the states the runner holds: no read-back, no decode of
+        what the command decided) and sent with the ``INSERT`` and one checkpoint statement.
+        Lock free but behind: a catch-up inside the transaction. Lock held by another
+        process's catch-up: nothing; that or the next catch-up applies the events. A failing
+        projection never loses the events: its rows are rolled back to a savepoint, and its
+        error is returned to be raised after the commit.
+        """
+        assert store is self._store
+        for stream_id, events, _ in batches:
+            check_batch(stream_id, events)
+        hook = _TablesHook(self, projector)
+        results, _ = self._store.write(batches, checked=True, tables=hook)
+        return results, hook.failure
+
+    def advance(self, last: int, after: int) -> None:
+        """Move every checkpoint from ``after`` to ``last`` (one statement)."""
+        self.execute(self._advance, (last, after))
+
+    def together(
+        self, append: Callable[[], object], catch_up: Callable[[], object]
+    ) -> Exception | None:
+        """Run ``append`` and ``catch_up`` in one transaction, the catch-up under a savepoint
+        (for appends made by other means than :meth:`append`)."""
+        failure: Exception | None = None
+        with self.transaction():
+            append()
+            try:
+                with self.transaction():
+                    catch_up()
+            except Exception as exc:
+                failure = exc
+        return failure
+
+    def shares(self, store: object) -> bool:
+        return store is self._store
+
+    def close(self) -> None:
+        """Nothing: the connection is the store's."""
+
+
+class _TablesHook:
+    """One append's read-model side (see :meth:`PostgresTables.append`)."""
+
+    def __init__(self, tables: PostgresTables, projector: Projector) -> None:
+        self.lock_key = tables.lock_key
+        self.probe: sql.Composed = tables.probe
+        self._tables = tables
+        self._projector = projector
+        self._plan: _Plan | None = None
+
+    @property
+    def failure(self) -> Exception | None:
+        return None if self._plan is None else self._plan.failure
+
+    def plan(
+        self,
+        conn: _Conn,
+        locked: bool,
+        probe: tuple[Any, ...] | None,
+        after: int,
+        sealed: list[StoredEvent],
+    ) -> _Plan:
+        if not locked:
+            self._plan = None
+            return _NO_TABLES
+        count, low, high = probe if probe is not None else (0, None, None)
+        if count != self._projector.count or low != after or high != after:
+            self._plan = _Plan(catch_up=self._projector.catch_up)
+            return self._plan
+        tables = self._tables
+        try:
+            write = self._projector.writes(sealed)
+            with tables.collecting(conn) as statements:
+                write(tables)
+                tables.advance(sealed[-1].position, after)
+        except Exception as exc:  # a failing projection: the events are stored all the same
+            self._projector.forget()
+            self._plan = _Plan(failure=exc)
+            return _NO_TABLES
+        self._plan = _Plan(statements=statements)
+        return self._plan
+
+    def failed(self) -> None:
+        self._projector.forget()

@@ -14,12 +14,9 @@ read-model commits, which the next catch-up redoes; it can never lose an event).
 
 from __future__ import annotations
 
-import functools
 import gc
 import operator
-import re
 import sqlite3
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -28,15 +25,15 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
-from ._codec import decode
+from ._codec import ACTION_PREFIX, decode
 from ._decider import LEAN_ACTION, ActionState, MeetingState, evolve, evolve_meeting, fold
 from ._history import audit_entry, values_in_effect
 from ._projections import PROJECTIONS, Change, Delete, Projection, Put, Replace, Table, Write
 from ._sqlite import Immediate as _immediate
 from ._sqlite import SQLiteEventStore
-from .events import ActionCorrected, ActionEvent, MeetingRecorded
+from .events import ActionCorrected, ActionEvent, Event, MeetingRecorded
 from .exceptions import StoreError
-from .store import EventStore, StoredEvent
+from .store import Batch, EventStore, StoredEvent
 
 CHECKPOINTS = "read_model_checkpoints"
 Progress = Callable[[int, int], None]
@@ -73,7 +70,7 @@ class ReadModel:
 
     Args:
         db: the SQLite database (the register file itself, or a temporary one for a view),
-            or a backend's dialect (see :meth:`for_store` for PostgreSQL).
+            or a backend's dialect (see :meth:`for_store`).
         projections: the projections to keep (the register's by default).
         cache_size: how many action states to keep between events (bounds memory).
         strict: check that a cached state is exactly one event behind (another process may
@@ -130,14 +127,15 @@ class ReadModel:
     @classmethod
     def for_store(cls, store: EventStore, **options: Any) -> ReadModel:
         """The read model of a store: in the file of a :class:`SQLiteEventStore`, sharing its
-        connection and lock (one page cache; no second writer on the file); in the schema of
-        a ``PostgresEventStore``, on its connection and lock; else a private in-memory
+        connection and lock (one page cache; no second writer on the file); in a backend that
+        keeps tables of its own (``store.read_model_tables()``, e.g. the schema of a
+        ``PostgresEventStore``), on its connection and lock; else a private in-memory
         database."""
         if isinstance(store, SQLiteEventStore) and store.path not in ("", ":memory:"):
             return cls(store.db, lock=store.lock, relaxed=True, **options)
-        postgres = sys.modules.get("action_ledger._postgres")  # loaded if store is one
-        if postgres is not None and isinstance(store, postgres.PostgresEventStore):
-            return cls(_Postgres(store), lock=store.lock, **options)
+        tables = getattr(store, "read_model_tables", None)  # a backend with tables of its own
+        if tables is not None:
+            return cls(tables(), lock=getattr(store, "lock", None), **options)
         return cls.open(":memory:", **options)
 
     def shares(self, store: EventStore) -> bool:
@@ -145,17 +143,41 @@ class ReadModel:
         read-model update can be one transaction)."""
         return self._dialect.shares(store)
 
-    def catch_up_with(self, store: EventStore, append: Callable[[], object]) -> None:
-        """Run ``append`` (a write to ``store``, which must share this connection) and the
-        catch-up after it in ONE transaction: one durable commit for both.
+    def append(
+        self,
+        store: EventStore,
+        batches: Sequence[Batch],
+        *,
+        events: Iterable[Event] = (),
+    ) -> list[tuple[int, ...]]:
+        """Append ``batches`` to ``store`` and bring these tables up to date: in ONE
+        transaction (one durable commit) when they share the store's connection, else the
+        append and then a catch-up.
 
+        ``events`` are the batches' events as the command decided them (matched by event id),
+        so that a backend that writes the rows from the sealed events need not decode them.
         The catch-up runs under a savepoint: if it fails, the append still commits, and the
         error is raised after the commit (the next catch-up retries from the checkpoint).
+
+        Returns:
+            Each batch's positions, as :meth:`~action_ledger.store.EventStore.append_many`.
         """
-        with self._lock:
-            failure = self._dialect.together(append, lambda: self.catch_up(store))
+        if not self._dialect.shares(store):
+            results = (
+                [store.append(*batches[0])] if len(batches) == 1 else store.append_many(batches)
+            )
+            self.catch_up(store)
+            return results
+        projector = _Projector(self, store, batches, events)
+        with self._lock, _gc_paused():
+            try:
+                results, failure = self._dialect.append(store, batches, projector)
+            except BaseException:
+                projector.forget()
+                raise
         if failure is not None:
             raise failure
+        return results
 
     def _transaction(self) -> AbstractContextManager[None]:
         """One read-model write transaction (serialised with every other writer of these
@@ -335,8 +357,11 @@ class ReadModel:
         last = batch[-1].position
         self._dialect.executemany(self._advance, [(last, p.name, last) for p in self.projections])
 
-    def _change(self, stored: StoredEvent, source: StateSource) -> Change:
-        event = decode(stored)
+    def _change(
+        self, stored: StoredEvent, source: StateSource, event: Event | None = None
+    ) -> Change:
+        if event is None:
+            event = decode(stored)
         if isinstance(event, MeetingRecorded):
             return Change(
                 stored=stored, event=event, meeting=evolve_meeting(MeetingState(), event).meeting
@@ -500,11 +525,12 @@ class _Dialect(Protocol):
     def reading(self) -> AbstractContextManager[None]:
         """Where reads run (a short transaction, if the backend needs one)."""
 
-    def together(
-        self, append: Callable[[], object], catch_up: Callable[[], object]
-    ) -> Exception | None:
-        """Run ``append`` and then ``catch_up`` under a savepoint, in one transaction; return
-        the catch-up's error (its writes rolled back, the append's kept)."""
+    def append(
+        self, store: EventStore, batches: Sequence[Batch], projector: _Projector
+    ) -> tuple[list[tuple[int, ...]], Exception | None]:
+        """Append the batches to ``store`` (which :meth:`shares` these tables) and bring the
+        tables up to date in the same transaction; return the positions and the read models'
+        error, if any (their writes rolled back, the append's kept)."""
 
     def shares(self, store: EventStore) -> bool:
         """Whether the tables are on ``store``'s connection."""
@@ -570,9 +596,24 @@ class _SQLite:
     def reading(self) -> AbstractContextManager[None]:
         return nullcontext()
 
+    def append(
+        self, store: EventStore, batches: Sequence[Batch], projector: _Projector
+    ) -> tuple[list[tuple[int, ...]], Exception | None]:
+        results: list[tuple[int, ...]] = []
+
+        def append() -> None:
+            if len(batches) == 1:
+                results.append(store.append(*batches[0]))
+            else:
+                results.extend(store.append_many(batches))
+
+        return results, self.together(append, projector.catch_up)
+
     def together(
         self, append: Callable[[], object], catch_up: Callable[[], object]
     ) -> Exception | None:
+        """Run ``append`` and then ``catch_up`` under a savepoint, in one transaction; return
+        the catch-up's error (its writes rolled back, the append's kept)."""
         failure: Exception | None = None
         with _immediate(self._conn):
             append()
@@ -592,156 +633,45 @@ class _SQLite:
         self._conn.close()
 
 
-# Neutral SQL's pieces that PostgreSQL writes differently: string literals and quoted names
-# (kept, with % doubled), casts (kept), ? and :name parameters, and a bare % (doubled).
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|:([A-Za-z_]\w*)|%")
-_CONTAINS = re.compile(r"instr\(casefold\(([\w.]+)\), \?\) > 0")
-_PG_TYPES: Mapping[type, str] = {int: "bigint", float: "double precision", bytes: "bytea"}
-_PG_TEXT = 'text COLLATE "C"'  # byte (code point) order, as SQLite and Python sort text
+class _Projector:
+    """One append's read-model side, for the dialect: the rows of the sealed events, worked
+    out from the events and states the command already holds; or a catch-up."""
 
-
-def _pg_token(match: re.Match[str]) -> str:
-    token = match[0]
-    if token == "?":
-        return "%s"
-    if match[1] is not None:
-        return f"%({match[1]})s"
-    return token.replace("%", "%%")
-
-
-@functools.lru_cache(maxsize=512)
-def _postgres_sql(neutral: str, collation: str) -> str:
-    """``neutral`` in PostgreSQL's form. Containment without regard to case: ``lower()`` in a
-    Unicode-aware collation (the columns' "C" collation lowers ASCII only), with the two
-    commonest places where casefold and lower differ (ß, final sigma) folded too."""
-    text = _CONTAINS.sub(
-        lambda m: (
-            f"strpos(replace(replace(lower({m[1]} COLLATE {collation}), 'ß', 'ss'), 'ς', 'σ'), ?)"
-            " > 0"
-        ),
-        neutral,
-    )
-    return _TOKENS.sub(_pg_token, text)
-
-
-class _Postgres:
-    """Read-model tables in the schema of a ``PostgresEventStore``, on its connection.
-
-    Every transaction first sets the ``search_path`` to the schema (so the neutral SQL's
-    table names are the schema's) and, to write, takes an advisory lock of the read models:
-    writers (catch-ups in several processes) queue, and each re-reads the checkpoints after
-    the lock, so no event is applied twice.
-    """
-
-    def __init__(self, store: Any) -> None:
+    def __init__(
+        self,
+        model: ReadModel,
+        store: EventStore,
+        batches: Sequence[Batch],
+        events: Iterable[Event],
+    ) -> None:
+        self._model = model
         self._store = store
-        self._schema = self.quote(store.schema)
-        from ._postgres import lock_key  # loaded already: the store came from it
+        self._batches = batches
+        self._events = {e.event_id: e for e in events}
+        self.count = len(model.projections)
 
-        # Not the store's key: a catch-up must not hold up appends.
-        self._key = lock_key(f"action_ledger:read_models:{store.schema}")
-        self._conn: Any = None  # the connection of the transaction in progress
-        with self._begin() as conn:
-            icu = conn.execute("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'")
-            self._collation = '"und-x-icu"' if icu.fetchone() else '"default"'
+    def writes(self, sealed: list[StoredEvent]) -> Callable[[_Dialect], None]:
+        """The writes of ``sealed`` for every projection (each at the log's end), and then
+        the checkpoint, as one function of the dialect."""
+        model = self._model
+        writes = _Writes(model._sql)
+        source = StoreSource(self._store)
+        for stored in sealed:
+            change = model._change(stored, source, self._events.get(stored.event_id))
+            for projection in model.projections:
+                writes.add(projection.handle(change))
+        return writes.execute
 
-    def sql(self, neutral: str) -> str:
-        return _postgres_sql(neutral, self._collation)
+    def catch_up(self) -> None:
+        """Catch up inside the append's transaction."""
+        self._model.catch_up(self._store)
 
-    def quote(self, name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
-
-    def upsert(self, table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
-        q = self.quote
-        rest = [c for c in columns if c not in pk]
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in rest)
-            if rest
-            else "DO NOTHING"
-        )
-        return (
-            f"INSERT INTO {q(table)} ({', '.join(map(q, columns))}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))}) "
-            f"ON CONFLICT ({', '.join(map(q, pk))}) {action}"
-        )
-
-    def create(self, table: Table) -> None:
-        q = self.quote
-        name = f"{self._schema}.{q(table.name)}"
-        required = set(table.not_null) | set(table.pk)
-        columns = [
-            f"{q(c)} {_PG_TYPES.get(t, _PG_TEXT)}" + (" NOT NULL" if c in required else "")
-            for c, t in table.columns.items()
-        ]
-        columns.append(f"PRIMARY KEY ({', '.join(map(q, table.pk))})")
-        self.execute(f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(columns)})", ())
-        for index in table.indexes:  # named as sqlite-utils names them
-            self.execute(
-                f"CREATE INDEX IF NOT EXISTS {q('_'.join(['idx', table.name, *index]))} "
-                f"ON {name} ({', '.join(map(q, index))})",
-                (),
-            )
-
-    def drop(self, table: Table) -> None:
-        self.execute(f"DROP TABLE IF EXISTS {self._schema}.{self.quote(table.name)}", ())
-
-    def execute(self, sql: str, params: Sequence[Any]) -> None:
-        self._conn.execute(sql, params)
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            with self._conn.cursor() as cursor:
-                cursor.executemany(sql, rows)
-
-    def select(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        return list(self._conn.execute(sql, params).fetchall())
-
-    @contextmanager
-    def _begin(self, *, lock: bool = False) -> Iterator[Any]:
-        """A transaction (a savepoint inside one) on the store's connection, its search path
-        the schema; with ``lock``, holding the read models' advisory lock."""
-        outer = self._conn
-        conn = self._store.conn if outer is None else outer
-        with conn.transaction():
-            self._conn = conn
-            try:
-                conn.execute(
-                    "SELECT set_config('search_path', %s, true)"
-                    + (", pg_advisory_xact_lock(%s)" if lock else ""),
-                    (self._schema, self._key) if lock else (self._schema,),
-                )
-                yield conn
-            finally:
-                self._conn = outer
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._begin(lock=True):
-            yield
-
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        with self._begin():
-            yield
-
-    def together(
-        self, append: Callable[[], object], catch_up: Callable[[], object]
-    ) -> Exception | None:
-        failure: Exception | None = None
-        with self._begin():
-            append()
-            try:
-                with self._begin():  # a savepoint: rolled back alone if the catch-up fails
-                    catch_up()
-            except Exception as exc:
-                failure = exc
-        return failure
-
-    def shares(self, store: EventStore) -> bool:
-        return store is self._store
-
-    def close(self) -> None:
-        """Nothing: the connection is the store's."""
+    def forget(self) -> None:
+        """Drop the cached states of the appended streams: they may hold what was not
+        stored."""
+        for stream_id, _, _ in self._batches:
+            if stream_id.startswith(ACTION_PREFIX):
+                self._model._states.pop(stream_id[len(ACTION_PREFIX) :], None)
 
 
 def _chunks(events: Iterable[StoredEvent], size: int) -> Iterator[list[StoredEvent]]:

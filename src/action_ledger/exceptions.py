@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ActionLedgerError",
     "ConcurrencyError",
+    "ConnectionLostError",
     "DuplicateEventError",
     "IntegrityError",
     "NotFoundError",
@@ -59,20 +60,50 @@ class NotFoundError(ActionLedgerError, LookupError):
 class ConcurrencyError(ActionLedgerError):
     """An append was made against a stale stream version.
 
+    A :class:`~action_ledger.Ledger` re-decides a command that lost a race on fresh state
+    and retries it with jittered backoff, so this reaches its caller only when the retry
+    budget is spent or retries were turned off; ``attempts`` and ``budget`` then say so.
+
     Attributes:
         stream_id: the stream appended to.
         expected: the version the caller expected.
         actual: the version the store holds.
+        attempts: how many times the Ledger tried the command (``None`` from a store).
+        budget: the Ledger's retry budget in seconds (``None`` from a store).
     """
 
-    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
-        super().__init__(
+    def __init__(
+        self,
+        stream_id: str,
+        expected: int,
+        actual: int,
+        *,
+        attempts: int | None = None,
+        budget: float | None = None,
+    ) -> None:
+        message = (
             f"stream {stream_id!r} is at version {actual}, not the expected {expected}: "
-            "someone else changed it; reload and try again"
+            "someone else changed it"
         )
+        if attempts is None:
+            message += "; reload and try again"
+        elif budget is not None and budget <= 0:
+            message += (
+                "; retries are turned off (retry_budget=0), so the command was tried once: "
+                "try it again, or open the ledger with a retry budget"
+            )
+        else:
+            message += (
+                f"; gave up after {attempts} attempts in the {budget:g} s retry budget, as "
+                "other writers kept changing it: try again later, or give the ledger a larger "
+                "retry_budget"
+            )
+        super().__init__(message)
         self.stream_id = stream_id
         self.expected = expected
         self.actual = actual
+        self.attempts = attempts
+        self.budget = budget
 
 
 class DuplicateEventError(ActionLedgerError):
@@ -89,3 +120,21 @@ class IntegrityError(ActionLedgerError):
 
 class StoreError(ActionLedgerError):
     """The event store could not be opened or used (a bad path, URL or connection)."""
+
+
+class ConnectionLostError(StoreError):
+    """The connection to the database server was lost (or could not be made again) while a
+    request was under way. Retrying is safe, and a :class:`~action_ledger.Ledger` retries a
+    command itself within its retry budget, with the same event id.
+
+    Attributes:
+        committed: ``False`` when the server certainly did not commit the request (it was
+            lost before the ``COMMIT`` was sent, so the server rolled it back); ``None`` when
+            it was lost while committing, so it may or may not be stored. Either way,
+            re-sending the same events (the same event ids) settles it: an append that was
+            stored is a no-op that returns its positions.
+    """
+
+    def __init__(self, message: str, *, committed: bool | None) -> None:
+        super().__init__(message)
+        self.committed = committed

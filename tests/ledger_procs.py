@@ -23,7 +23,7 @@ def update_id(worker: int, n: int) -> str:
 
 def main(path: str, worker: int, count: int) -> None:
     stored = []
-    with Ledger.open(path, max_retries=200) as ledger:
+    with Ledger.open(path, retry_budget=60) as ledger:
         for n in range(count):
             event_id = update_id(worker, n)
             ledger.update_action(

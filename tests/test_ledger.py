@@ -21,6 +21,7 @@ from action_ledger import (
     Action,
     ActionLedgerError,
     Attendee,
+    ConcurrencyError,
     Ledger,
     NotFoundError,
     Owner,
@@ -947,3 +948,66 @@ def test_execute_raises_what_decide_raises(ledger: Ledger) -> None:
         ledger.execute(close_again)
     assert rejected.value.rule == "no-double-close"
     assert ledger.head() == head
+
+
+def _raised_and_cached(path: str, **options: Any) -> tuple[Ledger, str]:
+    """A ledger on ``path`` that has raised an action and holds its state in its cache."""
+    ledger = Ledger.open(path, **options)
+    action_id = ledger.raise_action(text="Find out the timeline.", owners=["CC"], actor="A")
+    ledger.get(action_id)
+    return ledger, action_id
+
+
+def test_a_lost_race_is_decided_again_on_fresh_state(tmp_path: Path) -> None:
+    """A command decided on a state another writer has since moved on is decided again on
+    the fresh state and stored: the caller never sees the race."""
+    path = str(tmp_path / "r.db")
+    ledger, action_id = _raised_and_cached(path)
+    with ledger, Ledger.open(path) as other:
+        other.update_action(action_id, note="From the other writer.", source="email", actor="B")
+        action = ledger.update_action(action_id, note="From this one.", source="email", actor="A")
+        assert action.version == 3
+        assert [e.actor for e in ledger.history(action_id)] == ["A", "B", "A"]
+
+
+@pytest.mark.parametrize("options", [{"retry_budget": 0}, {"max_retries": 0}])
+def test_with_retries_off_a_lost_race_says_so(tmp_path: Path, options: dict[str, Any]) -> None:
+    """With retries turned off the first lost race reaches the caller as a ConcurrencyError
+    that says retries are off and how to turn them on; nothing of the command is stored."""
+    path = str(tmp_path / "r.db")
+    ledger, action_id = _raised_and_cached(path, **options)
+    with ledger, Ledger.open(path) as other:
+        other.update_action(action_id, note="From the other writer.", source="email", actor="B")
+        with pytest.raises(ConcurrencyError, match="retries are turned off") as caught:
+            ledger.update_action(action_id, note="Lost.", source="email", actor="A")
+        assert caught.value.attempts == 1
+        assert ledger.get(action_id).version == 2
+
+
+def test_a_spent_retry_budget_says_how_many_attempts_it_made(tmp_path: Path) -> None:
+    """When other writers win every race within the budget, the ConcurrencyError says how
+    many attempts were made in how many seconds, and what to do."""
+    path = str(tmp_path / "r.db")
+    ledger, action_id = _raised_and_cached(path, retry_budget=0.05)
+    real_remember = ledger.read_model.remember
+    calls = 0
+
+    def always_beaten(action: str, state: Any) -> None:
+        # Between deciding and appending, another writer gets there first.
+        nonlocal calls
+        calls += 1
+        with Ledger.open(path) as other:
+            other.update_action(action, note=f"Beat it {calls}.", source="email", actor="B")
+        real_remember(action, state)
+
+    ledger.read_model.remember = always_beaten  # type: ignore[method-assign]
+    with ledger, pytest.raises(ConcurrencyError, match=r"gave up after \d+ attempts") as caught:
+        ledger.update_action(action_id, note="Never first.", source="email", actor="A")
+    assert caught.value.attempts == calls > 1
+    assert caught.value.budget == 0.05
+
+
+def test_max_retries_must_not_be_negative() -> None:
+    """A negative ``max_retries`` is refused, naming the value."""
+    with pytest.raises(ValidationError, match="max_retries -1"):
+        Ledger.open(":memory:", max_retries=-1)

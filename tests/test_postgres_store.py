@@ -14,14 +14,17 @@ import shutil
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from action_ledger.exceptions import ConcurrencyError, StoreError, ValidationError
-from action_ledger.store import verify_chain
+from action_ledger.store import NewEvent, verify_chain
 from action_ledger.testing.contract import new_event, new_events
 
 psycopg = pytest.importorskip("psycopg")
@@ -157,7 +160,7 @@ def test_migrations_applied_twice_are_a_no_op(
     second._run(second._migrate, retry=False)
     with admin(postgres_dsn) as conn:
         assert conn.execute(query).fetchall() == before
-    assert [name for name, _ in before] == ["0001_events"]
+    assert [name for name, _ in before] == ["0001_events", "0002_server_sealing"]
     assert second.last_position() == 2
 
 
@@ -616,3 +619,66 @@ def test_processes_appending_and_tailing_lose_and_repeat_nothing(
         assert versions == list(range(1, len(versions) + 1))
     report = verify_chain(log, key=store.key)
     assert report.ok, report.reason
+
+
+# Text PostgreSQL can hold: no NUL, no lone surrogates (neither is valid in its text type).
+_PG_TEXT = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40
+)
+
+
+def test_the_server_seals_any_text_as_python_hashes_it(
+    open_store: Opener, postgres_dsn: str
+) -> None:
+    """One-stream appends are sealed by the server (``append_batch``), and for ids, types,
+    data, actors and stream names holding any text (quotes, backslashes, control characters,
+    any plane) its hashes are the ones Python computes: the chain verifies, and the stored
+    envelopes are exactly what was appended."""
+    store = open_store()
+    assert store.server_sealing
+    seen: list[NewEvent] = []
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        stream=_PG_TEXT.filter(bool),
+        texts=st.lists(st.tuples(_PG_TEXT, _PG_TEXT, _PG_TEXT), min_size=1, max_size=3),
+    )
+    def append(stream: str, texts: list[tuple[str, str, str]]) -> None:
+        events = [
+            NewEvent(
+                event_id=f"{uuid.uuid4()}{kind}",
+                event_type=kind,
+                schema_version=1,
+                data=data,
+                occurred_at="2021-10-04T12:30:00.000000Z",
+                actor=actor,
+            )
+            for kind, data, actor in texts
+        ]
+        version = store.stream_version("s:" + stream)
+        store.append("s:" + stream, events, version)
+        seen.extend(events)
+
+    append()
+    stored = list(store.read_all())
+    report = verify_chain(stored)
+    assert report.ok, report
+    assert [s.event_id for s in stored] == [e.event_id for e in seen]
+    for envelope, event in zip(stored, seen, strict=True):
+        assert (envelope.event_type, envelope.data, envelope.actor) == (
+            event.event_type,
+            event.data,
+            event.actor,
+        )
+
+
+def test_a_keyed_register_is_sealed_by_the_client(open_store: Opener) -> None:
+    """The server cannot compute an HMAC without an extension, so a keyed register seals on
+    the client (two round trips), and its chain verifies with the key only."""
+    store = open_store(key=b"k" * 32)
+    assert not store.server_sealing
+    store.append("action:A", new_events("a", 3), 0)
+    store.append("action:A", new_events("b", 1), 3)
+    events = list(store.read_all())
+    assert verify_chain(events, key=b"k" * 32).ok
+    assert not verify_chain(events).ok

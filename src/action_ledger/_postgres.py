@@ -50,6 +50,7 @@ import contextlib
 import functools
 import hashlib
 import re
+import secrets
 import select
 import socket
 import threading
@@ -72,11 +73,13 @@ from .exceptions import (
     ValidationError,
 )
 from .store import (
+    GENESIS_HASH,
     STORED_COLUMNS,
     Batch,
     ClockReadings,
     NewEvent,
     StoredEvent,
+    chain_hash,
     check_batch,
     check_paging,
     check_restore,
@@ -106,6 +109,18 @@ _TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
 _BARRIER = "SELECT pg_logical_emit_message(true, 'action_ledger', '')"
 
 
+def _has_input(conn: _Conn) -> bool:
+    """Whether an idle connection has something to read: a server that ended the session
+    (a restart, ``pg_terminate_backend``) has sent its farewell and closed the socket. Such a
+    connection is replaced before a request is sent on it, so that a write is not left in
+    doubt by a loss that came before it. (A notice sent while idle costs a reconnect.)"""
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return True
+    return bool(readable)
+
+
 def _results(cursor: psycopg.ClientCursor[Any], query: str) -> list[list[tuple[Any, ...]]]:
     """Run several statements in one round trip (the simple query protocol, the parameters
     bound by psycopg); return the rows of each that returns rows, in order."""
@@ -128,6 +143,10 @@ class _Stale(Exception):
 
 class _Duplicate(Exception):
     """An appended event id is stored already: decide again with the stored ids known."""
+
+
+class _Refused(Exception):
+    """The server found a stale version: decide again on the client, the ids looked up."""
 
 
 class _Plan:
@@ -171,6 +190,18 @@ class _Hook(Protocol):
     def failed(self) -> None:
         """The write failed after a plan was made (forget what it assumed)."""
 
+    @property
+    def count(self) -> int:
+        """How many checkpoint rows the read models have when they are all kept."""
+
+    def provisional(self, cursor: psycopg.ClientCursor[Any], batch: Batch) -> list[str] | None:
+        """The read-model statements of a batch the server will seal, bound, with references
+        to what ``append_batch`` sets in place of the values only it knows."""
+
+    def not_written(self, failure: Exception | None) -> None:
+        """The events were committed without their read-model rows (``failure``: why, if it
+        was an error rather than the tables not being ready)."""
+
 
 # Each migration is a name and its statements ({schema} is the quoted schema name); applied in
 # order, once, each recorded in schema_migrations in the same transaction.
@@ -199,6 +230,111 @@ _MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             """,
             # One entry per stream, for counting streams by prefix (action id sequences).
             "CREATE INDEX events_stream_starts ON {schema}.events (stream_id) WHERE version = 1",
+        ),
+    ),
+    (
+        "0002_server_sealing",
+        (
+            # The chain hash of store.chain_hash (unkeyed), computed by the server: the same
+            # canonical JSON array (to_json escapes text as Python's json does with
+            # ensure_ascii=False), the same SHA-256. Checked against Python's on every open.
+            """
+            CREATE FUNCTION {schema}.chain_hash(
+                prev text, pos bigint, stream text, version integer, event_id text,
+                event_type text, schema_version integer, data text, occurred_at text,
+                recorded_at text, actor text
+            ) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
+                SELECT encode(sha256(convert_to(
+                    prev || E'\n' || '[' || pos::text || ',' || to_json(stream)::text || ','
+                    || version::text || ',' || to_json(event_id)::text || ','
+                    || to_json(event_type)::text || ',' || schema_version::text || ','
+                    || to_json(data)::text || ',' || to_json(occurred_at)::text || ','
+                    || to_json(recorded_at)::text || ',' || to_json(actor)::text || ']',
+                    'UTF8')), 'hex')
+            $$
+            """,
+            # One stream's batch appended under the register's lock, sealed here: the lock
+            # is held only while the server runs this, never across a round trip. A stale
+            # version raises AL001 (the client then decides with the stored ids known).
+            # Sets, for the read-model statements that follow in the same query, the
+            # position before the batch, its recorded time and each event's hash, and
+            # whether the read models may be written (their lock free, checkpoints at the
+            # log's end).
+            """
+            CREATE FUNCTION {schema}.append_batch(
+                p_lock bigint, p_tables_lock bigint, p_projections integer, p_channel text,
+                p_stream text, p_expected integer, p_ids text[], p_types text[],
+                p_schema_versions integer[], p_data text[], p_occurred text[], p_actors text[],
+                p_recorded text
+            ) RETURNS TABLE (last_position bigint, recorded_at text, tables boolean)
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                v_version integer;
+                v_last bigint;
+                v_prev text;
+                v_rec text;
+                v_hash text;
+                v_tables boolean := false;
+                v_count bigint;
+                v_low bigint;
+                v_high bigint;
+                v_n integer := cardinality(p_ids);
+            BEGIN
+                PERFORM pg_advisory_xact_lock(p_lock);
+                -- Statements after the lock: each sees every commit before it.
+                SELECT coalesce(max(e.version), 0) INTO v_version
+                    FROM {schema}.events e WHERE e.stream_id = p_stream;
+                IF v_version <> p_expected THEN
+                    RAISE EXCEPTION 'stream % is at version %', p_stream, v_version
+                        USING ERRCODE = 'AL001';
+                END IF;
+                SELECT e.position, e.hash, e.recorded_at INTO v_last, v_prev, v_rec
+                    FROM {schema}.events e ORDER BY e.position DESC LIMIT 1;
+                IF v_last IS NULL THEN
+                    v_last := 0;
+                    v_prev := repeat('0', 64);
+                    v_rec := '';
+                END IF;
+                IF p_recorded COLLATE "C" > v_rec COLLATE "C" THEN
+                    v_rec := p_recorded;
+                END IF;
+                FOR i IN 1..v_n LOOP
+                    v_hash := {schema}.chain_hash(
+                        v_prev, v_last + i, p_stream, v_version + i, p_ids[i], p_types[i],
+                        p_schema_versions[i], p_data[i], p_occurred[i], v_rec, p_actors[i]);
+                    INSERT INTO {schema}.events VALUES (
+                        v_last + i, p_stream, v_version + i, p_ids[i], p_types[i],
+                        p_schema_versions[i], p_data[i], p_occurred[i], v_rec, p_actors[i],
+                        v_prev, v_hash);
+                    PERFORM set_config('action_ledger.hash_' || i, v_hash, true);
+                    v_prev := v_hash;
+                END LOOP;
+                IF p_tables_lock IS NOT NULL AND pg_try_advisory_xact_lock(p_tables_lock) THEN
+                    SELECT count(*), min(c.position), max(c.position)
+                        INTO v_count, v_low, v_high FROM {schema}.read_model_checkpoints c;
+                    v_tables := v_count = p_projections AND v_low = v_last AND v_high = v_last;
+                END IF;
+                PERFORM set_config('action_ledger.position', v_last::text, true);
+                PERFORM set_config('action_ledger.recorded_at', v_rec, true);
+                PERFORM set_config(
+                    'action_ledger.tables', CASE WHEN v_tables THEN 'on' ELSE 'off' END, true);
+                PERFORM pg_notify(p_channel, (v_last + v_n)::text);
+                RETURN QUERY SELECT v_last, v_rec, v_tables;
+            END
+            $$
+            """,
+            # In the same query, before the read-model rows: stop here (AL002) unless the
+            # append found the read models ready for them.
+            """
+            CREATE FUNCTION {schema}.require_tables() RETURNS void LANGUAGE plpgsql AS $$
+            BEGIN
+                IF current_setting('action_ledger.tables', true) IS DISTINCT FROM 'on' THEN
+                    RAISE EXCEPTION 'the read models are not ready for this append'
+                        USING ERRCODE = 'AL002';
+                END IF;
+            END
+            $$
+            """,
         ),
     ),
 )
@@ -292,6 +428,8 @@ class PostgresEventStore:
         try:
             self._run(self._migrate, retry=False)
             self.group_commit = group_commit and self._run(self._barrier_works, retry=False)
+            # The server seals one-stream appends when it hashes exactly as we do (unkeyed).
+            self.server_sealing = key is None and self._run(self._sealing_works, retry=False)
         except BaseException:
             self._conn.close()
             raise
@@ -350,7 +488,11 @@ class PostgresEventStore:
         conn = self._conn
         if conn is not None and not (conn.closed or conn.broken):
             info = conn.info
-            if info.transaction_status == _IDLE and info.pipeline_status == _PIPELINE_OFF:
+            if (
+                info.transaction_status == _IDLE
+                and info.pipeline_status == _PIPELINE_OFF
+                and not _has_input(conn)
+            ):
                 return conn
         self._discard()
         self._conn = self._connect()
@@ -511,6 +653,47 @@ class PostgresEventStore:
         """Run a read in autocommit (no transaction held open: it would hold back VACUUM)."""
         return self._run(work, retry=True)
 
+    def _sealing_works(self, conn: _Conn) -> bool:
+        """Whether the server's ``chain_hash`` gives Python's hash for awkward text (quotes,
+        backslashes, control characters, non-ASCII); else the client seals every append."""
+        awkward = 'a"\\b\n\t\x01\x7f é 𝄞 \u2028 /'
+        event = NewEvent(
+            event_id=awkward,
+            event_type="t" + awkward,
+            schema_version=7,
+            data='{"note":"' + awkward.replace("\\", "\\\\").replace('"', '\\"') + '"}',
+            occurred_at="2021-10-04T12:30:00.000000Z",
+            actor=awkward,
+        )
+        expected = chain_hash(
+            GENESIS_HASH,
+            position=12,
+            stream_id="action:" + awkward,
+            version=3,
+            event=event,
+            recorded_at="2021-10-04T12:31:00.000000Z",
+        )
+        try:
+            row = conn.execute(
+                self._q.chain_hash,
+                (
+                    GENESIS_HASH,
+                    12,
+                    "action:" + awkward,
+                    3,
+                    event.event_id,
+                    event.event_type,
+                    event.schema_version,
+                    event.data,
+                    event.occurred_at,
+                    "2021-10-04T12:31:00.000000Z",
+                    event.actor,
+                ),
+            ).fetchone()
+        except psycopg.Error:
+            return False
+        return row is not None and row[0] == expected
+
     def _barrier_works(self, conn: _Conn) -> bool:
         """Whether this server lets us force a durable WAL flush (group commit needs it)."""
         try:
@@ -572,23 +755,25 @@ class PostgresEventStore:
     ) -> tuple[int, ...]:
         """See :meth:`action_ledger.store.EventStore.append`."""
         check_batch(stream_id, events)
-        results, _ = self.write([(stream_id, events, expected_version)], checked=True)
-        return results[0]
+        return self.write([(stream_id, events, expected_version)], checked=True)[0]
 
     def append_many(self, batches: Sequence[Batch]) -> list[tuple[int, ...]]:
         """See :meth:`action_ledger.store.EventStore.append_many`: one transaction."""
         if not batches:
             return []
-        return self.write(batches, checked=False)[0]
+        return self.write(batches, checked=False)
 
     def write(
         self, batches: Sequence[Batch], *, checked: bool, tables: _Hook | None = None
-    ) -> tuple[list[tuple[int, ...]], list[StoredEvent]]:
+    ) -> list[tuple[int, ...]]:
         """Append the batches in one transaction (with ``tables``' read-model rows, if given);
-        return each batch's positions and the events sealed (those a retry found stored are
-        not among them).
+        return each batch's positions.
 
-        Two round trips, each one query of several statements (psycopg binds the parameters;
+        One stream's batch on an unkeyed register is sealed by the server
+        (:meth:`_write_sealed_here`): one round trip, the register's lock held only while the
+        server runs it. Otherwise, or when that finds a stale version or a stored event id:
+
+        two round trips, each one query of several statements (psycopg binds the parameters;
         the simple query protocol runs them in order, stopping at the first error):
         ``BEGIN``, the register's lock, the streams' versions and the log's last event; then,
         once the events are sealed here, the ``INSERT``, the read-model rows, the checkpoint,
@@ -609,17 +794,22 @@ class PostgresEventStore:
                 raise StoreError("cannot append inside a read-model transaction")
             careful = False  # look up stored event ids before sealing (after a duplicate)
             times = ClockReadings(self._clock)  # kept: an attempt made again reads no clock
+            server = self.server_sealing and len(batches) == 1
             for attempt in range(4):
                 conn = self._connection()
                 self._in_transaction = True
                 try:
+                    if server:
+                        return self._write_sealed_here(conn, batches[0], checked, tables, times)
                     return self._write_once(conn, batches, checked, tables, times, careful=careful)
                 except _Stale as stale:
                     # The connection was dead before anything was sent: a fresh one, once.
                     if attempt >= 1:
                         raise self._error(stale.error, conn, committed=False) from stale.error
                 except _Duplicate:
-                    careful = True
+                    server, careful = False, True
+                except _Refused:
+                    server = False  # a stale version (or a retry): decide with the ids known
                 finally:
                     self._in_transaction = False
             raise StoreError(  # pragma: no cover - a duplicate found again and again
@@ -635,7 +825,7 @@ class PostgresEventStore:
         times: ClockReadings,
         *,
         careful: bool,
-    ) -> tuple[list[tuple[int, ...]], list[StoredEvent]]:
+    ) -> list[tuple[int, ...]]:
         q = self._q
         cursor = psycopg.ClientCursor(conn)
         streams = list(dict.fromkeys(s for s, _, _ in batches))
@@ -677,7 +867,7 @@ class PostgresEventStore:
                 sealed, positions = self._seal(batches, versions, last, stored, times, checked)
             if not sealed:  # every batch was a retry of one stored before
                 self._rollback(conn)
-                return positions, sealed
+                return positions
             rows = list(map(stored_as_row, sealed))
             after = 0 if last is None else last[0]
             plan = (
@@ -698,7 +888,134 @@ class PostgresEventStore:
             if plan is not _NO_TABLES and tables is not None:
                 tables.failed()
             raise
-        return positions, sealed
+        return positions
+
+    def _write_sealed_here(
+        self,
+        conn: _Conn,
+        batch: Batch,
+        checked: bool,
+        tables: _Hook | None,
+        times: ClockReadings,
+    ) -> list[tuple[int, ...]]:
+        """One round trip: ``BEGIN``; ``append_batch`` (lock, check, seal, insert, notify);
+        under a savepoint the read-model rows (bound here from the events as decided, the
+        values only the server knows left as references to what ``append_batch`` set) and
+        the checkpoint; ``COMMIT``; the durability barrier.
+
+        Raises:
+            _Refused: a stale version: rolled back, for the client's path to decide.
+            _Duplicate: an event id is stored: rolled back, likewise.
+        """
+        stream_id, events, expected = batch
+        if not checked:
+            check_batch(stream_id, events)
+        q = self._q
+        cursor = psycopg.ClientCursor(conn)
+        times.rewind()
+        call = cursor.mogrify(
+            q.append_batch,
+            (
+                self._lock_key,
+                None if tables is None else tables.lock_key,
+                0 if tables is None else tables.count,
+                self._channel,
+                stream_id,
+                expected,
+                [e.event_id for e in events],
+                [e.event_type for e in events],
+                [e.schema_version for e in events],
+                [e.data for e in events],
+                [e.occurred_at for e in events],
+                [e.actor for e in events],
+                times.read(),
+            ),
+        )
+        statements = None if tables is None else tables.provisional(cursor, batch)
+        parts = ["BEGIN"]
+        if self.group_commit:
+            parts.append("SET LOCAL synchronous_commit = off")
+        parts.append(call)
+        if statements:
+            parts += ["SAVEPOINT read_models", q.require_tables, *statements]
+            parts.append("RELEASE SAVEPOINT read_models")
+        parts.append("COMMIT")
+        if self.group_commit:
+            parts.append(_BARRIER)
+        try:
+            found = _results(cursor, "; ".join(parts))
+        except psycopg.Error as exc:
+            self._after_refusal(conn, exc, tables, bool(statements))
+            found = []
+        except BaseException:
+            if tables is not None:
+                tables.failed()
+            raise
+        if found:
+            last = int(found[0][0][0])
+        else:  # committed after the read models were rolled back: ask where it went
+            last = self._count(conn, q.position_of, (events[0].event_id,)) - 1
+        return [tuple(range(last + 1, last + 1 + len(events)))]
+
+    def _after_refusal(
+        self, conn: _Conn, exc: psycopg.Error, tables: _Hook | None, had_tables: bool
+    ) -> None:
+        """The one-round-trip append failed at ``exc``: roll back and say why, or, when the
+        events were inserted and the read models failed (or were not ready), commit the
+        events alone."""
+        if self._lost(conn):
+            if tables is not None:
+                tables.failed()
+            raise self._error(exc, conn, committed=None) from exc
+        if conn.info.transaction_status == _IDLE:
+            if tables is not None:
+                tables.failed()
+            raise StoreError(
+                f"PostgreSQL at {self.dsn} failed while committing ({str(exc).strip()}): the "
+                "write may or may not have been stored. Retrying the append with the same "
+                "event ids is safe: if it was stored, the retry returns its positions"
+            ) from exc
+        if exc.sqlstate == "AL001":
+            self._rollback(conn)
+            if tables is not None:
+                tables.failed()
+            raise _Refused() from exc
+        if isinstance(exc, psycopg.errors.UniqueViolation) and exc.diag.table_name == "events":
+            self._rollback(conn)
+            if tables is not None:
+                tables.failed()
+            raise _Duplicate() from exc
+        finish = ["RELEASE SAVEPOINT read_models", "COMMIT"]
+        if self.group_commit:
+            finish.append(_BARRIER)
+        try:
+            if not had_tables:
+                raise exc
+            # Only after append_batch succeeded does the savepoint exist.
+            conn.execute("ROLLBACK TO SAVEPOINT read_models")
+        except psycopg.Error:
+            self._rollback(conn)
+            if tables is not None:
+                tables.failed()
+            raise self._error(exc, conn, committed=False) from exc
+        try:
+            conn.execute("; ".join(finish))
+        except psycopg.Error as again:
+            if tables is not None:
+                tables.failed()
+            if self._lost(conn):
+                raise self._error(again, conn, committed=None) from again
+            self._rollback(conn)
+            raise self._error(again, conn, committed=False) from again
+        assert tables is not None
+        tables.not_written(
+            None
+            if exc.sqlstate == "AL002"
+            else StoreError(
+                f"the read models in schema {self.schema!r} could not be updated "
+                f"({str(exc).strip()}); the events were stored, and the next catch-up retries"
+            )
+        )
 
     def _commit(
         self,
@@ -1050,6 +1367,10 @@ class PostgresEventStore:
             self._wake_w.close()
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class _Queries:
     """The statements of one register, with its schema name quoted once."""
 
@@ -1072,6 +1393,16 @@ class _Queries:
         # to pick this append up, rather than holding the append up.
         self.locks = sql.SQL("SELECT pg_advisory_xact_lock(%s), pg_try_advisory_xact_lock(%s)")
         self.notify = sql.SQL("SELECT pg_notify(%s, %s)")
+        self.append_batch = self.format(
+            "SELECT * FROM {schema}.append_batch(%s::bigint, %s::bigint, %s::integer, %s::text, "
+            "%s::text, %s::integer, %s::text[], %s::text[], %s::integer[], %s::text[], "
+            "%s::text[], %s::text[], %s::text)"
+        )
+        self.require_tables = f"SELECT {_quoted(schema)}.require_tables()"
+        self.chain_hash = self.format(
+            "SELECT {schema}.chain_hash(%s, %s::bigint, %s, %s::integer, %s, %s, %s::integer, "
+            "%s, %s, %s, %s)"
+        )
         self.create_schema = self.format("CREATE SCHEMA IF NOT EXISTS {schema}")
         self.create_migrations = self.format(
             "CREATE TABLE IF NOT EXISTS {schema}.schema_migrations "
@@ -1121,6 +1452,9 @@ _CONTAINS = re.compile(r"instr\(casefold\(([\w.]+)\), \?\) > 0")
 _PG_TYPES: Mapping[type, str] = {int: "bigint", float: "double precision", bytes: "bytea"}
 _PG_TEXT = 'text COLLATE "C"'  # byte (code point) order, as SQLite and Python sort text
 _CHECKPOINTS = "read_model_checkpoints"
+# A bound statement's string literals and bare integers: where stand-ins may be.
+_STAND_INS = re.compile(r"'(?:[^']|'')*'|\b\d+\b")
+_STAND_IN_TIME = "1900-01-01T{:02d}:{:02d}:{:02d}.{:06d}Z"
 
 
 def _pg_token(match: re.Match[str]) -> str:
@@ -1259,11 +1593,11 @@ class PostgresTables:
                 cursor.executemany(sql, rows)
 
     @contextlib.contextmanager
-    def collecting(self, conn: _Conn) -> Iterator[list[str]]:
+    def collecting(self, cursor: psycopg.ClientCursor[Any]) -> Iterator[list[str]]:
         """Writes made in the block are bound and collected (to be sent with an append's
         commit, in one round trip) instead of executed."""
         collected: list[str] = []
-        self._collected, self._mogrify = collected, psycopg.ClientCursor(conn).mogrify
+        self._collected, self._mogrify = collected, cursor.mogrify
         try:
             yield collected
         finally:
@@ -1312,7 +1646,12 @@ class PostgresTables:
         for stream_id, events, _ in batches:
             check_batch(stream_id, events)
         hook = _TablesHook(self, projector)
-        results, _ = self._store.write(batches, checked=True, tables=hook)
+        results = self._store.write(batches, checked=True, tables=hook)
+        if hook.behind:  # committed without its rows, the tables not ready: catch up now
+            try:
+                projector.catch_up()
+            except Exception as exc:
+                return results, exc
         return results, hook.failure
 
     def advance(self, last: int, after: int) -> None:
@@ -1350,6 +1689,7 @@ class _TablesHook:
         self._tables = tables
         self._projector = projector
         self._plan: _Plan | None = None
+        self.behind = False
 
     @property
     def failure(self) -> Exception | None:
@@ -1373,7 +1713,7 @@ class _TablesHook:
         tables = self._tables
         try:
             write = self._projector.writes(sealed)
-            with tables.collecting(conn) as statements:
+            with tables.collecting(psycopg.ClientCursor(conn)) as statements:
                 write(tables)
                 tables.advance(sealed[-1].position, after)
         except Exception as exc:  # a failing projection: the events are stored all the same
@@ -1385,3 +1725,68 @@ class _TablesHook:
 
     def failed(self) -> None:
         self._projector.forget()
+
+    @property
+    def count(self) -> int:
+        return self._projector.count
+
+    def provisional(self, cursor: psycopg.ClientCursor[Any], batch: Batch) -> list[str] | None:
+        """The batch's read-model statements, worked out before the server seals it: from
+        stand-in events whose position, recorded time and hash are random values that no
+        real one takes, bound, then each stand-in replaced by the setting ``append_batch``
+        gives it (only where it stands alone: never inside other text)."""
+        stream_id, events, expected = batch
+        base = secrets.randbelow(2**60) + 2**61
+        seconds, micros = divmod(secrets.randbelow(86_400 * 10**6), 10**6)
+        hours, seconds = divmod(seconds, 3600)
+        recorded = _STAND_IN_TIME.format(hours, *divmod(seconds, 60), micros)
+        hashes = [secrets.token_hex(32) for _ in events]
+        sealed = [
+            StoredEvent(
+                position=base + k,
+                stream_id=stream_id,
+                version=expected + k,
+                event_id=e.event_id,
+                event_type=e.event_type,
+                schema_version=e.schema_version,
+                data=e.data,
+                occurred_at=e.occurred_at,
+                recorded_at=recorded,
+                actor=e.actor,
+                prev_hash="",
+                hash=hashes[k - 1],
+            )
+            for k, e in enumerate(events, 1)
+        ]
+        tables = self._tables
+        try:
+            write = self._projector.writes(sealed)
+            with tables.collecting(cursor) as statements:
+                write(tables)
+                tables.advance(base + len(events), base)
+        except Exception as exc:  # a failing projection: the events are stored all the same
+            self._projector.forget()
+            self._plan = _Plan(failure=exc)
+            return None
+        self._plan = _Plan(statements=statements)
+        by_hash = {
+            f"'{h}'": f"current_setting('action_ledger.hash_{k}')" for k, h in enumerate(hashes, 1)
+        }
+        by_hash[f"'{recorded}'"] = "current_setting('action_ledger.recorded_at')"
+        top = base + len(events)
+
+        def resolve(match: re.Match[str]) -> str:
+            token = match[0]
+            if token[0] == "'":
+                return by_hash.get(token, token)
+            value = int(token)
+            if base <= value <= top:
+                return f"(current_setting('action_ledger.position')::bigint + {value - base})"
+            return token
+
+        return [_STAND_INS.sub(resolve, statement) for statement in statements]
+
+    def not_written(self, failure: Exception | None) -> None:
+        self._projector.forget()
+        self._plan = None if failure is None else _Plan(failure=failure)
+        self.behind = failure is None

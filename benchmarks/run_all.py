@@ -9,7 +9,8 @@
   latency of ``get``, ``history``, ``as_of(...).get``, ``agenda`` and ``overdue`` at 10,000 and
   1,000,000 events.
 * ``bench_postgres``: action_ledger against eventsourcing's PostgreSQL module (bulk import,
-  command cycle, one action's history, 1/2/4/8 concurrent writer processes), only if a server
+  schema size, command cycle and history beside the commit floor, 1/2/4/8/16 concurrent writer
+  processes with p99 latency, contention correctness), only if a server
   answers at ``$ACTION_LEDGER_BENCH_PG_DSN`` (default
   ``postgresql://postgres@127.0.0.1:5432/test``); otherwise skipped, with the reason printed.
 * ``bench_testing``: the testing kit's state machine (examples and steps per second on each

@@ -1452,8 +1452,6 @@ _CONTAINS = re.compile(r"instr\(casefold\(([\w.]+)\), \?\) > 0")
 _PG_TYPES: Mapping[type, str] = {int: "bigint", float: "double precision", bytes: "bytea"}
 _PG_TEXT = 'text COLLATE "C"'  # byte (code point) order, as SQLite and Python sort text
 _CHECKPOINTS = "read_model_checkpoints"
-# A bound statement's string literals and bare integers: where stand-ins may be.
-_STAND_INS = re.compile(r"'(?:[^']|'')*'|\b\d+\b")
 _STAND_IN_TIME = "1900-01-01T{:02d}:{:02d}:{:02d}.{:06d}Z"
 
 
@@ -1734,7 +1732,7 @@ class _TablesHook:
         """The batch's read-model statements, worked out before the server seals it: from
         stand-in events whose position, recorded time and hash are random values that no
         real one takes, bound, then each stand-in replaced by the setting ``append_batch``
-        gives it (only where it stands alone: never inside other text)."""
+        gives it."""
         stream_id, events, expected = batch
         base = secrets.randbelow(2**60) + 2**61
         seconds, micros = divmod(secrets.randbelow(86_400 * 10**6), 10**6)
@@ -1769,22 +1767,23 @@ class _TablesHook:
             self._plan = _Plan(failure=exc)
             return None
         self._plan = _Plan(statements=statements)
-        by_hash = {
-            f"'{h}'": f"current_setting('action_ledger.hash_{k}')" for k, h in enumerate(hashes, 1)
-        }
-        by_hash[f"'{recorded}'"] = "current_setting('action_ledger.recorded_at')"
-        top = base + len(events)
-
-        def resolve(match: re.Match[str]) -> str:
-            token = match[0]
-            if token[0] == "'":
-                return by_hash.get(token, token)
-            value = int(token)
-            if base <= value <= top:
-                return f"(current_setting('action_ledger.position')::bigint + {value - base})"
-            return token
-
-        return [_STAND_INS.sub(resolve, statement) for statement in statements]
+        # Random values no one can know in advance: they cannot stand in other text.
+        stand_ins = [(f"'{recorded}'", "current_setting('action_ledger.recorded_at')")]
+        stand_ins += [
+            (f"'{h}'", f"current_setting('action_ledger.hash_{k}')")
+            for k, h in enumerate(hashes, 1)
+        ]
+        stand_ins += [
+            (str(base + k), f"(current_setting('action_ledger.position')::bigint + {k})")
+            for k in range(len(events) + 1)
+        ]
+        resolved = []
+        for statement in statements:
+            for stand_in, setting in stand_ins:
+                if stand_in in statement:
+                    statement = statement.replace(stand_in, setting)
+            resolved.append(statement)
+        return resolved
 
     def not_written(self, failure: Exception | None) -> None:
         self._projector.forget()

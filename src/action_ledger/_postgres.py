@@ -200,7 +200,10 @@ class _Hook(Protocol):
 
     def not_written(self, failure: Exception | None) -> None:
         """The events were committed without their read-model rows (``failure``: why, if it
-        was an error rather than the tables not being ready)."""
+        was an error rather than the tables being caught up elsewhere, or here)."""
+
+    def catch_up_inside(self) -> None:
+        """Catch the read models up inside the append's transaction (under a savepoint)."""
 
 
 # Each migration is a name and its statements ({schema} is the quoted schema name); applied in
@@ -258,15 +261,16 @@ _MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             # version raises AL001 (the client then decides with the stored ids known).
             # Sets, for the read-model statements that follow in the same query, the
             # position before the batch, its recorded time and each event's hash, and
-            # whether the read models may be written (their lock free, checkpoints at the
-            # log's end).
+            # whether the read models may be written: 'on' (their lock free, checkpoints at
+            # the log's end), 'behind' (lock free, checkpoints behind) or 'locked' (another
+            # process is catching them up).
             """
             CREATE FUNCTION {schema}.append_batch(
                 p_lock bigint, p_tables_lock bigint, p_projections integer, p_channel text,
                 p_stream text, p_expected integer, p_ids text[], p_types text[],
                 p_schema_versions integer[], p_data text[], p_occurred text[], p_actors text[],
                 p_recorded text
-            ) RETURNS TABLE (last_position bigint, recorded_at text, tables boolean)
+            ) RETURNS TABLE (last_position bigint, recorded_at text, tables text)
             LANGUAGE plpgsql AS $$
             DECLARE
                 v_version integer;
@@ -274,7 +278,7 @@ _MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 v_prev text;
                 v_rec text;
                 v_hash text;
-                v_tables boolean := false;
+                v_tables text := 'locked';
                 v_count bigint;
                 v_low bigint;
                 v_high bigint;
@@ -312,24 +316,29 @@ _MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 IF p_tables_lock IS NOT NULL AND pg_try_advisory_xact_lock(p_tables_lock) THEN
                     SELECT count(*), min(c.position), max(c.position)
                         INTO v_count, v_low, v_high FROM {schema}.read_model_checkpoints c;
-                    v_tables := v_count = p_projections AND v_low = v_last AND v_high = v_last;
+                    v_tables := CASE
+                        WHEN v_count = p_projections AND v_low = v_last AND v_high = v_last
+                        THEN 'on' ELSE 'behind' END;
                 END IF;
                 PERFORM set_config('action_ledger.position', v_last::text, true);
                 PERFORM set_config('action_ledger.recorded_at', v_rec, true);
-                PERFORM set_config(
-                    'action_ledger.tables', CASE WHEN v_tables THEN 'on' ELSE 'off' END, true);
+                PERFORM set_config('action_ledger.tables', v_tables, true);
                 PERFORM pg_notify(p_channel, (v_last + v_n)::text);
                 RETURN QUERY SELECT v_last, v_rec, v_tables;
             END
             $$
             """,
-            # In the same query, before the read-model rows: stop here (AL002) unless the
-            # append found the read models ready for them.
+            # In the same query, before the read-model rows: stop here unless the append
+            # found the read models ready for them (AL002: locked by a catch-up elsewhere;
+            # AL003: behind, so the client catches them up in this transaction).
             """
             CREATE FUNCTION {schema}.require_tables() RETURNS void LANGUAGE plpgsql AS $$
             BEGIN
-                IF current_setting('action_ledger.tables', true) IS DISTINCT FROM 'on' THEN
-                    RAISE EXCEPTION 'the read models are not ready for this append'
+                IF current_setting('action_ledger.tables', true) = 'behind' THEN
+                    RAISE EXCEPTION 'the read models are behind the log'
+                        USING ERRCODE = 'AL003';
+                ELSIF current_setting('action_ledger.tables', true) IS DISTINCT FROM 'on' THEN
+                    RAISE EXCEPTION 'the read models are being caught up elsewhere'
                         USING ERRCODE = 'AL002';
                 END IF;
             END
@@ -998,6 +1007,23 @@ class PostgresEventStore:
             if tables is not None:
                 tables.failed()
             raise self._error(exc, conn, committed=False) from exc
+        assert tables is not None
+        failure: Exception | None = None
+        if exc.sqlstate == "AL003":
+            # Behind (a write without its rows went before): catch up here, holding both
+            # locks, so that the next append finds them ready again.
+            try:
+                tables.catch_up_inside()
+            except Exception as error:
+                if self._lost(conn):
+                    tables.failed()
+                    raise self._error(exc, conn, committed=None) from error
+                failure = error
+        elif exc.sqlstate != "AL002":
+            failure = StoreError(
+                f"the read models in schema {self.schema!r} could not be updated "
+                f"({str(exc).strip()}); the events were stored, and the next catch-up retries"
+            )
         try:
             conn.execute("; ".join(finish))
         except psycopg.Error as again:
@@ -1007,15 +1033,7 @@ class PostgresEventStore:
                 raise self._error(again, conn, committed=None) from again
             self._rollback(conn)
             raise self._error(again, conn, committed=False) from again
-        assert tables is not None
-        tables.not_written(
-            None
-            if exc.sqlstate == "AL002"
-            else StoreError(
-                f"the read models in schema {self.schema!r} could not be updated "
-                f"({str(exc).strip()}); the events were stored, and the next catch-up retries"
-            )
-        )
+        tables.not_written(failure)
 
     def _commit(
         self,
@@ -1645,11 +1663,6 @@ class PostgresTables:
             check_batch(stream_id, events)
         hook = _TablesHook(self, projector)
         results = self._store.write(batches, checked=True, tables=hook)
-        if hook.behind:  # committed without its rows, the tables not ready: catch up now
-            try:
-                projector.catch_up()
-            except Exception as exc:
-                return results, exc
         return results, hook.failure
 
     def advance(self, last: int, after: int) -> None:
@@ -1687,7 +1700,6 @@ class _TablesHook:
         self._tables = tables
         self._projector = projector
         self._plan: _Plan | None = None
-        self.behind = False
 
     @property
     def failure(self) -> Exception | None:
@@ -1788,4 +1800,7 @@ class _TablesHook:
     def not_written(self, failure: Exception | None) -> None:
         self._projector.forget()
         self._plan = None if failure is None else _Plan(failure=failure)
-        self.behind = failure is None
+
+    def catch_up_inside(self) -> None:
+        with self._tables._store.transaction():  # a savepoint: rolled back alone on failure
+            self._projector.catch_up()

@@ -216,7 +216,8 @@ def test_the_dsn_is_shown_without_its_password(dsn: str, shown: str) -> None:
 def test_a_dropped_connection_is_replaced_on_the_next_call(
     open_store: Opener, postgres_dsn: str
 ) -> None:
-    """After the server ends the session, the next read and append reconnect and succeed."""
+    """After the server ends the session (and it is gone), the next read and append
+    reconnect and succeed: the append is not sent on the dead connection."""
     store = open_store()
     store.append("action:A", new_events("a", 1), 0)
     for call in (
@@ -226,6 +227,13 @@ def test_a_dropped_connection_is_replaced_on_the_next_call(
         pid = store._conn.info.backend_pid
         with admin(postgres_dsn) as conn:
             conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            # pg_terminate_backend only signals: wait until the session has ended.
+            deadline = time.monotonic() + 10
+            while (
+                conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.01)
         call()
         assert store._conn.info.backend_pid != pid
     assert store.last_position() == 2

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import given as for_all
@@ -22,7 +23,8 @@ from action_ledger._examples.west_mercia import record
 from action_ledger._projections import PROJECTIONS, Projection
 from action_ledger._sqlite import SQLiteEventStore
 from action_ledger.commands import Command
-from action_ledger.testing import strategies
+from action_ledger.store import NewEvent
+from action_ledger.testing import laws, strategies
 from test_readmodel import _FAILING, _append, _by_id, _events, _folded
 
 psycopg = pytest.importorskip("psycopg")
@@ -262,3 +264,103 @@ def test_text_search_ignores_case_beyond_ascii(open_ledger: Opener) -> None:
         raised["Close Hauptstraße office."]
     ]
     assert [a.id for a in ledger.register(text="50%")] == []
+
+
+def _consistent(ledger: Ledger) -> None:
+    """The chain verifies and every read-model table is the fold of the log."""
+    assert ledger.verify().ok
+    ledger.refresh()
+    laws.check_read_models(ledger, list(ledger.store.read_all()))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"key": b"k" * 32}, {"group_commit": False}],
+    ids=["keyed: sealed by the client", "no group commit"],
+)
+def test_the_other_write_paths_keep_the_read_models_in_step(
+    postgres_dsn: str, pg_schema: Callable[[], str], options: dict[str, Any]
+) -> None:
+    """A keyed register (sealed by the client, two round trips) and one without group commit
+    record the West Mercia meetings with their read-model rows in each command's transaction:
+    the chain verifies and the tables are the fold of the log."""
+    store = PostgresEventStore(postgres_dsn, schema=pg_schema(), **options)
+    assert store.server_sealing is ("key" not in options)
+    assert store.group_commit is ("group_commit" not in options)
+    with Ledger(store) as ledger:
+        record(ledger)
+        checkpoints = ledger.read_model.checkpoints()
+        assert set(checkpoints.values()) == {ledger.store.last_position()}  # no catch-up needed
+        assert ledger.store.key == options.get("key")
+        _consistent(ledger)
+
+
+def test_an_append_finding_the_read_models_behind_catches_them_up_in_its_transaction(
+    open_ledger: Opener,
+) -> None:
+    """Events appended behind the read models' back (a bulk import through the store) leave
+    them behind; the next command catches them up in its own transaction, so the tables hold
+    its rows and everything before, with no separate catch-up."""
+    ledger = open_ledger()
+    record(ledger)
+    action_id = ledger.register()[0].id
+    other = open_ledger(ledger.store.schema)
+    before = other.store.last_position()
+    other.store.append_many(  # the same events again under new ids: new actions
+        [
+            (f"action:X-{n}", [_renamed(e, f"x{n}-{e.event_id}") for e in events], 0)
+            for n, events in enumerate(_streams(other, 2))
+        ]
+    )
+    assert ledger.read_model.position == before  # behind: nobody caught up
+    ledger.update_action(action_id, note="After the import.", source="email", actor="Officer")
+    checkpoints = ledger.read_model.checkpoints()
+    assert set(checkpoints.values()) == {ledger.store.last_position()}
+    assert [e.summary for e in ledger.history(action_id)][-1].endswith("After the import.")
+    _consistent(ledger)
+
+
+def test_an_append_leaves_the_read_models_to_a_catch_up_running_elsewhere(
+    open_ledger: Opener, postgres_dsn: str
+) -> None:
+    """While another process holds the read models' lock (catching up), a command commits its
+    events without their rows and does not wait; the rows come with the next catch-up."""
+    ledger = open_ledger()
+    record(ledger)
+    action_id = ledger.register()[0].id
+    tables = ledger.read_model._dialect  # type: ignore[attr-defined]
+    with psycopg.connect(postgres_dsn, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (tables.lock_key,))
+        try:
+            ledger.update_action(action_id, note="While locked.", source="email", actor="A")
+            last = ledger.store.last_position()
+            assert ledger.read_model.position == last - 1  # committed without its rows
+        finally:
+            holder.execute("SELECT pg_advisory_unlock(%s)", (tables.lock_key,))
+    assert ledger.get(action_id).last_update == "While locked."
+    _consistent(ledger)
+    assert ledger.read_model.position == ledger.store.last_position()
+
+
+def _streams(ledger: Ledger, count: int) -> list[list[NewEvent]]:
+    """The envelopes of the first ``count`` action streams of the log, as new events."""
+    found: dict[str, list[NewEvent]] = {}
+    for stored in ledger.store.read_all():
+        if stored.stream_id.startswith("action:") and (
+            stored.stream_id in found or len(found) < count
+        ):
+            found.setdefault(stored.stream_id, []).append(
+                NewEvent(
+                    event_id=stored.event_id,
+                    event_type=stored.event_type,
+                    schema_version=stored.schema_version,
+                    data=stored.data,
+                    occurred_at=stored.occurred_at,
+                    actor=stored.actor,
+                )
+            )
+    return list(found.values())
+
+
+def _renamed(event: NewEvent, event_id: str) -> NewEvent:
+    return attrs.evolve(event, event_id=event_id)

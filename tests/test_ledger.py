@@ -4,7 +4,7 @@ example; and a property: the Ledger agrees with the pure fold of a generated his
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -48,7 +48,6 @@ APR_2018 = "2018-04-23"
 UTC = pendulum.UTC
 OCT_HELD = pendulum.datetime(2021, 10, 4, 12, 30, tz=UTC)  # 13:30 BST
 HOMICIDE = "T/Ch Supt to find out timeline for homicide review analysis."
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "west_mercia.py"
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -620,13 +619,8 @@ def test_retrying_a_command_with_the_same_event_id_is_a_no_op(ledger: Ledger, na
 
 
 def west_mercia() -> ModuleType:
-    """The example module ``examples/west_mercia.py``."""
-    spec = importlib.util.spec_from_file_location("west_mercia_example", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The example module, ``src/action_ledger/_examples/west_mercia.py``."""
+    return importlib.import_module("action_ledger._examples.west_mercia")
 
 
 def test_the_west_mercia_example_records_three_meetings(ledger: Ledger) -> None:

@@ -7,7 +7,7 @@ small registers built by hand so that every answer is known exactly."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
+import importlib
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +29,6 @@ from action_ledger import (
 
 ACTOR = "Charity Pearce"
 UTC = pendulum.UTC
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "west_mercia.py"
 TABLES = (
     "actions",
     "audit_trail",
@@ -81,13 +80,8 @@ def open_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Open
 
 
 def west_mercia() -> ModuleType:
-    """The example module ``examples/west_mercia.py``."""
-    spec = importlib.util.spec_from_file_location("west_mercia_example", EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The example module, ``src/action_ledger/_examples/west_mercia.py``."""
+    return importlib.import_module("action_ledger._examples.west_mercia")
 
 
 @pytest.fixture

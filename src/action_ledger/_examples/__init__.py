@@ -1,1 +1,2 @@
-"""The example registers shipped with the package (linked from examples/)."""
+"""The example register shipped with the package: three real West Mercia meetings
+(``action-ledger demo``)."""

@@ -788,9 +788,9 @@ class PostgresEventStore:
         once the events are sealed here, the ``INSERT``, the read-model rows, the checkpoint,
         ``NOTIFY`` and ``COMMIT``. With group commit, the transaction commits without waiting
         for the disk, which releases the lock at once, and a last statement in the same query
-        waits for the WAL to be flushed
-        past that commit: the call returns only once the events are durable, and writers on
-        other connections share the disk flushes instead of queueing for them one by one.
+        waits for the WAL to be flushed past that commit: the call returns only once the
+        events are durable, and writers on other connections share the disk flushes instead of
+        queueing for them one by one.
 
         Raises:
             ConcurrencyError, DuplicateEventError, ValidationError: as ``append`` would.
@@ -804,17 +804,18 @@ class PostgresEventStore:
             careful = False  # look up stored event ids before sealing (after a duplicate)
             times = ClockReadings(self._clock)  # kept: an attempt made again reads no clock
             server = self.server_sealing and len(batches) == 1
-            for attempt in range(4):
+            stale = False  # a connection found dead before anything was sent: replaced once
+            for _ in range(4):
                 conn = self._connection()
                 self._in_transaction = True
                 try:
                     if server:
                         return self._write_sealed_here(conn, batches[0], checked, tables, times)
                     return self._write_once(conn, batches, checked, tables, times, careful=careful)
-                except _Stale as stale:
-                    # The connection was dead before anything was sent: a fresh one, once.
-                    if attempt >= 1:
-                        raise self._error(stale.error, conn, committed=False) from stale.error
+                except _Stale as dead:
+                    if stale:
+                        raise self._error(dead.error, conn, committed=False) from dead.error
+                    stale = True
                 except _Duplicate:
                     server, careful = False, True
                 except _Refused:
@@ -952,26 +953,26 @@ class PostgresEventStore:
         if self.group_commit:
             parts.append(_BARRIER)
         try:
-            found = _results(cursor, "; ".join(parts))
+            last = int(_results(cursor, "; ".join(parts))[0][0][0])
         except psycopg.Error as exc:
-            self._after_refusal(conn, exc, tables, bool(statements))
-            found = []
+            last = self._after_refusal(conn, cursor, exc, tables, bool(statements))
         except BaseException:
             if tables is not None:
                 tables.failed()
             raise
-        if found:
-            last = int(found[0][0][0])
-        else:  # committed after the read models were rolled back: ask where it went
-            last = self._count(conn, q.position_of, (events[0].event_id,)) - 1
         return [tuple(range(last + 1, last + 1 + len(events)))]
 
     def _after_refusal(
-        self, conn: _Conn, exc: psycopg.Error, tables: _Hook | None, had_tables: bool
-    ) -> None:
+        self,
+        conn: _Conn,
+        cursor: psycopg.ClientCursor[Any],
+        exc: psycopg.Error,
+        tables: _Hook | None,
+        had_tables: bool,
+    ) -> int:
         """The one-round-trip append failed at ``exc``: roll back and say why, or, when the
         events were inserted and the read models failed (or were not ready), commit the
-        events alone."""
+        events alone and return the position before them."""
         if self._lost(conn):
             if tables is not None:
                 tables.failed()
@@ -994,7 +995,12 @@ class PostgresEventStore:
             if tables is not None:
                 tables.failed()
             raise _Duplicate() from exc
-        finish = ["RELEASE SAVEPOINT read_models", "COMMIT"]
+        # The position append_batch started from (its setting outlives the savepoint's end).
+        finish = [
+            "SELECT current_setting('action_ledger.position')::bigint",
+            "RELEASE SAVEPOINT read_models",
+            "COMMIT",
+        ]
         if self.group_commit:
             finish.append(_BARRIER)
         try:
@@ -1025,7 +1031,7 @@ class PostgresEventStore:
                 f"({str(exc).strip()}); the events were stored, and the next catch-up retries"
             )
         try:
-            conn.execute("; ".join(finish))
+            last = int(_results(cursor, "; ".join(finish))[0][0][0])
         except psycopg.Error as again:
             if tables is not None:
                 tables.failed()
@@ -1034,6 +1040,7 @@ class PostgresEventStore:
             self._rollback(conn)
             raise self._error(again, conn, committed=False) from again
         tables.not_written(failure)
+        return last
 
     def _commit(
         self,

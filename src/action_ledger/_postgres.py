@@ -88,6 +88,7 @@ from .store import (
     seal_batches,
     stored_as_row,
     stored_from_row,
+    with_place,
 )
 
 __all__ = ["PostgresEventStore", "PostgresTables"]
@@ -1759,17 +1760,12 @@ class _TablesHook:
         recorded = _STAND_IN_TIME.format(hours, *divmod(seconds, 60), micros)
         hashes = [secrets.token_hex(32) for _ in events]
         sealed = [
-            StoredEvent(
-                position=base + k,
+            with_place(
+                e,
                 stream_id=stream_id,
+                position=base + k,
                 version=expected + k,
-                event_id=e.event_id,
-                event_type=e.event_type,
-                schema_version=e.schema_version,
-                data=e.data,
-                occurred_at=e.occurred_at,
                 recorded_at=recorded,
-                actor=e.actor,
                 prev_hash="",
                 hash=hashes[k - 1],
             )

@@ -430,6 +430,33 @@ def replayed_positions(
     return tuple(positions)
 
 
+def with_place(
+    event: NewEvent,
+    *,
+    stream_id: str,
+    position: int,
+    version: int,
+    recorded_at: str,
+    prev_hash: str,
+    hash: str,
+) -> StoredEvent:
+    """``event`` as stored at that place in the log, with that recorded time and hashes."""
+    return StoredEvent(
+        position=position,
+        stream_id=stream_id,
+        version=version,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        data=event.data,
+        occurred_at=event.occurred_at,
+        recorded_at=recorded_at,
+        actor=event.actor,
+        prev_hash=prev_hash,
+        hash=hash,
+    )
+
+
 def seal(
     stream_id: str,
     events: Sequence[NewEvent],
@@ -456,17 +483,12 @@ def seal(
             key=key,
         )
         sealed.append(
-            StoredEvent(
-                position=position + offset,
+            with_place(
+                event,
                 stream_id=stream_id,
+                position=position + offset,
                 version=version + offset,
-                event_id=event.event_id,
-                event_type=event.event_type,
-                schema_version=event.schema_version,
-                data=event.data,
-                occurred_at=event.occurred_at,
                 recorded_at=recorded_at,
-                actor=event.actor,
                 prev_hash=prev_hash,
                 hash=digest,
             )

@@ -1677,21 +1677,6 @@ class PostgresTables:
         """Move every checkpoint from ``after`` to ``last`` (one statement)."""
         self.execute(self._advance, (last, after))
 
-    def together(
-        self, append: Callable[[], object], catch_up: Callable[[], object]
-    ) -> Exception | None:
-        """Run ``append`` and ``catch_up`` in one transaction, the catch-up under a savepoint
-        (for appends made by other means than :meth:`append`)."""
-        failure: Exception | None = None
-        with self.transaction():
-            append()
-            try:
-                with self.transaction():
-                    catch_up()
-            except Exception as exc:
-                failure = exc
-        return failure
-
     def shares(self, store: object) -> bool:
         return store is self._store
 

@@ -19,6 +19,7 @@ import pytest
 
 from action_ledger import (
     Attendee,
+    AuditEntry,
     Ledger,
     NotFoundError,
     Owner,
@@ -26,6 +27,9 @@ from action_ledger import (
     RuleViolationError,
     ValidationError,
 )
+from action_ledger._codec import encode
+from action_ledger.events import ActionReopened
+from action_ledger.pytest_plugin import LedgerFactory
 
 ACTOR = "Charity Pearce"
 UTC = pendulum.UTC
@@ -1067,3 +1071,60 @@ def test_as_of_the_last_day_there_is_sees_everything() -> None:
             view = ledger.as_of(moment)
             assert view.moment.year == 9999
             assert view.register() == ledger.register()
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres"])
+def test_history_from_its_table_is_the_history_of_the_events_and_never_stale(
+    ledger_factory: LedgerFactory, backend: str
+) -> None:
+    """``history`` reads the ``audit_trail`` rows when they are caught up with the log: the
+    same entries (changes in the same order, corrections linked both ways) as building them
+    from the events. When the log has moved on without them (an append straight to the
+    store), it builds them from the events instead, so it never shows a stale trail."""
+    ledger = ledger_factory(backend, clock=Clock("2021-10-05T08:00:00Z"))
+    meeting(ledger, "2021-10-04", "2021-10-04T13:30")
+    action_id = act(ledger, "Find out the timeline.", owners=["T/Ch Supt"], meeting="2021-10-04")
+    ledger.update_action(
+        action_id,
+        note="Delayed.",
+        source="briefing note",
+        due="2021-12-01",
+        text="Find out the homicide review timeline.",
+        owners=["T/Ch Supt", "DCC"],
+        reason="Agreed with the PCC.",
+        actor=ACTOR,
+    )
+    raised_id = ledger.history(action_id)[0].event_id
+    ledger.correct_event(
+        action_id, raised_id, text="Find out when.", owners=["DCC"], reason="Misheard.", actor=ACTOR
+    )
+    ledger.close_action(action_id, resolution="completed", note="Timeline given.", actor=ACTOR)
+
+    def from_events() -> tuple[AuditEntry, ...]:
+        return RegisterView.history(ledger, action_id)
+
+    assert ledger.read_model.audit_rows(ledger.store, action_id) is not None  # the table answers
+    trail = ledger.history(action_id)
+    assert trail == from_events()
+    assert [tuple(e.changes) for e in trail] == [tuple(e.changes) for e in from_events()]
+    assert [tuple(e.changes) for e in trail][1:3] == [
+        ("text", "owners", "due_on"),
+        ("text", "owners"),
+    ]
+    assert trail[0].corrected_by == (trail[2].event_id,)
+
+    reopened = ActionReopened(
+        event_id="direct-1",
+        actor=ACTOR,
+        occurred_at=pendulum.datetime(2021, 10, 6, tz=UTC),
+        action_id=action_id,
+        reason="Not given after all.",
+    )
+    ledger.store.append(f"action:{action_id}", [encode(reopened)], len(trail))
+    assert ledger.read_model.audit_rows(ledger.store, action_id) is None  # behind the log
+    behind = ledger.history(action_id)
+    assert [e.event_type for e in behind][-2:] == ["closed", "reopened"]
+    assert behind == from_events()
+    ledger.refresh()
+    assert ledger.read_model.audit_rows(ledger.store, action_id) is not None
+    assert ledger.history(action_id) == behind

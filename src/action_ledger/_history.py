@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -21,6 +22,7 @@ from .events import (
     ActionReopened,
     ActionRevisited,
     ActionUpdated,
+    Corrections,
 )
 from .store import StoredEvent
 
@@ -35,6 +37,32 @@ _EVENT_TYPES = {
     ActionCorrected: "corrected",
 }
 _TRACKED = ("text", "owners", "due_on", "due_text", "status", "resolution", "superseded_by")
+# The order of an entry's changes: the tracked fields', then a correction's (its fields'
+# order). The two sets share only their first two names, in the same order, so sorting
+# either kind's keys by this gives the order audit_entry made them in.
+_CHANGE_ORDER = {
+    name: i
+    for i, name in enumerate(
+        dict.fromkeys(_TRACKED + tuple(a.name for a in attrs.fields(Corrections)))
+    )
+}
+# The audit_trail columns an entry is read back from, in AuditEntry's order (less
+# corrected_by, which the rows of one action give).
+AUDIT_COLUMNS = (
+    "position",
+    "version",
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "summary",
+    "changes",
+    "meeting",
+    "item",
+    "corrects",
+    "hash",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -250,5 +278,56 @@ def build_history(rows: Iterable[tuple[StoredEvent, ActionEvent]]) -> tuple[Audi
             entry = audit_entry(stored, event, before, state.values)
         entries.append(
             attrs.evolve(entry, corrected_by=tuple(corrected_by.get(event.event_id, ())))
+        )
+    return tuple(entries)
+
+
+def entries_from_rows(rows: Sequence[Sequence[Any]]) -> tuple[AuditEntry, ...]:
+    """The audit trail of one action from its ``audit_trail`` rows (:data:`AUDIT_COLUMNS`, in
+    version order): the entries :func:`build_history` gives from its events, without
+    decoding or rendering them again."""
+    corrected_by: dict[str, list[str]] = {}
+    for row in rows:
+        if row[11] is not None:
+            corrected_by.setdefault(row[11], []).append(row[2])
+    entries = []
+    for (
+        position,
+        version,
+        event_id,
+        event_type,
+        occurred_at,
+        recorded_at,
+        actor,
+        summary,
+        changes,
+        meeting,
+        item,
+        corrects,
+        hash_,
+    ) in rows:
+        found: dict[str, Change] = {}
+        if changes is not None:
+            loaded = json.loads(changes)
+            for name in sorted(loaded, key=_CHANGE_ORDER.__getitem__):
+                old, new = loaded[name]
+                found[name] = (old, new)
+        entries.append(
+            AuditEntry(
+                position=position,
+                version=version,
+                event_id=event_id,
+                event_type=event_type,
+                occurred_at=parse_utc(occurred_at),
+                recorded_at=parse_utc(recorded_at),
+                actor=actor,
+                summary=summary,
+                changes=MappingProxyType(found),
+                meeting=meeting,
+                item=item,
+                corrects=corrects,
+                corrected_by=tuple(corrected_by.get(event_id, ())),
+                hash=hash_,
+            )
         )
     return tuple(entries)

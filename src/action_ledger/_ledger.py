@@ -36,6 +36,7 @@ from ._decider import (
     fold,
     fold_meeting,
 )
+from ._history import AuditEntry, entries_from_rows
 from ._memory import MemoryEventStore
 from ._readmodel import Progress, ReadModel
 from ._sqlite import SQLiteEventStore
@@ -560,6 +561,23 @@ class Ledger(RegisterView):
             raise NotFoundError(f"action {action_id!r} does not exist")
         self._remember(action_id, state)  # a tool often reads an action, then changes it
         return state.action
+
+    def history(self, action_id: str) -> tuple[AuditEntry, ...]:
+        """The audit trail of one action, oldest first: each event in a readable sentence,
+        with field changes old → new, corrections beside what they correct, the source
+        meeting and item, actor, occurred and recorded times, and the chain hash.
+
+        Read from the ``audit_trail`` table when it is caught up with the log (it holds the
+        entries rendered when each event was projected); else built from the action's
+        events. Both give the same entries.
+
+        Raises:
+            NotFoundError: no such action.
+        """
+        rows = self.read_model.audit_rows(self.store, check_action_id(action_id))
+        if rows is None:
+            return super().history(action_id)
+        return entries_from_rows(rows)
 
     def meeting(self, meeting_id: str) -> Meeting:
         """A recorded meeting.

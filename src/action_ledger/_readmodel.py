@@ -27,7 +27,7 @@ import sqlite_utils
 
 from ._codec import ACTION_PREFIX, decode
 from ._decider import LEAN_ACTION, ActionState, MeetingState, evolve, evolve_meeting, fold
-from ._history import audit_entry, values_in_effect
+from ._history import AUDIT_COLUMNS, audit_entry, values_in_effect
 from ._projections import PROJECTIONS, Change, Delete, Projection, Put, Replace, Table, Write
 from ._sqlite import Immediate as _immediate
 from ._sqlite import SQLiteEventStore
@@ -100,6 +100,7 @@ class ReadModel:
         self._strict = strict
         self._lock = threading.RLock() if lock is None else lock
         self._owns_connection = lock is None
+        self._translated: dict[str, str] = {}  # neutral SQL → the dialect's
         self._sql = {
             t.name: _Statements(t, self._dialect) for p in self.projections for t in p.tables
         }
@@ -190,8 +191,43 @@ class ReadModel:
         """The rows of a query in neutral SQL (``?`` and ``:name`` parameters,
         ``instr(casefold(column), ?) > 0``), on whichever backend holds the tables."""
         values = dict(params) if isinstance(params, Mapping) else list(params)
+        text = self._translated.get(sql)
+        if text is None:  # the library's queries are few; a caller's may not be: bounded
+            if len(self._translated) >= 512:
+                self._translated.clear()
+            text = self._translated[sql] = self._dialect.sql(sql)
         with self._lock, self._dialect.reading():
-            return self._dialect.select(self._dialect.sql(sql), values)
+            return self._dialect.select(text, values)
+
+    def audit_rows(self, store: EventStore, action_id: str) -> list[tuple[Any, ...]] | None:
+        """One action's ``audit_trail`` rows (:data:`AUDIT_COLUMNS`, oldest first), or ``None``
+        when the table cannot answer for the log as it is now: the projection is not kept,
+        its checkpoint is behind the log's end, or it holds no row of the action.
+
+        Where the tables live with the log (one SQLite file, one PostgreSQL schema), the
+        rows, the checkpoint and the log's end come from one statement, so they agree: one
+        round trip. ``None`` sends the caller to the events themselves."""
+        if not any(p.name == "audit_trail" for p in self.projections):
+            return None
+        columns = ", ".join(AUDIT_COLUMNS)
+        if self._dialect.shares(store):
+            rows = self.select(
+                f"SELECT (SELECT position FROM {CHECKPOINTS} WHERE projection = 'audit_trail'), "
+                f"(SELECT max(position) FROM events), {columns} "
+                "FROM audit_trail WHERE action_id = ? ORDER BY version",
+                [action_id],
+            )
+            if not rows or rows[0][0] != rows[0][1]:
+                return None
+            return [row[2:] for row in rows]
+        with self._lock:
+            if self.checkpoints()["audit_trail"] != store.last_position():
+                return None
+            rows = self.select(
+                f"SELECT {columns} FROM audit_trail WHERE action_id = ? ORDER BY version",
+                [action_id],
+            )
+        return rows or None
 
     @classmethod
     def open(cls, path: str, *, busy_timeout: float = 30.0, **options: Any) -> ReadModel:

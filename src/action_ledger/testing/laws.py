@@ -30,7 +30,7 @@ import attrs
 
 from .._codec import ACTION_PREFIX, MEETING_PREFIX, decode
 from .._decider import Action, Meeting, fold, fold_meeting
-from .._history import AuditEntry, build_history
+from .._history import AUDIT_COLUMNS, AuditEntry, build_history, entries_from_rows
 from .._ledger import Ledger
 from .._views import RegisterView
 from ..events import ActionEvent, MeetingRecorded
@@ -195,16 +195,19 @@ def check_read_models(ledger: Ledger, log: Sequence[StoredEvent]) -> None:
             "read-models-are-fold",
             f"{action_id}: links rows {links}, expected {sorted(expected)}",
         )
-        trail = _rows(
-            ledger,
-            "SELECT position, event_id, event_type, summary, corrects, hash "
-            "FROM audit_trail WHERE action_id = ? ORDER BY version",
-            action_id,
-        )
-        entries = build_history(by_stream[action_id])
-        built = [
-            (e.position, e.event_id, e.event_type, e.summary, e.corrects, e.hash) for e in entries
+        # Every column, read back as history reads it from the table (changes in order).
+        trail = [
+            (entry, tuple(entry.changes))
+            for entry in entries_from_rows(
+                _rows(
+                    ledger,
+                    f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit_trail "
+                    "WHERE action_id = ? ORDER BY version",
+                    action_id,
+                )
+            )
         ]
+        built = [(entry, tuple(entry.changes)) for entry in build_history(by_stream[action_id])]
         _require(
             trail == built,
             "read-models-are-fold",

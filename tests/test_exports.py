@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from action_ledger import (
-    ConcurrencyError,
     Ledger,
     NotFoundError,
     Owner,
+    RuleViolationError,
     ValidationError,
 )
 from action_ledger._examples.west_mercia import record
@@ -717,26 +717,64 @@ def test_too_many_cells(ledger: Ledger) -> None:
         import_csv(ledger, as_csv(rows), actor=ACTOR)
 
 
-def test_a_concurrent_change_stores_nothing_of_the_import(
+def test_a_concurrent_change_is_decided_again_and_the_import_recorded_whole(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """If another writer changes an action between the checks and the append, the import
-    fails as a whole with a ConcurrencyError; only the other writer's event is stored."""
+    """If another writer changes an action between the checks and the append, the import is
+    decided again on the fresh state (execute_many's retry) and recorded whole, after the
+    other writer's event."""
     rows = rows_of(ledger)
     rows[1][CSV_COLUMNS.index("latest update")] = "From the spreadsheet."
     rows.append(new_row(meeting="2021-10-04", action="New.", owner="CC"))
-    append_many = ledger.store.append_many
+    append = ledger.read_model.append
+    interfered: list[int] = []
 
-    def interfere(batches: Any) -> Any:
-        ledger.update_action("ACT-2018-001", note="Meanwhile.", source="email", actor=ACTOR)
-        return append_many(batches)
+    def interfere(*args: Any, **kwargs: Any) -> Any:
+        if not interfered:  # the import's append: another writer gets in first
+            interfered.append(1)
+            ledger.update_action("ACT-2018-001", note="Meanwhile.", source="email", actor=ACTOR)
+        return append(*args, **kwargs)
 
-    monkeypatch.setattr(ledger.store, "append_many", interfere)
+    monkeypatch.setattr(ledger.read_model, "append", interfere)
     count, _ = ledger.head()
-    with pytest.raises(ConcurrencyError):
+    result = import_csv(ledger, as_csv(rows), actor=ACTOR)
+    assert interfered
+    assert result.raised
+    assert result.updated == ("ACT-2018-001",)
+    assert ledger.head()[0] == count + 3  # the other writer's update, the import's two
+    last_two = [e.summary for e in ledger.history("ACT-2018-001")][-2:]
+    assert last_two[0].endswith("Meanwhile.")
+    assert last_two[1].endswith("From the spreadsheet.")
+    assert ledger.get("ACT-2018-001").last_update == "From the spreadsheet."
+    assert len(ledger.register()) == 15
+
+
+def test_a_concurrent_change_that_refuses_a_row_stores_nothing_of_the_import(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If another writer closes an action the import updates, the import decided again is
+    refused as a whole (all or nothing); only the other writer's event is stored."""
+    rows = rows_of(ledger)
+    rows[1][CSV_COLUMNS.index("latest update")] = "From the spreadsheet."
+    rows.append(new_row(meeting="2021-10-04", action="New.", owner="CC"))
+    append = ledger.read_model.append
+    interfered: list[int] = []
+
+    def interfere(*args: Any, **kwargs: Any) -> Any:
+        if not interfered:  # the import's append: another writer gets in first
+            interfered.append(1)
+            ledger.close_action("ACT-2018-001", resolution="withdrawn", note="No.", actor=ACTOR)
+        return append(*args, **kwargs)
+
+    monkeypatch.setattr(ledger.read_model, "append", interfere)
+    count, _ = ledger.head()
+    with pytest.raises(RuleViolationError, match="nothing was recorded") as caught:
         import_csv(ledger, as_csv(rows), actor=ACTOR)
+    assert caught.value.rule == "all-or-nothing"
+    assert "ACT-2018-001" in str(caught.value)
+    assert "closed" in str(caught.value)
     assert ledger.head()[0] == count + 1
-    assert ledger.get("ACT-2018-001").last_update == "Meanwhile."
+    assert ledger.get("ACT-2018-001").status == "closed"
     assert len(ledger.register()) == 14
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from time import monotonic as _monotonic
 from typing import Any, Literal
@@ -56,6 +56,7 @@ from .commands import (
 )
 from .events import ActionEvent, Event, MeetingRecorded, Resolution
 from .exceptions import (
+    ActionLedgerError,
     ConcurrencyError,
     ConnectionLostError,
     NotFoundError,
@@ -65,6 +66,7 @@ from .exceptions import (
 )
 from .store import (
     GENESIS_HASH,
+    Batch,
     EventStore,
     NewEvent,
     StoredEvent,
@@ -268,6 +270,113 @@ class Ledger(RegisterView):
                 value=command,
             )
         return self._execute(command)
+
+    def execute_many(self, commands: Iterable[Command]) -> tuple[Action | Meeting, ...]:
+        """Carry out many commands together, all or nothing, and return what each left: the
+        action or meeting as it stood just after that command.
+
+        Every command is decided in order against the register as the earlier ones leave it
+        (a meeting recorded, or an action raised, by an earlier command is there for a later
+        one); only if every one is accepted are all their events appended, with the read
+        models, in ONE transaction (one durable commit). The events of one action (or
+        meeting) keep the order of their commands; the streams are appended in the order
+        they first appear. Each command's ``event_id`` is its idempotency key: a command
+        whose event is stored already is skipped, so running the same commands twice
+        records nothing the second time. If another writer changes one of the streams
+        meanwhile, the whole batch is decided again on fresh state (within the retry
+        budget, as :meth:`execute`).
+
+        Args:
+            commands: command objects from :mod:`action_ledger.commands`; a
+                :class:`~action_ledger.commands.RaiseAction` keeps its ``action_id``.
+
+        Raises:
+            ValidationError: an entry is not a command (each named by its number, from 1), or
+                every refused command was refused for a malformed value.
+            RuleViolationError: commands were refused (``rule="all-or-nothing"``): the
+                message names each by its number, kind and subject, with the reason; ``value``
+                holds those lines and ``__cause__`` the first refusal. Nothing is stored.
+            ConcurrencyError: other writers kept changing the streams (retry budget spent).
+        """
+        batch = list(commands)
+        wrong = [
+            f"entry {n}: {command!r} is not a command from action_ledger.commands"
+            for n, command in enumerate(batch, 1)
+            if not isinstance(command, RecordMeeting | ActionCommand)
+        ]
+        if wrong:
+            raise ValidationError(
+                "nothing was recorded: " + "; ".join(wrong), field="commands", value=tuple(wrong)
+            )
+        retry = self._retry()
+        while True:
+            try:
+                return self._execute_many_once(batch)
+            except (ConcurrencyError, ConnectionLostError) as exc:
+                for command in batch:  # cached states another writer may have outdated
+                    if isinstance(command, ActionCommand):
+                        self._states.pop(command.action_id, None)
+                if isinstance(exc, ConcurrencyError):
+                    retry.after_race(exc)
+                else:
+                    retry.after_loss(exc)  # the next attempt skips what was stored
+
+    def _execute_many_once(self, batch: list[Command]) -> tuple[Action | Meeting, ...]:
+        work = _Working(self)
+        results: list[Action | Meeting] = []
+        problems: list[tuple[int, Command, ActionLedgerError]] = []
+        seen: dict[str, int] = {}
+        for n, command in enumerate(batch, 1):
+            stream = _stream_of(command)
+            if command.event_id in seen:
+                problems.append(
+                    (
+                        n,
+                        command,
+                        ValidationError(
+                            f"event id {command.event_id!r} is command {seen[command.event_id]}'s "
+                            "too: each command needs its own",
+                            field="event_id",
+                            value=command.event_id,
+                        ),
+                    )
+                )
+                continue
+            seen[command.event_id] = n
+            earlier = self.store.get_event(command.event_id)
+            if earlier is not None and earlier.stream_id != stream:
+                problems.append(
+                    (
+                        n,
+                        command,
+                        ValidationError(
+                            f"event id {command.event_id!r} is stored already, in "
+                            f"{earlier.stream_id!r}: give this command a new one",
+                            field="event_id",
+                            value=command.event_id,
+                        ),
+                    )
+                )
+                continue
+            if earlier is None:  # else: stored already (a repeat): nothing new
+                try:
+                    work.decide(command)
+                except (ValidationError, RuleViolationError, NotFoundError) as exc:
+                    problems.append((n, command, exc))
+                    continue
+            results.append(work.result(command))
+        if problems:
+            raise _refused(problems, len(batch))
+        batches, decided = work.batches()
+        if batches:
+            for action_id, state in work.loaded_actions():
+                self.read_model.remember(action_id, state)
+            self.read_model.append(self.store, batches, events=decided)
+            with self._appended:
+                self._appended.notify_all()
+            for action_id, state in work.changed_actions():
+                self._remember(action_id, state)
+        return tuple(results)
 
     def _record(self, command: RecordMeeting) -> Meeting:
         stream = MEETING_PREFIX + command.meeting_id
@@ -764,7 +873,17 @@ class Ledger(RegisterView):
             self._meetings[meeting_id] = state
         return state
 
-    def _context(self, command: ActionCommand) -> Context:
+    def _context(
+        self,
+        command: ActionCommand,
+        meeting_state: Callable[[str], MeetingState] | None = None,
+        action_state: Callable[[str], ActionState] | None = None,
+    ) -> Context:
+        """What ``decide`` needs to know besides the action: the meetings and other actions
+        the command names (looked up with ``meeting_state`` and ``action_state``: the
+        store's, or a batch's working states)."""
+        meeting_state = meeting_state or self._meeting_state
+        action_state = action_state or self._action_state
         meeting_ids: set[str] = set()
         action_ids: set[str] = set()
         if (
@@ -782,17 +901,17 @@ class Ledger(RegisterView):
             fields = dict(command.fields)
             if "meeting" in fields:
                 meeting_ids.add(fields["meeting"])
-            own = self._action_state(command.action_id).action
+            own = action_state(command.action_id).action
             if own is not None and own.meeting is not None:
                 meeting_ids.add(own.meeting)
         meetings = {}
         for mid in meeting_ids:
-            found = self._meeting_state(mid).meeting
+            found = meeting_state(mid).meeting
             if found is not None:
                 meetings[mid] = found
         actions = {}
         for aid in action_ids:
-            other = self._action_state(aid).action
+            other = action_state(aid).action
             if other is not None:
                 actions[aid] = other
         return Context(meetings=meetings, actions=actions)
@@ -859,6 +978,128 @@ class Ledger(RegisterView):
         self._states.move_to_end(action_id)
         while len(self._states) > self._cache_size:
             self._states.popitem(last=False)
+
+
+def _stream_of(command: Command) -> str:
+    if isinstance(command, RecordMeeting):
+        return MEETING_PREFIX + command.meeting_id
+    return ACTION_PREFIX + command.action_id
+
+
+def _subject(command: Command) -> str:
+    return command.meeting_id if isinstance(command, RecordMeeting) else command.action_id
+
+
+def _refused(
+    problems: Sequence[tuple[int, Command, ActionLedgerError]], total: int
+) -> ActionLedgerError:
+    """One error for the refused commands of a batch, naming each."""
+    lines = tuple(
+        f"command {n} ({type(command).__name__} {_subject(command)}): {exc}"
+        for n, command, exc in problems
+    )
+    message = (
+        f"nothing was recorded: {len(problems)} of {total} commands were refused:\n"
+        + "\n".join(lines)
+    )
+    error: ActionLedgerError
+    if all(isinstance(exc, ValidationError) for _, _, exc in problems):
+        error = ValidationError(message, field="commands", value=lines)
+    else:
+        error = RuleViolationError(
+            message, subject=_subject(problems[0][1]), rule="all-or-nothing", value=lines
+        )
+    error.__cause__ = problems[0][2]
+    return error
+
+
+class _Working:
+    """A batch's working states: each stream read once, then moved on by the batch's own
+    events, which are kept (in order, per stream) for one append."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._actions: dict[str, ActionState] = {}
+        self._loaded: dict[str, ActionState] = {}  # as read, before the batch
+        self._meetings: dict[str, MeetingState] = {}
+        self._versions: dict[str, int] = {}
+        self._pending: dict[str, list[Event]] = {}
+
+    def action(self, action_id: str) -> ActionState:
+        state = self._actions.get(action_id)
+        if state is None:
+            state = self._ledger._action_state(action_id)  # fresh: no cached copy
+            self._actions[action_id] = self._loaded[action_id] = state
+        return state
+
+    def meeting(self, meeting_id: str) -> MeetingState:
+        state = self._meetings.get(meeting_id)
+        if state is None:
+            state = self._ledger._meeting_state(meeting_id)
+            self._meetings[meeting_id] = state
+        return state
+
+    def decide(self, command: Command) -> None:
+        """Decide ``command`` on the working state; keep its events and move the state on.
+
+        Raises:
+            ValidationError, RuleViolationError, NotFoundError: as ``decide``.
+        """
+        stream = _stream_of(command)
+        if isinstance(command, RecordMeeting):
+            meeting = self.meeting(command.meeting_id)
+            events = decide(command, meeting)
+            self._versions.setdefault(stream, meeting.version)
+            for event in events:
+                assert isinstance(event, MeetingRecorded)
+                meeting = evolve_meeting(meeting, event)
+            self._meetings[command.meeting_id] = meeting
+        else:
+            state = self.action(command.action_id)
+            context = self._ledger._context(command, self.meeting, self.action)
+            events = decide(command, state, context)
+            self._versions.setdefault(stream, state.version)
+            for event in events:
+                assert not isinstance(event, MeetingRecorded)
+                state = evolve(state, event)
+            self._actions[command.action_id] = state
+        self._pending.setdefault(stream, []).extend(events)
+
+    def result(self, command: Command) -> Action | Meeting:
+        """What the command left (the working state, after it)."""
+        if isinstance(command, RecordMeeting):
+            meeting = self.meeting(command.meeting_id).meeting
+            assert meeting is not None
+            return meeting
+        action = self.action(command.action_id).action
+        assert action is not None
+        return action
+
+    def loaded_actions(self) -> list[tuple[str, ActionState]]:
+        """The actions the batch changes, as they were read (for the read models)."""
+        return [
+            (action_id, state)
+            for action_id, state in self._loaded.items()
+            if ACTION_PREFIX + action_id in self._pending
+        ]
+
+    def changed_actions(self) -> list[tuple[str, ActionState]]:
+        """The actions the batch changes, as it leaves them."""
+        return [
+            (action_id, state)
+            for action_id, state in self._actions.items()
+            if ACTION_PREFIX + action_id in self._pending
+        ]
+
+    def batches(self) -> tuple[list[Batch], list[Event]]:
+        """The append: one batch per stream, in order of first appearance, and every event
+        as decided."""
+        batches: list[Batch] = []
+        decided: list[Event] = []
+        for stream, events in self._pending.items():
+            batches.append((stream, [encode(e) for e in events], self._versions[stream]))
+            decided.extend(events)
+        return batches, decided
 
 
 def open_store(

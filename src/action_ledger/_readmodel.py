@@ -669,6 +669,32 @@ class _SQLite:
         self._conn.close()
 
 
+class _WriteSource:
+    """Earlier events for the rows of a write: the store's, and those of the write itself that
+    come before (not yet committed, so not to be read back on another connection)."""
+
+    def __init__(
+        self, store: EventStore, sealed: Sequence[StoredEvent], decided: Mapping[str, Event]
+    ) -> None:
+        self._store = StoreSource(store)
+        self._sealed: dict[str, list[StoredEvent]] = {}
+        for stored in sealed:
+            self._sealed.setdefault(stored.stream_id, []).append(stored)
+        self._decided = decided
+
+    def earlier(self, stored: StoredEvent) -> list[ActionEvent]:
+        """See :meth:`StateSource.earlier`."""
+        mine = [s for s in self._sealed.get(stored.stream_id, ()) if s.version < stored.version]
+        if not mine:
+            return self._store.earlier(stored)
+        found = self._store.earlier(mine[0])
+        for row in mine:
+            event = self._decided.get(row.event_id) or decode(row)
+            assert not isinstance(event, MeetingRecorded)
+            found.append(event)
+        return found
+
+
 class _Projector:
     """One append's read-model side, for the dialect: the rows of the sealed events, worked
     out from the events and states the command already holds; or a catch-up."""
@@ -691,7 +717,7 @@ class _Projector:
         the checkpoint, as one function of the dialect."""
         model = self._model
         writes = _Writes(model._sql)
-        source = StoreSource(self._store)
+        source = _WriteSource(self._store, sealed, self._events)
         for stored in sealed:
             change = model._change(stored, source, self._events.get(stored.event_id))
             for projection in model.projections:

@@ -27,7 +27,7 @@ import attrs
 import pendulum
 
 from ._clock import LONDON, UTC, local_date, to_datetime
-from ._codec import ACTION_PREFIX, decode, encode
+from ._codec import ACTION_PREFIX, decode
 from ._decider import Action, ActionState, Context, Meeting, decide, evolve, fold
 from ._due import check_due_words
 from ._history import values_in_effect
@@ -50,7 +50,6 @@ from .exceptions import (
     StoreError,
     ValidationError,
 )
-from .store import Batch
 
 __all__ = [
     "BORDER_COLOUR",
@@ -696,8 +695,7 @@ class _Import:
         self.actor = actor
         self.when = when
         self.states: dict[str, ActionState] = {}
-        self.versions: dict[str, int] = {}
-        self.pending: dict[str, list[Event]] = {}
+        self.commands: list[RaiseAction | UpdateAction] = []
         self.meetings: dict[str, Meeting | None] = {}
         self.next_number: dict[str, int] = {}
         self.problems: list[str] = []
@@ -710,7 +708,6 @@ class _Import:
             events = _stream(self.ledger, action_id)
             state = fold(events)
             self.states[action_id] = state
-            self.versions[action_id] = state.version
         return self.states[action_id]
 
     def meeting(self, meeting_id: str) -> Meeting | None:
@@ -745,7 +742,7 @@ class _Import:
         for event in events:
             state = evolve(state, event)
         self.states[action_id] = state
-        self.pending.setdefault(action_id, []).extend(events)
+        self.commands.append(command)
 
     def row(self, number: int, cells: Mapping[str, str]) -> None:
         """Check one row and decide what it records; add its problems."""
@@ -886,7 +883,7 @@ class _Import:
                 )
         except (ValidationError, RuleViolationError, NotFoundError) as exc:
             self.problems.append(f"row {number}: {exc}")
-            self.pending.pop(action_id, None)
+            self.commands = [c for c in self.commands if c.action_id != action_id]
             self.states.pop(action_id, None)
             return
         self.raised.append(action_id)
@@ -925,7 +922,10 @@ def import_csv(
       of such a row must still say what the register says.
 
     Every row is checked, and every command decided against the register's current state,
-    before anything is stored; then all the new events are appended in one transaction.
+    before anything is stored; then the commands are recorded together by
+    :meth:`~action_ledger.Ledger.execute_many`: all their events and read-model rows in one
+    transaction. If another writer changes an action meanwhile, they are decided again on
+    its fresh state.
 
     Args:
         ledger: the register to import into.
@@ -941,8 +941,11 @@ def import_csv(
         ValidationError: the header has unknown or missing columns, or some rows are wrong;
             the message lists each bad row as ``row N: …`` (the header is row 1). Nothing is
             stored.
-        ConcurrencyError: another writer changed an action (or took an id) after the file was
-            checked; nothing is stored: import again.
+        RuleViolationError: another writer took a new action's id (or changed an action so
+            that a row no longer applies) after the file was checked; nothing is stored:
+            import again.
+        ConcurrencyError: other writers kept changing the actions (the retry budget was
+            spent); nothing is stored.
     """
     actor = check_text("actor", actor, limit=MAX_SHORT)
     when = (
@@ -976,13 +979,6 @@ def import_csv(
             field="rows",
             value=tuple(work.problems),
         )
-    batches: list[Batch] = [
-        (ACTION_PREFIX + action_id, [encode(e) for e in events], work.versions[action_id])
-        for action_id, events in work.pending.items()
-    ]
-    if batches:
-        try:
-            ledger.store.append_many(batches)
-        finally:
-            ledger.refresh()
+    if work.commands:
+        ledger.execute_many(work.commands)
     return CsvImport(raised=tuple(work.raised), updated=tuple(work.updated), rows=rows)

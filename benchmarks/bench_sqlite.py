@@ -22,6 +22,10 @@ Measured, with the target ratio (ours relative to theirs):
   whole notification log in pages of 1,000 (``app.recorder.select_notifications``), decoding
   each with ``app.mapper.to_domain_event`` and folding into a dict of aggregates with
   ``event.mutate``. Events/s; target ≥ 1.5×.
+* **commands in batches**: 100 updates of distinct actions in one transaction. Ours:
+  ``ledger.execute_many(commands)`` (all or nothing, the read models in the same
+  transaction); theirs: ``app.repository.get`` and ``update`` of each, then one
+  ``app.save(*aggregates)``. Commands/s; reported (no target).
 
 The two sides alternate in rounds for the command cycle and history, so drift in the machine
 (disk cache, fsync latency) falls on both. Run: ``python benchmarks/bench_sqlite.py [--quick]
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +45,7 @@ from typing import Any
 import _common as c
 
 from action_ledger import Ledger
+from action_ledger.commands import UpdateAction
 
 TARGETS = {"import": 2.5, "command": 2.0, "history": 3.0, "replay": 1.5}
 
@@ -132,6 +138,52 @@ def run(
         picks = [rng.randrange(n_actions) for _ in range(n_ops)]
         ours_t, theirs_t = c.alternate(picks, our_history, their_history)
         rows.extend(c.paired_rows("one action's history", ours_t, theirs_t, TARGETS["history"]))
+
+        # -- many commands at once -------------------------------------------------------------
+        print("commands in batches …", flush=True)
+        per_batch = min(100, n_actions)
+
+        def our_batch(start: int) -> None:
+            ledger.execute_many(
+                [
+                    UpdateAction(
+                        event_id=str(uuid.uuid4()),
+                        actor=c.ACTOR,
+                        occurred_at=c.occurred(i, 59),
+                        action_id=c.action_id(i),
+                        note=c.note(i, 900),
+                        source=c.SOURCE,
+                    )
+                    for i in range(start, start + per_batch)
+                ]
+            )
+
+        def their_batch(start: int) -> None:
+            aggregates = []
+            for i in range(start, start + per_batch):
+                agg = app.repository.get(c.es_id(c.action_id(i)))
+                agg.update(note=c.note(i, 900), source=c.SOURCE, actor=c.ACTOR)
+                aggregates.append(agg)
+            app.save(*aggregates)
+
+        starts = [rng.randrange(n_actions - per_batch + 1) for _ in range(max(n_ops // 50, 4))]
+        c.alternate(starts[:1], our_batch, their_batch)
+        ours_t, theirs_t = c.alternate(starts, our_batch, their_batch)
+        ours_rate = per_batch * len(ours_t) / sum(ours_t)
+        theirs_rate = per_batch * len(theirs_t) / sum(theirs_t)
+        rows.append(
+            c.Row(
+                operation=f"commands in batches of {per_batch} (one transaction each)",
+                ours=f"{ours_rate:,.0f} commands/s",
+                theirs=f"{theirs_rate:,.0f} commands/s",
+                ratio=ours_rate / theirs_rate,
+                target="report",
+                met=None,
+                ours_value=ours_rate,
+                theirs_value=theirs_rate,
+                unit="commands/s",
+            )
+        )
         ledger.close()
         app.close()
 

@@ -636,14 +636,36 @@ class _SQLite:
         self, store: EventStore, batches: Sequence[Batch], projector: _Projector
     ) -> tuple[list[tuple[int, ...]], Exception | None]:
         results: list[tuple[int, ...]] = []
+        append_sealed = getattr(store, "append_sealed", None)
+        if append_sealed is None:  # a store that cannot hand back what it sealed
 
-        def append() -> None:
-            if len(batches) == 1:
-                results.append(store.append(*batches[0]))
-            else:
-                results.extend(store.append_many(batches))
+            def append() -> None:
+                if len(batches) == 1:
+                    results.append(store.append(*batches[0]))
+                else:
+                    results.extend(store.append_many(batches))
 
-        return results, self.together(append, projector.catch_up)
+            return results, self.together(append, projector.catch_up)
+        sealed: list[StoredEvent] = []
+
+        def append_and_keep() -> None:
+            done, stored = append_sealed(batches)
+            results.extend(done)
+            sealed.extend(stored)
+
+        def write_rows() -> None:
+            # From the events as sealed (no read-back, no decode) when every checkpoint was
+            # at the log's end before them; else (behind, or nothing new) a catch-up.
+            if not sealed or not projector.at(sealed[0].position - 1):
+                projector.catch_up()
+                return
+            try:
+                projector.write(sealed, self)
+            except BaseException:
+                projector.forget()  # its states are of rows rolled back
+                raise
+
+        return results, self.together(append_and_keep, write_rows)
 
     def together(
         self, append: Callable[[], object], catch_up: Callable[[], object]
@@ -723,6 +745,20 @@ class _Projector:
             for projection in model.projections:
                 writes.add(projection.handle(change))
         return writes.execute
+
+    def at(self, position: int) -> bool:
+        """Whether every projection's checkpoint is ``position`` (read in the transaction)."""
+        rows = self._model._checkpoint_rows()
+        return all(rows.get(p.name, (None, -1))[1] == position for p in self._model.projections)
+
+    def write(self, sealed: list[StoredEvent], dialect: _Dialect) -> None:
+        """Write the rows of ``sealed`` (the log's newest events, the tables at the position
+        before them) and move every checkpoint to the last of them."""
+        self.writes(sealed)(dialect)
+        last = sealed[-1].position
+        dialect.executemany(
+            self._model._advance, [(last, p.name, last) for p in self._model.projections]
+        )
 
     def catch_up(self) -> None:
         """Catch up inside the append's transaction."""

@@ -171,6 +171,20 @@ class SQLiteEventStore:
             )
             return positions
 
+    def append_sealed(
+        self, batches: Sequence[Batch]
+    ) -> tuple[list[tuple[int, ...]], list[StoredEvent]]:
+        """Append the batches as :meth:`append_many` does, and hand back what was sealed: each
+        batch's positions and the events newly stored, in position order (a batch that is an
+        exact retry stores nothing new). For the read models of the same file, which are then
+        written from these events in the same transaction instead of reading them back."""
+        with self._lock, self._immediate():
+            versions = self._versions(list(dict.fromkeys(s for s, _, _ in batches)))
+            last = self._conn.execute(_LAST).fetchone()
+            sealed: list[StoredEvent] = []
+            results = self._write(batches, versions, last, checked=False, sealed=sealed)
+            return results, sealed
+
     def append_many(self, batches: Sequence[Batch]) -> list[tuple[int, ...]]:
         """Append several streams' batches in one transaction (all or nothing).
 
@@ -189,9 +203,16 @@ class SQLiteEventStore:
             return self._write(batches, versions, last, checked=False)
 
     def _write(
-        self, batches: Sequence[Batch], versions: dict[str, int], last: _Last, *, checked: bool
+        self,
+        batches: Sequence[Batch],
+        versions: dict[str, int],
+        last: _Last,
+        *,
+        checked: bool,
+        sealed: list[StoredEvent] | None = None,
     ) -> list[tuple[int, ...]]:
-        """Store the batches, inside the caller's transaction.
+        """Store the batches, inside the caller's transaction (and add the events stored to
+        ``sealed``, if given).
 
         Optimistic: event ids are not looked up before inserting. Only when a batch fails its
         checks (a stale version may be a retry) or the INSERT hits the unique event id index is
@@ -200,21 +221,25 @@ class SQLiteEventStore:
         times = ClockReadings(self._clock)
         after = 0 if last is None else last[0]
         try:
-            rows, results = self._plan(batches, versions, last, {}, times, checked=checked)
+            events, results = self._plan(batches, versions, last, {}, times, checked=checked)
         except ActionLedgerError:
-            rows, results = self._plan(
+            events, results = self._plan(
                 batches, versions, last, self._stored(batches), times, checked=checked
             )
-            self._insert(rows, after)
-            return results
-        try:
-            self._insert(rows, after)
-        except sqlite3.IntegrityError:
-            stored = self._stored(batches)
-            if not stored:
-                raise  # not a stored event id: another constraint, e.g. a tampered file
-            rows, results = self._plan(batches, versions, last, stored, times, checked=checked)
-            self._insert(rows, after)
+            self._insert(events, after)
+        else:
+            try:
+                self._insert(events, after)
+            except sqlite3.IntegrityError:
+                stored = self._stored(batches)
+                if not stored:
+                    raise  # not a stored event id: another constraint, e.g. a tampered file
+                events, results = self._plan(
+                    batches, versions, last, stored, times, checked=checked
+                )
+                self._insert(events, after)
+        if sealed is not None:
+            sealed.extend(events)
         return results
 
     def _plan(
@@ -226,9 +251,9 @@ class SQLiteEventStore:
         times: ClockReadings,
         *,
         checked: bool,
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[int, ...]]]:
+    ) -> tuple[list[StoredEvent], list[tuple[int, ...]]]:
         """Check and seal the batches in order (:func:`~action_ledger.store.seal_batches`);
-        return the rows to insert and each batch's positions.
+        return the events to insert and each batch's positions.
 
         ``stored`` holds the batches' event ids already in the file (as far as known).
 
@@ -245,15 +270,15 @@ class SQLiteEventStore:
             key=self.key,
             checked=checked,
         )
-        return list(map(stored_as_row, sealed)), results
+        return sealed, results
 
-    def _insert(self, rows: list[tuple[Any, ...]], after: int) -> None:
-        """Insert the rows; if a constraint fails part-way, remove those already inserted
+    def _insert(self, events: list[StoredEvent], after: int) -> None:
+        """Insert the events; if a constraint fails part-way, remove those already inserted
         (every row after position ``after``) so the transaction is as it was, and re-raise."""
-        if not rows:
+        if not events:
             return
         try:
-            self._conn.executemany(_INSERT, rows)
+            self._conn.executemany(_INSERT, map(stored_as_row, events))
         except sqlite3.IntegrityError:
             self._conn.execute("DELETE FROM events WHERE position > ?", (after,))
             raise

@@ -46,6 +46,7 @@ def test_demo_refuses_a_register_that_is_not_empty(db: str) -> None:
 
 def test_a_full_lifecycle_from_the_terminal(db: str) -> None:
     """meeting add, raise, update, revisit, close, reopen, list and show work end to end."""
+    assert run(db, "init")[0] == 0
     assert (
         run(
             db,
@@ -98,6 +99,7 @@ def test_a_full_lifecycle_from_the_terminal(db: str) -> None:
 
 def test_user_mistakes_give_one_line_and_a_distinct_exit_code(db: str) -> None:
     """A rule rejection, a bad value and an unknown id each exit with their own code."""
+    run(db, "init")
     run(db, "raise", "Something", "--owner", "CC", "--id", "A-1")
     run(db, "close", "A-1", "--resolution", "withdrawn", "--note", "No longer needed")
     code, _, err = run(db, "update", "A-1", "--note", "More")

@@ -270,6 +270,7 @@ def test_the_runner_checks_exit_codes_output_and_variables(
         'action-ledger verify --head "$HEAD"  # published earlier', ["FAILED at position"]
     )
     session = Session("self-test")
+    session.run(Step("action-ledger init", ["created an empty register"]), 0)
     with pytest.raises(AssertionError, match=r"\$HEAD is not set"):
         session.run(step, 5)
     session.run(Step("export HEAD=feed", []), 0)

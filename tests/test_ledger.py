@@ -697,6 +697,7 @@ def apply(ledger: Ledger, command: Command) -> object:
                 owners=command.owners,
                 due=command.due,
                 reason=command.reason,
+                restricted=command.restricted,
                 event_id=command.event_id,
                 occurred_at=command.occurred_at,
             )

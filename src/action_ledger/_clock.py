@@ -19,6 +19,12 @@ UTC = pendulum.UTC
 Clock = Callable[[], pendulum.DateTime]
 _ZERO = _dt.timedelta(0)
 
+#: The years the register accepts for meetings, occurred and held times, and due dates
+#: (Europe/London calendar years): wide enough for any real minute, narrow enough that a
+#: typed ``0001`` or ``2999`` is caught rather than stored as ``ACT-1-001``.
+FIRST_YEAR = 1900
+LAST_YEAR = 2199
+
 
 def system_clock() -> pendulum.DateTime:
     """The current instant, in UTC (the only place the library reads the wall clock)."""
@@ -61,21 +67,91 @@ def to_datetime(value: object, *, field: str, local: bool = True) -> pendulum.Da
                     field=field,
                     value=value,
                 )
-            naive = value.replace(tzinfo=None)
+            naive = value.replace(tzinfo=None, fold=0)
+            _check_wall_time(naive, field=field)
             value = pendulum.instance(naive, tz=LONDON)
-            if value.replace(tzinfo=None) != naive:
-                raise ValidationError(
-                    f"{field}: {naive.isoformat()} does not exist in Europe/London (the clocks "
-                    "went forward that hour); give the time with its offset",
-                    field=field,
-                    value=naive,
-                )
-        return pendulum.instance(value).in_tz(UTC)
+        try:
+            return pendulum.instance(value).in_tz(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError(
+                f"{field}: {value.isoformat()} is outside the calendar in UTC; give a date-time "
+                f"in the years {FIRST_YEAR}-{LAST_YEAR}",
+                field=field,
+                value=value,
+            ) from None
     raise ValidationError(
         f"{field}: {value!r} is not a date-time; give an ISO 8601 string or an aware datetime",
         field=field,
         value=value,
     )
+
+
+def _check_wall_time(naive: _dt.datetime, *, field: str) -> None:
+    """Refuse a London wall time that happened twice (clocks back) or never (clocks forward)."""
+    try:
+        first, second = (
+            naive.replace(tzinfo=LONDON, fold=fold).astimezone(_dt.UTC) for fold in (0, 1)
+        )
+        kept = [
+            moment
+            for moment in (first, second)
+            if moment.astimezone(LONDON).replace(tzinfo=None, fold=0) == naive
+        ]
+    except (OverflowError, ValueError):
+        return  # at the ends of the calendar: no clock change, and the range check follows
+    if len(kept) == 2 and first != second:
+        raise ValidationError(
+            f"{field}: {naive.isoformat(timespec='minutes')} happened twice in Europe/London "
+            f"(the clocks went back that hour): give the offset, "
+            f"{naive.isoformat(timespec='minutes')}+01:00 for the first (BST) or "
+            f"{naive.isoformat(timespec='minutes')}+00:00 for the second (GMT)",
+            field=field,
+            value=naive,
+        )
+    if not kept:
+        raise ValidationError(
+            f"{field}: {naive.isoformat(timespec='minutes')} does not exist in Europe/London "
+            f"(the clocks went forward that hour, from 01:00 GMT to 02:00 BST): give the time "
+            f"with its offset, {naive.isoformat(timespec='minutes')}+00:00 (GMT, the same as "
+            f"{(naive + _dt.timedelta(hours=1)).strftime('%H:%M')} BST) or "
+            f"{naive.isoformat(timespec='minutes')}+01:00 (BST, the same as "
+            f"{(naive - _dt.timedelta(hours=1)).strftime('%H:%M')} GMT)",
+            field=field,
+            value=naive,
+        )
+
+
+def check_year(field: str, value: object, year: int) -> None:
+    """Refuse a moment or date whose (London) year is outside ``FIRST_YEAR``-``LAST_YEAR``.
+
+    Raises:
+        ValidationError: naming the value and the accepted years.
+    """
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError(
+            f"{field}: {value!r} is in the year {year}; the register accepts the years "
+            f"{FIRST_YEAR}-{LAST_YEAR} (check for a typing mistake)",
+            field=field,
+            value=value,
+        )
+
+
+def to_register_moment(value: object, *, field: str) -> pendulum.DateTime:
+    """Like :func:`to_datetime`, and its London date must fall in ``FIRST_YEAR``-``LAST_YEAR``."""
+    moment = to_datetime(value, field=field)
+    try:
+        year = local_date(moment).year
+    except (OverflowError, ValueError):
+        year = moment.year
+    check_year(field, value if isinstance(value, str) else moment.isoformat(), year)
+    return moment
+
+
+def to_register_date(value: object, *, field: str) -> pendulum.Date:
+    """Like :func:`to_date`, and the year must be in ``FIRST_YEAR``-``LAST_YEAR``."""
+    day = to_date(value, field=field)
+    check_year(field, value, day.year)
+    return day
 
 
 def to_date(value: object, *, field: str) -> pendulum.Date:

@@ -58,7 +58,7 @@ from typing import Final, TypeAlias
 import attrs
 import pendulum
 
-from ._clock import to_date
+from ._clock import FIRST_YEAR, LAST_YEAR, to_date
 from ._values import check_text
 from .exceptions import ValidationError
 
@@ -311,6 +311,16 @@ def _check_explicit_dates(key: str, value: str) -> None:
                     real = True
             if not real:
                 raise _invalid(value, f"names {match[0]!r}, which is not a real date")
+            if year is not None:
+                _check_year(value, int(year))
+
+
+def _check_year(value: object, year: int) -> None:
+    """Refuse a due date outside the years the register accepts."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise _invalid(
+            value, f"falls in the year {year}, outside the years {FIRST_YEAR}-{LAST_YEAR}"
+        )
 
 
 def _match_key(text: str) -> str:
@@ -330,9 +340,10 @@ def check_due_words(value: str) -> str:
     text = " ".join(check_text(FIELD, value, limit=MAX_DUE_TEXT).split())
     if _ISO_DATE.fullmatch(text):
         try:
-            to_date(text, field=FIELD)
+            day = to_date(text, field=FIELD)
         except ValidationError:
             raise _invalid(value, "is not a real date") from None
+        _check_year(value, day.year)
         return text
     _check_explicit_dates(_match_key(text), value)
     return text
@@ -374,5 +385,7 @@ def resolve_due(value: str | _dt.date | None, *, reference: pendulum.Date) -> Du
                 on = resolver(match, ref)
             except (ValueError, OverflowError):
                 raise _invalid(value, f"falls outside the calendar from {ref}") from None
+            if on is not None:
+                _check_year(value, on.year)
             return Due(on=on, text=text)
     return Due(on=None, text=text)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import pendulum
 
-from ._clock import Clock, local_date, system_clock, to_datetime
+from ._clock import Clock, local_date, system_clock, to_register_moment
 from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode
 from ._decider import (
     Action,
@@ -53,12 +53,15 @@ from .commands import (
     ReopenAction,
     RevisitAction,
     UpdateAction,
+    as_tuple,
+    check_event_id,
 )
 from .events import ActionEvent, Event, MeetingRecorded, Resolution
 from .exceptions import (
     ActionLedgerError,
     ConcurrencyError,
     ConnectionLostError,
+    IntegrityError,
     NotFoundError,
     RuleViolationError,
     StoreError,
@@ -142,6 +145,7 @@ class Ledger(RegisterView):
         cls,
         target: str | Path = ":memory:",
         *,
+        create: bool = True,
         key: bytes | None = None,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         busy_timeout: float = 30.0,
@@ -157,6 +161,12 @@ class Ledger(RegisterView):
         Args:
             target: a SQLite file path (created if missing), ``":memory:"`` for an in-memory
                 register, or a ``postgresql://`` URL.
+            create: ``True`` (the default) creates the register if the target holds none
+                (a new file, an empty one, a schema without tables); ``False`` refuses such a
+                target with a :class:`~action_ledger.StoreError` and creates nothing, so a
+                mistyped path is an error, not an empty register. ``":memory:"`` is always
+                created. Either way, another application's SQLite database is refused
+                and left untouched.
             key: an HMAC key for the hash chain; the same key must be given to verify.
             synchronous: SQLite durability, ``"FULL"`` (default) or ``"NORMAL"``.
             busy_timeout: seconds a SQLite writer waits for another process.
@@ -171,7 +181,10 @@ class Ledger(RegisterView):
                 share one database, a schema each).
 
         Raises:
-            StoreError: the target cannot be opened.
+            StoreError: the target cannot be opened: it holds no register and ``create`` is
+                ``False``, it is another application's database, or the file is read-only,
+                locked beyond ``busy_timeout`` or on a full disk.
+            IntegrityError: the file is damaged.
         """
         store = open_store(
             target,
@@ -180,6 +193,7 @@ class Ledger(RegisterView):
             busy_timeout=busy_timeout,
             clock=clock,
             schema=schema,
+            create=create,
         )
         return cls(
             store,
@@ -228,9 +242,9 @@ class Ledger(RegisterView):
             ValidationError: a value is malformed.
             RuleViolationError: the meeting is already recorded, or its id is not its date.
         """
-        held = to_datetime(held_at, field="held_at")
+        held = to_register_moment(held_at, field="held_at")
         command = RecordMeeting(
-            event_id=event_id or self._new_event_id(),
+            event_id=self._new_event_id() if event_id is None else event_id,
             actor=actor,
             occurred_at=held if occurred_at is None else occurred_at,
             meeting_id=meeting_id,
@@ -240,8 +254,8 @@ class Ledger(RegisterView):
             venue=venue,
             chair=chair,
             minutes_by=minutes_by,
-            attendance=tuple(attendance),
-            apologies=tuple(apologies),
+            attendance=as_tuple("attendance", attendance),
+            apologies=as_tuple("apologies", apologies),
         )
         return self._record(command)
 
@@ -442,6 +456,7 @@ class Ledger(RegisterView):
             RuleViolationError: a rule is broken (unknown meeting, duplicate id…).
         """
         if event_id is not None:
+            event_id = check_event_id(event_id)  # before the store sees it
             earlier = self.store.get_event(event_id)
             if earlier is not None and earlier.stream_id.startswith(ACTION_PREFIX):
                 # A retry of a raise that was stored already: the same id, nothing new.
@@ -449,7 +464,7 @@ class Ledger(RegisterView):
         when = self._occurred(occurred_at, meeting)
         custom = action_id is not None
         sequence = 0
-        eid = event_id or self._new_event_id()
+        eid = self._new_event_id() if event_id is None else event_id
         retry = self._retry()
         while True:
             if custom:
@@ -469,7 +484,7 @@ class Ledger(RegisterView):
                 item=item,
                 source=source,
                 due=due,
-                follows=tuple(follows),
+                follows=as_tuple("follows", follows),
                 restricted=restricted,
             )
             try:
@@ -512,7 +527,7 @@ class Ledger(RegisterView):
         """
         return self._execute(
             UpdateAction(
-                event_id=event_id or self._new_event_id(),
+                event_id=self._new_event_id() if event_id is None else event_id,
                 actor=actor,
                 occurred_at=self._occurred(occurred_at, meeting),
                 action_id=action_id,
@@ -548,7 +563,7 @@ class Ledger(RegisterView):
         """
         return self._execute(
             RevisitAction(
-                event_id=event_id or self._new_event_id(),
+                event_id=self._new_event_id() if event_id is None else event_id,
                 actor=actor,
                 occurred_at=self._occurred(occurred_at, meeting),
                 action_id=action_id,
@@ -582,7 +597,7 @@ class Ledger(RegisterView):
         """
         return self._execute(
             CloseAction(
-                event_id=event_id or self._new_event_id(),
+                event_id=self._new_event_id() if event_id is None else event_id,
                 actor=actor,
                 occurred_at=self._occurred(occurred_at, meeting),
                 action_id=action_id,
@@ -612,7 +627,7 @@ class Ledger(RegisterView):
         """
         return self._execute(
             ReopenAction(
-                event_id=event_id or self._new_event_id(),
+                event_id=self._new_event_id() if event_id is None else event_id,
                 actor=actor,
                 occurred_at=self._occurred(occurred_at, meeting),
                 action_id=action_id,
@@ -647,7 +662,7 @@ class Ledger(RegisterView):
         """
         return self._execute(
             CorrectEvent(
-                event_id=event_id or self._new_event_id(),
+                event_id=self._new_event_id() if event_id is None else event_id,
                 actor=actor,
                 occurred_at=self._clock() if corrected_at is None else corrected_at,
                 action_id=action_id,
@@ -710,11 +725,25 @@ class Ledger(RegisterView):
         Args:
             head: a head hash published earlier; the check fails if the log no longer has it.
             progress: called as ``progress(done, total)`` every thousand events.
+
+        A log that cannot be read past some event (a damaged page of the file) fails at the
+        position of the first event that cannot be read.
         """
-        events: Iterable[StoredEvent] = self.store.read_all()
+        read = _Readable(self.store.read_all())
+        events: Iterable[StoredEvent] = read
         if progress is not None:
             events = _counted(events, self.store.last_position(), progress)
-        return verify_chain(events, key=self.store.key, head=head)
+        report = verify_chain(events, key=self.store.key, head=head)
+        if read.failure is None or (not report.ok and report.first_bad_position is not None):
+            return report
+        # The log could not be read past some event (a damaged page): a failure there.
+        return VerifyReport(
+            ok=False,
+            checked=report.checked,
+            first_bad_position=read.last + 1,
+            reason=f"the event cannot be read: {read.failure}",
+            head_hash=report.head_hash,
+        )
 
     def head(self) -> tuple[int, str]:
         """The log's head: the number of events (the last position) and the last event's
@@ -851,7 +880,7 @@ class Ledger(RegisterView):
 
     def _occurred(self, occurred_at: Moment | None, meeting: str | None) -> pendulum.DateTime:
         if occurred_at is not None:
-            return to_datetime(occurred_at, field="occurred_at")
+            return to_register_moment(occurred_at, field="occurred_at")
         if meeting is not None:
             state = self._meeting_state(check_meeting_id(meeting))
             if state.meeting is not None:
@@ -1105,6 +1134,7 @@ class _Working:
 def open_store(
     target: str | Path,
     *,
+    create: bool = True,
     key: bytes | None = None,
     synchronous: Literal["FULL", "NORMAL"] = "FULL",
     busy_timeout: float = 30.0,
@@ -1128,10 +1158,37 @@ def open_store(
                 f"a PostgreSQL register needs psycopg: pip install 'action-ledger[postgres]' "
                 f"({exc})"
             ) from None
-        return PostgresEventStore(text, schema=schema, key=key, clock=clock)
+        return PostgresEventStore(text, schema=schema, key=key, clock=clock, create=create)
     return SQLiteEventStore(
-        text, synchronous=synchronous, busy_timeout=busy_timeout, key=key, clock=clock
+        text,
+        create=create,
+        synchronous=synchronous,
+        busy_timeout=busy_timeout,
+        key=key,
+        clock=clock,
     )
+
+
+class _Readable:
+    """The log as far as it can be read: ends, keeping the error, at the first event the
+    store cannot read (:class:`IntegrityError` from a damaged file)."""
+
+    def __init__(self, events: Iterable[StoredEvent]) -> None:
+        self._events = iter(events)
+        self.last = 0  # the position of the last event read
+        self.failure: IntegrityError | None = None
+
+    def __iter__(self) -> Iterator[StoredEvent]:
+        while True:
+            try:
+                stored = next(self._events)
+            except StopIteration:
+                return
+            except IntegrityError as exc:
+                self.failure = exc
+                return
+            self.last = stored.position
+            yield stored
 
 
 def _counted(

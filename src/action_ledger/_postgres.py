@@ -56,7 +56,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -148,6 +148,11 @@ class _Duplicate(Exception):
 
 class _Refused(Exception):
     """The server found a stale version: decide again on the client, the ids looked up."""
+
+
+class _Fallback(Exception):
+    """The one-round-trip append was stopped by its read-model statements (not ready, or
+    failing): write again on the client's path, which handles each case."""
 
 
 class _Plan:
@@ -392,6 +397,8 @@ class PostgresEventStore:
         key: an HMAC key for the hash chain (``None`` for plain SHA-256).
         clock: where ``recorded_at`` comes from.
         connect_timeout: seconds to wait for the server when connecting.
+        create: ``False`` to refuse a schema that holds no register, creating neither the
+            schema nor its tables.
 
     Attributes:
         dsn: the connection string without its password (for messages).
@@ -399,8 +406,8 @@ class PostgresEventStore:
 
     Raises:
         ValidationError: the schema name is not accepted.
-        StoreError: the server cannot be reached, or the schema holds an ``events`` table that
-            action_ledger did not create.
+        StoreError: the server cannot be reached, the schema holds an ``events`` table that
+            action_ledger did not create, or (with ``create=False``) it holds no register.
     """
 
     def __init__(
@@ -412,6 +419,7 @@ class PostgresEventStore:
         clock: Clock = system_clock,
         connect_timeout: float = 10.0,
         group_commit: bool = True,
+        create: bool = True,
     ) -> None:
         if not isinstance(schema, str) or not _SCHEMA_NAME.fullmatch(schema):
             raise ValidationError(
@@ -425,6 +433,7 @@ class PostgresEventStore:
         self.dsn = without_password(dsn)
         self._conninfo = dsn
         self._clock = clock
+        self._create = create
         self._timeout = max(1, round(connect_timeout))
         self._lock_key = lock_key(f"action_ledger:{schema}")
         self._lock = threading.RLock()
@@ -716,8 +725,15 @@ class PostgresEventStore:
 
     def _migrate(self, conn: _Conn) -> None:
         """Create or migrate the schema. Two processes opening it at once queue on the lock."""
-        if not self._pending(conn):
+        pending = self._pending(conn)
+        if not pending:
             return
+        if not self._create and len(pending) == len(_MIGRATIONS):  # no migration applied
+            raise StoreError(
+                f"there is no register in schema {self.schema!r} at {self.dsn}: check the "
+                "schema name (--schema) and the URL; to create a register there, run "
+                "'action-ledger init' with them (or open it with create=True)"
+            )
         with conn.transaction():
             conn.execute(self._q.lock, (self._lock_key,))
             q = self._q
@@ -819,8 +835,10 @@ class PostgresEventStore:
                     stale = True
                 except _Duplicate:
                     server, careful = False, True
-                except _Refused:
-                    server = False  # a stale version (or a retry): decide with the ids known
+                except (_Refused, _Fallback):
+                    # A stale version (or a retry): decide with the ids known. Or the read
+                    # models stopped the append: their cases are handled there.
+                    server = False
                 finally:
                     self._in_transaction = False
             raise StoreError(  # pragma: no cover - a duplicate found again and again
@@ -947,16 +965,15 @@ class PostgresEventStore:
         if self.group_commit:
             parts.append("SET LOCAL synchronous_commit = off")
         parts.append(call)
-        if statements:
-            parts += ["SAVEPOINT read_models", q.require_tables, *statements]
-            parts.append("RELEASE SAVEPOINT read_models")
+        if statements:  # stopped by require_tables unless the tables are ready for them
+            parts += [q.require_tables, *statements]
         parts.append("COMMIT")
         if self.group_commit:
             parts.append(_BARRIER)
         try:
             last = int(_results(cursor, "; ".join(parts))[0][0][0])
         except psycopg.Error as exc:
-            last = self._after_refusal(conn, cursor, exc, tables, bool(statements))
+            self._after_refusal(conn, cursor, exc, tables, bool(statements))
         except BaseException:
             if tables is not None:
                 tables.failed()
@@ -970,78 +987,33 @@ class PostgresEventStore:
         exc: psycopg.Error,
         tables: _Hook | None,
         had_tables: bool,
-    ) -> int:
-        """The one-round-trip append failed at ``exc``: roll back and say why, or, when the
-        events were inserted and the read models failed (or were not ready), commit the
-        events alone and return the position before them."""
+    ) -> NoReturn:
+        """The one-round-trip append failed at ``exc``; nothing was committed (unless the
+        ``COMMIT`` itself failed). Roll back and say why: a stale version (:class:`_Refused`)
+        or a stored event id (:class:`_Duplicate`), for the client's path to decide with the
+        stored ids known; a refusal after the events were inserted — the read models locked
+        by a catch-up elsewhere, behind the log, or a failing projection — as
+        :class:`_Fallback`, for the client's path, which stores the events with their rows,
+        after a catch-up, or alone (its read-model writes run under a savepoint). The
+        common path has no savepoint: it is paid under the register's lock."""
+        if tables is not None:
+            tables.failed()
         if self._lost(conn):
-            if tables is not None:
-                tables.failed()
             raise self._error(exc, conn, committed=None) from exc
         if conn.info.transaction_status == _IDLE:
-            if tables is not None:
-                tables.failed()
             raise StoreError(
                 f"PostgreSQL at {self.dsn} failed while committing ({str(exc).strip()}): the "
                 "write may or may not have been stored. Retrying the append with the same "
                 "event ids is safe: if it was stored, the retry returns its positions"
             ) from exc
+        self._rollback(conn)
         if exc.sqlstate == "AL001":
-            self._rollback(conn)
-            if tables is not None:
-                tables.failed()
             raise _Refused() from exc
         if isinstance(exc, psycopg.errors.UniqueViolation) and exc.diag.table_name == "events":
-            self._rollback(conn)
-            if tables is not None:
-                tables.failed()
             raise _Duplicate() from exc
-        # The position append_batch started from (its setting outlives the savepoint's end).
-        finish = [
-            "SELECT current_setting('action_ledger.position')::bigint",
-            "RELEASE SAVEPOINT read_models",
-            "COMMIT",
-        ]
-        if self.group_commit:
-            finish.append(_BARRIER)
-        try:
-            if not had_tables:
-                raise exc
-            # Only after append_batch succeeded does the savepoint exist.
-            conn.execute("ROLLBACK TO SAVEPOINT read_models")
-        except psycopg.Error:
-            self._rollback(conn)
-            if tables is not None:
-                tables.failed()
-            raise self._error(exc, conn, committed=False) from exc
-        assert tables is not None
-        failure: Exception | None = None
-        if exc.sqlstate == "AL003":
-            # Behind (a write without its rows went before): catch up here, holding both
-            # locks, so that the next append finds them ready again.
-            try:
-                tables.catch_up_inside()
-            except Exception as error:
-                if self._lost(conn):
-                    tables.failed()
-                    raise self._error(exc, conn, committed=None) from error
-                failure = error
-        elif exc.sqlstate != "AL002":
-            failure = StoreError(
-                f"the read models in schema {self.schema!r} could not be updated "
-                f"({str(exc).strip()}); the events were stored, and the next catch-up retries"
-            )
-        try:
-            last = int(_results(cursor, "; ".join(finish))[0][0][0])
-        except psycopg.Error as again:
-            if tables is not None:
-                tables.failed()
-            if self._lost(conn):
-                raise self._error(again, conn, committed=None) from again
-            self._rollback(conn)
-            raise self._error(again, conn, committed=False) from again
-        tables.not_written(failure)
-        return last
+        if had_tables:
+            raise _Fallback() from exc
+        raise self._error(exc, conn, committed=False) from exc
 
     def _commit(
         self,
@@ -1562,9 +1534,16 @@ class PostgresTables:
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
-    def upsert(self, table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
+    def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        pk: Sequence[str],
+        *,
+        update: Sequence[str] | None = None,
+    ) -> str:
         q = self.quote
-        rest = [c for c in columns if c not in pk]
+        rest = [c for c in columns if c not in pk] if update is None else list(update)
         action = (
             "DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in rest)
             if rest

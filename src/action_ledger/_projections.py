@@ -64,6 +64,10 @@ class Put:
     table: str
     row: Row | Callable[[], Row]
     key: tuple[Any, ...] | None = None
+    changed: frozenset[str] | None = None
+    """The columns that may differ from the row stored under the key, when the projection
+    knows (``None``: any). A row that is there already has only these columns set: fewer
+    index entries rewritten. A row that is not there is inserted whole."""
 
 
 @attrs.frozen(kw_only=True)
@@ -246,11 +250,57 @@ ACTIONS_TABLE = Table(
 )
 
 
+# The actions columns each field of Action gives (see action_row); every field is here.
+_ACTION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("id",),
+    "text": ("text",),
+    "owners": ("owners",),
+    "status": ("status",),
+    "resolution": ("resolution",),
+    "due_on": ("due_on",),
+    "due_text": ("due_text",),
+    "meeting": ("meeting",),
+    "item": ("item",),
+    "source": ("source",),
+    "raised_at": ("raised_at", "raised_on"),
+    "closed_at": ("closed_at", "closed_on"),
+    "restricted": ("restricted",),
+    "version": ("version",),
+    "follows": ("follows",),
+    "superseded_by": ("superseded_by",),
+    "last_update": ("last_update",),
+    "last_updated_at": ("last_updated_at",),
+    "last_revisited_at": ("last_revisited_at",),
+    "last_revisit_meeting": ("last_revisit_meeting",),
+    "last_outcome": ("last_outcome",),
+    "assured": ("assured",),
+    "next_revisit_on": ("next_revisit_on",),
+    "closing_note": ("closing_note",),
+}
+_ACTION_FIELDS = tuple(a.name for a in attrs.fields(Action))
+assert set(_ACTION_FIELDS) == set(_ACTION_COLUMNS), "action_row and _ACTION_COLUMNS disagree"
+
+
+def action_changes(before: Action, after: Action) -> frozenset[str]:
+    """The ``actions`` columns whose values differ between two states of one action (with
+    ``position`` and ``data``, which every change moves)."""
+    changed = {"position", "data"}
+    for name in _ACTION_FIELDS:
+        if getattr(before, name) != getattr(after, name):
+            changed.update(_ACTION_COLUMNS[name])
+    return frozenset(changed)
+
+
 def _actions(change: Change) -> Iterable[Write]:
-    after = change.after
+    after, before = change.after, change.before
     if after is not None:
         position = change.stored.position
-        yield Put(table="actions", key=(after.id,), row=lambda: action_row(after, position))
+        yield Put(
+            table="actions",
+            key=(after.id,),
+            row=lambda: action_row(after, position),
+            changed=None if before is None else action_changes(before, after),
+        )
 
 
 OWNERS_TABLE = Table(

@@ -14,6 +14,7 @@ read-model commits, which the next catch-up redoes; it can never lose an event).
 
 from __future__ import annotations
 
+import functools
 import gc
 import operator
 import sqlite3
@@ -21,7 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import sqlite_utils
 
@@ -30,12 +31,33 @@ from ._decider import LEAN_ACTION, ActionState, MeetingState, evolve, evolve_mee
 from ._history import AUDIT_COLUMNS, audit_entry, values_in_effect
 from ._projections import PROJECTIONS, Change, Delete, Projection, Put, Replace, Table, Write
 from ._sqlite import Immediate as _immediate
-from ._sqlite import SQLiteEventStore
+from ._sqlite import SQLiteEventStore, storage_error
 from .events import ActionCorrected, ActionEvent, Event, MeetingRecorded
 from .exceptions import StoreError
 from .store import Batch, EventStore, StoredEvent
 
 CHECKPOINTS = "read_model_checkpoints"
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _typed(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    """A read-model method whose SQLite faults (a full disk, a read-only or locked file, a
+    damaged page) come out typed, as the event store's do (see
+    :func:`~action_ledger._sqlite.storage_error`)."""
+
+    @functools.wraps(method)
+    def typed(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            model = args[0]
+            assert isinstance(model, ReadModel)
+            raise storage_error(exc, model.path) from exc
+
+    return typed
+
+
 Progress = Callable[[int, int], None]
 """A progress callback: ``(events done, events to do)``."""
 
@@ -111,8 +133,13 @@ class ReadModel:
         self._advance = dialect.sql(
             f"UPDATE {CHECKPOINTS} SET position = ? WHERE projection = ? AND position < ?"
         )
-        with self._lock, self._transaction():
-            self._ensure()
+        self.path: str = getattr(self._dialect, "path", "")
+        """The SQLite file holding the tables (``""`` for a private or PostgreSQL one)."""
+        try:
+            with self._lock, self._transaction():
+                self._ensure()
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from exc
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -144,6 +171,7 @@ class ReadModel:
         read-model update can be one transaction)."""
         return self._dialect.shares(store)
 
+    @_typed
     def append(
         self,
         store: EventStore,
@@ -185,6 +213,7 @@ class ReadModel:
         tables); inside a transaction already open on the connection, part of it."""
         return self._dialect.transaction()
 
+    @_typed
     def select(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> list[tuple[Any, ...]]:
@@ -199,6 +228,7 @@ class ReadModel:
         with self._lock, self._dialect.reading():
             return self._dialect.select(text, values)
 
+    @_typed
     def audit_rows(self, store: EventStore, action_id: str) -> list[tuple[Any, ...]] | None:
         """One action's ``audit_trail`` rows (:data:`AUDIT_COLUMNS`, oldest first), or ``None``
         when the table cannot answer for the log as it is now: the projection is not kept,
@@ -245,8 +275,8 @@ class ReadModel:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             return cls(sqlite_utils.Database(conn), **options)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the read model in {path!r}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise storage_error(exc, path) from exc
 
     def close(self) -> None:
         """Close the database connection (unless it is the event store's)."""
@@ -280,6 +310,7 @@ class ReadModel:
             )
         }
 
+    @_typed
     def checkpoints(self) -> dict[str, int]:
         """Each projection's checkpoint: the global position it has applied up to."""
         with self._lock, self._dialect.reading():
@@ -298,6 +329,7 @@ class ReadModel:
         with self._lock:
             self._keep(action_id, state)
 
+    @_typed
     def catch_up(
         self, store: EventStore, *, batch_size: int = 5000, progress: Progress | None = None
     ) -> int:
@@ -360,6 +392,7 @@ class ReadModel:
                 done += len(batch)
         return done
 
+    @_typed
     def rebuild(self, store: EventStore, *, progress: Progress | None = None) -> int:
         """Drop every read-model table and build it again from the whole log.
 
@@ -461,10 +494,24 @@ class _Statements:
             c: dialect.sql(f"DELETE FROM {q(table.name)} WHERE {q(c)} = ?") for c in self.columns
         }
         self.table = table.name
+        self._dialect = dialect
+        self._updates: dict[frozenset[str], str] = {}
         take = operator.itemgetter(*self.columns)
         self._take: Callable[[Any], tuple[Any, ...]] = (
             take if len(self.columns) > 1 else (lambda values: (take(values),))
         )
+
+    def upsert(self, changed: frozenset[str] | None) -> str:
+        """The INSERT of a whole row that, for a row already there, sets only ``changed``
+        columns (all of them for ``None``)."""
+        if changed is None:
+            return self.insert
+        statement = self._updates.get(changed)
+        if statement is None:
+            update = [c for c in self.columns if c in changed and c not in self.pk]
+            statement = self._dialect.upsert(self.table, self.columns, self.pk, update=update)
+            self._updates[changed] = statement
+        return statement
 
     def row(self, values: Any) -> tuple[Any, ...]:
         try:
@@ -479,6 +526,8 @@ class _Writes:
     def __init__(self, sql: dict[str, _Statements]) -> None:
         self.sql = sql
         self.keyed: dict[str, dict[tuple[Any, ...], Any]] = {}
+        # Per key: the columns its writes may have changed (None: any), the union of them.
+        self.changed: dict[str, dict[tuple[Any, ...], frozenset[str] | None]] = {}
         self.replaced: dict[tuple[str, str], dict[Any, tuple[Any, ...]]] = {}
 
     def add(self, writes: Iterable[Write]) -> None:
@@ -489,7 +538,18 @@ class _Writes:
                 if key is None:
                     assert not callable(row)
                     key = tuple(row[c] for c in self.sql[write.table].pk)
-                self.keyed.setdefault(write.table, {})[key] = row
+                rows = self.keyed.setdefault(write.table, {})
+                changed = self.changed.setdefault(write.table, {})
+                if key not in rows:
+                    changed[key] = write.changed
+                else:  # written before in this batch (deleted: the row goes in whole)
+                    earlier = changed.get(key)
+                    changed[key] = (
+                        None
+                        if earlier is None or write.changed is None or rows[key] is None
+                        else earlier | write.changed
+                    )
+                rows[key] = row
             elif isinstance(write, Delete):
                 key = tuple(write.key[c] for c in self.sql[write.table].pk)
                 self.keyed.setdefault(write.table, {})[key] = None
@@ -503,10 +563,15 @@ class _Writes:
             gone = [key for key, row in rows.items() if row is None]
             if gone:
                 dialect.executemany(statements.delete, gone)
-            dialect.executemany(
-                statements.insert,
-                [statements.row(r() if callable(r) else r) for r in rows.values() if r is not None],
-            )
+            changed = self.changed.get(table, {})
+            by_columns: dict[frozenset[str] | None, list[tuple[Any, ...]]] = {}
+            for key, r in rows.items():
+                if r is not None:
+                    by_columns.setdefault(changed.get(key), []).append(
+                        statements.row(r() if callable(r) else r)
+                    )
+            for columns, batch in by_columns.items():
+                dialect.executemany(statements.upsert(columns), batch)
         for (table, column), groups in self.replaced.items():
             statements = self.sql[table]
             dialect.executemany(statements.delete_by[column], [(k,) for k in groups])
@@ -536,8 +601,16 @@ class _Dialect(Protocol):
     def quote(self, name: str) -> str:
         """A quoted identifier."""
 
-    def upsert(self, table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
-        """An INSERT of ``columns`` that replaces the row with the same primary key."""
+    def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        pk: Sequence[str],
+        *,
+        update: Sequence[str] | None = None,
+    ) -> str:
+        """An INSERT of ``columns`` that, where a row with the same primary key is there
+        already, sets its ``update`` columns instead (every other column for ``None``)."""
 
     def create(self, table: Table) -> None:
         """Create the table and its indexes if missing."""
@@ -583,6 +656,10 @@ class _SQLite:
         self._conn = db.conn
         self._relaxed = relaxed
         self._level: int | None = None
+        self.path = next(
+            (str(f) for _, name, f in self._conn.execute("PRAGMA database_list") if name == "main"),
+            "",
+        )
         self._conn.create_function("casefold", 1, _casefold, deterministic=True)
 
     def sql(self, neutral: str) -> str:
@@ -591,10 +668,27 @@ class _SQLite:
     def quote(self, name: str) -> str:
         return f"[{name}]"
 
-    def upsert(self, table: str, columns: Sequence[str], pk: Sequence[str]) -> str:
+    def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        pk: Sequence[str],
+        *,
+        update: Sequence[str] | None = None,
+    ) -> str:
+        # ON CONFLICT DO UPDATE, not INSERT OR REPLACE: a replace deletes the row and inserts
+        # it again, rewriting every index entry; an update rewrites only the entries of the
+        # columns it sets.
         names = ", ".join(f"[{c}]" for c in columns)
+        rest = [c for c in columns if c not in pk] if update is None else list(update)
+        action = (
+            "DO UPDATE SET " + ", ".join(f"[{c}] = excluded.[{c}]" for c in rest)
+            if rest
+            else "DO NOTHING"
+        )
         return (
-            f"INSERT OR REPLACE INTO [{table}] ({names}) VALUES ({', '.join('?' * len(columns))})"
+            f"INSERT INTO [{table}] ({names}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(f'[{c}]' for c in pk)}) {action}"
         )
 
     def create(self, table: Table) -> None:
@@ -678,6 +772,14 @@ class _SQLite:
             self._conn.execute("SAVEPOINT read_models")
             try:
                 catch_up()
+            except sqlite3.Error as exc:
+                # A storage fault (a full disk, a lock, a read-only file) fails the whole
+                # write, so that a command that hit it stores nothing; SQLite may have rolled
+                # the transaction back already.
+                if not self._conn.in_transaction or _fault(exc):
+                    raise
+                self._conn.execute("ROLLBACK TO read_models")
+                failure = exc
             except Exception as exc:
                 self._conn.execute("ROLLBACK TO read_models")
                 failure = exc
@@ -689,6 +791,23 @@ class _SQLite:
 
     def close(self) -> None:
         self._conn.close()
+
+
+_FAULTS = frozenset(
+    (
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_NOMEM,
+    )
+)
+
+
+def _fault(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` is a fault of the storage (not of the read-model tables)."""
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF in _FAULTS
 
 
 class _WriteSource:

@@ -8,11 +8,14 @@ one file. The schema is created and migrated by named sqlite-utils migrations.
 
 from __future__ import annotations
 
+import functools
+import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -63,6 +66,84 @@ _LAST = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC L
 _Last = tuple[int, str, str] | None  # position, hash and recorded_at of the last stored event
 _Found = dict[str, tuple[str, int]]  # event id -> (stream id, position)
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+# The -shm file of WAL mode could not grow: on a full disk, SQLite says this, not SQLITE_FULL.
+_IOERR_SHMSIZE = sqlite3.SQLITE_IOERR | (19 << 8)
+
+
+def storage_error(exc: sqlite3.Error, path: str) -> ActionLedgerError:
+    """The typed error for a fault SQLite reported on the file ``path``: a full disk, a
+    read-only file, a lock held beyond the busy timeout (:class:`StoreError`), or a damaged
+    file (:class:`IntegrityError`), each saying what to do. Nothing was changed by the
+    statement that failed: SQLite rolled it back."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    where = "the in-memory database" if path in ("", ":memory:") else repr(path)
+    if primary == sqlite3.SQLITE_FULL or code == _IOERR_SHMSIZE:
+        return StoreError(
+            f"the disk holding {where} is full (or the database reached its size limit): "
+            "nothing was stored; free some space and try again"
+        )
+    if primary == sqlite3.SQLITE_READONLY:
+        return StoreError(
+            f"{where} is read-only ({exc}): nothing was stored; make the file, its directory "
+            "(where SQLite writes its -wal and -shm files) and the mount writable, or use a "
+            "writable copy"
+        )
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(
+            f"{where} is locked by another connection beyond the busy timeout ({exc}): "
+            "nothing was stored; try again when the other writer has finished, or open it "
+            "with a longer busy_timeout"
+        )
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return IntegrityError(
+            f"{where} is damaged ({exc}): run 'action-ledger verify' to find the first bad "
+            "position, and restore the register from a backup"
+        )
+    if primary == sqlite3.SQLITE_CONSTRAINT or isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityError(
+            f"{where} breaks a constraint of its schema ({exc}): the file was altered outside "
+            "action_ledger; run 'action-ledger verify', and restore it from a backup"
+        )
+    if primary == sqlite3.SQLITE_IOERR:
+        return StoreError(
+            f"cannot read or write {where} ({exc}): nothing was stored; the disk may be full "
+            "or failing: free some space and check the disk, then try again"
+        )
+    if primary in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return StoreError(
+            f"cannot open {where} ({exc}): check that it is there and that the file, its "
+            "directory and the mount are writable (SQLite keeps -wal and -shm files beside "
+            "it), then try again"
+        )
+    return StoreError(f"the database {where} failed ({exc}): nothing was stored; try again")
+
+
+@contextmanager
+def storage_errors(path: str) -> Iterator[None]:
+    """Turn SQLite's exceptions into :func:`storage_error`'s typed ones."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise storage_error(exc, path) from exc
+
+
+def _typed(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    """A store method whose SQLite faults come out typed (see :func:`storage_error`)."""
+
+    @functools.wraps(method)
+    def typed(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            store = args[0]
+            assert isinstance(store, SQLiteEventStore)
+            raise storage_error(exc, store.path) from exc
+
+    return typed
+
 
 @MIGRATIONS(name="0001_events")
 def _create_events(db: sqlite_utils.Database) -> None:
@@ -95,7 +176,9 @@ class SQLiteEventStore:
     """An event store in a SQLite file (or ``":memory:"``).
 
     Args:
-        path: the database file; created with its schema if missing.
+        path: the database file; created with its schema if missing (and ``create``).
+        create: ``False`` to refuse a file that does not exist or holds no register (no
+            file is made); ``":memory:"`` is always created.
         synchronous: ``"FULL"`` (the default: a committed append survives power loss) or
             ``"NORMAL"`` (faster; in WAL mode a power cut may lose the last commits, never
             corrupt the file).
@@ -104,13 +187,16 @@ class SQLiteEventStore:
         clock: where ``recorded_at`` comes from.
 
     Raises:
-        StoreError: the file cannot be opened as a SQLite database.
+        StoreError: the file cannot be opened as a SQLite database, is another
+            application's database, or (with ``create=False``) holds no register.
+        IntegrityError: the file is damaged.
     """
 
     def __init__(
         self,
         path: str | Path,
         *,
+        create: bool = True,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         busy_timeout: float = 30.0,
         key: bytes | None = None,
@@ -123,40 +209,90 @@ class SQLiteEventStore:
         self._clock = clock
         self._lock = threading.RLock()
         self.lock = self._lock  # for a read model sharing this connection
+        in_memory = self.path in ("", ":memory:")
+        create = create or in_memory
+        if not create and not os.path.isfile(self.path):
+            raise self._missing()
         conn = None
         try:
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
-            )
+            if create:
+                conn = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+                )
+            else:  # mode=rw: SQLite itself never creates the file
+                conn = sqlite3.connect(
+                    f"{Path(self.path).absolute().as_uri()}?mode=rw",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=busy_timeout,
+                )
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self.db = sqlite_utils.Database(conn)
             with self._immediate():
-                self._check_foreign()
+                self._check_foreign(create=create)
                 MIGRATIONS.apply(self.db)
-            if self.path != ":memory:":
+            if not in_memory:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
-        except (sqlite3.DatabaseError, StoreError) as exc:
+        except (sqlite3.Error, ActionLedgerError) as exc:
             if conn is not None:
                 conn.close()
-            if isinstance(exc, StoreError):
+            if isinstance(exc, ActionLedgerError):
                 raise
-            raise StoreError(f"cannot open {self.path!r} as an event store: {exc}") from exc
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if not create and code == sqlite3.SQLITE_CANTOPEN and not os.path.exists(self.path):
+                raise self._missing() from exc
+            if code == sqlite3.SQLITE_NOTADB:
+                raise StoreError(
+                    f"cannot open {self.path!r} as an event store: {exc}; give the path of a "
+                    "register (or of a new file to create one)"
+                ) from exc
+            raise storage_error(exc, self.path) from exc
         self._conn = conn
 
-    def _check_foreign(self) -> None:
-        """Refuse a database that has an ``events`` table the migrations did not make."""
-        if self.db["events"].exists() and not any(
-            m.name == "0001_events" for m in MIGRATIONS.applied(self.db)
-        ):
+    def _missing(self) -> StoreError:
+        return StoreError(
+            f"there is no register at {self.path!r}: the file does not exist. Check the path; "
+            f"to create a register there, run 'action-ledger --db {self.path} init' (or open "
+            "it with create=True)"
+        )
+
+    def _check_foreign(self, *, create: bool) -> None:
+        """Refuse a database that is not a register: one whose ``events`` table the
+        migrations did not make, or that holds tables and no ``events`` table at all (another
+        application's, left untouched); with ``create=False``, one without a register."""
+        tables = [
+            name
+            for (name,) in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        if "events" in tables:
+            if not any(m.name == "0001_events" for m in MIGRATIONS.applied(self.db)):
+                raise StoreError(
+                    f"{self.path!r} already has an 'events' table that action_ledger did not "
+                    "create; use another file"
+                )
+            return
+        if tables:
+            shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
             raise StoreError(
-                f"{self.path!r} already has an 'events' table that action_ledger did not create; "
-                "use another file"
+                f"{self.path!r} is another application's database (it has the tables {shown} "
+                "and no register): it was left untouched; give the path of a register, or a "
+                "new file to create one"
+            )
+        if not create:
+            raise StoreError(
+                f"{self.path!r} holds no register (it is an empty database): run "
+                f"'action-ledger --db {self.path} init' to make it one (or open it with "
+                "create=True)"
             )
 
     def _immediate(self) -> Immediate:
         return Immediate(self.db.conn)
 
+    @_typed
     def append(
         self, stream_id: str, events: Sequence[NewEvent], expected_version: int
     ) -> tuple[int, ...]:
@@ -171,6 +307,7 @@ class SQLiteEventStore:
             )
             return positions
 
+    @_typed
     def append_sealed(
         self, batches: Sequence[Batch]
     ) -> tuple[list[tuple[int, ...]], list[StoredEvent]]:
@@ -185,6 +322,7 @@ class SQLiteEventStore:
             results = self._write(batches, versions, last, checked=False, sealed=sealed)
             return results, sealed
 
+    @_typed
     def append_many(self, batches: Sequence[Batch]) -> list[tuple[int, ...]]:
         """Append several streams' batches in one transaction (all or nothing).
 
@@ -283,6 +421,7 @@ class SQLiteEventStore:
             self._conn.execute("DELETE FROM events WHERE position > ?", (after,))
             raise
 
+    @_typed
     def restore(self, events: Iterable[StoredEvent]) -> int:
         """See :meth:`action_ledger.store.EventStore.restore`: one transaction, the rows
         inserted in chunks as they are checked, so memory stays bounded; the unique index on
@@ -370,6 +509,7 @@ class SQLiteEventStore:
             )
         return found
 
+    @_typed
     def read_stream(self, stream_id: str, *, up_to_version: int | None = None) -> list[StoredEvent]:
         """See :meth:`action_ledger.store.EventStore.read_stream`."""
         limit = -1 if up_to_version is None else max(up_to_version, 0)
@@ -387,10 +527,14 @@ class SQLiteEventStore:
         remaining = limit
         while remaining is None or remaining > 0:
             size = page_size if remaining is None else min(page_size, remaining)
-            with self._lock:
-                rows = self._conn.execute(
-                    f"{_SELECT} WHERE position > ? ORDER BY position LIMIT ?", (after, size)
-                ).fetchall()
+            try:
+                with self._lock:
+                    rows = self._conn.execute(
+                        f"{_SELECT} WHERE position > ? ORDER BY position LIMIT ?", (after, size)
+                    ).fetchall()
+            except sqlite3.Error as exc:
+                yield from self._readable(after, size)
+                raise storage_error(exc, self.path) from exc
             if not rows:
                 return
             for r in rows:
@@ -401,12 +545,31 @@ class SQLiteEventStore:
             if len(rows) < size:
                 return
 
+    def _readable(self, after: int, size: int) -> Iterator[StoredEvent]:
+        """The events after ``after`` one at a time, up to the first that cannot be read (a
+        damaged page): so that a reader of the log, such as ``verify``, gets every event
+        before the damage and knows where it starts."""
+        for _ in range(size):
+            try:
+                with self._lock:
+                    row = self._conn.execute(
+                        f"{_SELECT} WHERE position > ? ORDER BY position LIMIT 1", (after,)
+                    ).fetchone()
+            except sqlite3.Error:
+                return
+            if row is None:
+                return
+            yield stored_from_row(row)
+            after = row[0]
+
+    @_typed
     def get_event(self, event_id: str) -> StoredEvent | None:
         """See :meth:`action_ledger.store.EventStore.get_event`."""
         with self._lock:
             row = self._conn.execute(f"{_SELECT} WHERE event_id = ?", (event_id,)).fetchone()
         return None if row is None else stored_from_row(row)
 
+    @_typed
     def stream_version(self, stream_id: str) -> int:
         """See :meth:`action_ledger.store.EventStore.stream_version`."""
         with self._lock:
@@ -415,6 +578,7 @@ class SQLiteEventStore:
             ).fetchone()
         return int(version)
 
+    @_typed
     def last_position(self) -> int:
         """See :meth:`action_ledger.store.EventStore.last_position`."""
         with self._lock:
@@ -423,6 +587,7 @@ class SQLiteEventStore:
             ).fetchone()
         return int(position)
 
+    @_typed
     def count_streams(self, prefix: str) -> int:
         """See :meth:`action_ledger.store.EventStore.count_streams`."""
         with self._lock:

@@ -6,6 +6,7 @@ import re
 
 import attrs
 
+from ._clock import check_year
 from .exceptions import ValidationError
 
 MAX_TEXT = 2000
@@ -13,7 +14,23 @@ MAX_SHORT = 200
 MAX_ROLE = 40
 
 _ACTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
-_MEETING_ID = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:-[a-z0-9][a-z0-9-]{0,39})?")
+_MEETING_ID = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:-[a-z0-9][a-z0-9-]{0,39})?", re.ASCII)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_encodable(field: str, value: str) -> str:
+    """Refuse text holding a lone surrogate (half of a UTF-16 pair, e.g. from a badly decoded
+    file name), which is no character and cannot be stored as UTF-8."""
+    found = _SURROGATE.search(value)
+    if found is not None:
+        raise ValidationError(
+            f"{field}: {value[:40]!r} holds a lone surrogate {found[0]!r} at character "
+            f"{found.start()}, which is not a character and cannot be stored: give the text as "
+            "real characters (UTF-8)",
+            field=field,
+            value=value,
+        )
+    return value
 
 
 def check_text(field: str, value: object, *, limit: int = MAX_TEXT) -> str:
@@ -24,7 +41,7 @@ def check_text(field: str, value: object, *, limit: int = MAX_TEXT) -> str:
             field=field,
             value=value,
         )
-    stripped = value.strip()
+    stripped = check_encodable(field, value).strip()
     if not stripped:
         raise ValidationError(f"{field}: must not be empty", field=field, value=value)
     if len(stripped) > limit:
@@ -74,6 +91,7 @@ def check_meeting_id(value: object) -> str:
             field="meeting",
             value=value,
         ) from None
+    check_year("meeting", value, int(match[1]))
     assert isinstance(value, str)
     return value
 

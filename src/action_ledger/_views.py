@@ -21,6 +21,7 @@ from ._codec import ACTION_PREFIX, decode
 from ._decider import LEAN_ACTION, Action, Meeting, fold
 from ._history import AuditEntry, build_history
 from ._projections import action_from_row, meeting_from_row
+from ._publication import RestrictedActions, public_action
 from ._readmodel import ReadModel
 from ._values import check_action_id, check_meeting_id, check_text
 from .events import ActionCorrected, ActionEvent, MeetingRecorded
@@ -227,6 +228,9 @@ class RegisterView:
             raised_from: raised on or after this date (a Europe/London calendar date).
             raised_to: raised on or before this date (a Europe/London calendar date).
             restricted: only restricted (``True``) or only publishable (``False``) actions.
+                With ``False`` each action is given in its *public form* (see
+                :meth:`public_forms`): no restricted note, changed field or link, and the
+                ``owner`` and ``text`` filters match what that form shows.
             text: words the action's text contains (without regard to case).
 
         Raises:
@@ -234,15 +238,20 @@ class RegisterView:
         """
         where: list[str] = []
         params: list[Any] = []
+        # A reader without the right gets public forms, filtered on what they show (a filter
+        # on the full text or owners would answer questions about restricted changes).
+        public = restricted is False
+        owner_key = text_key = None
         if status is not None:
             where.append("status = ?")
             params.append(_status(status))
         if owner is not None:
-            key = check_text("owner", owner, limit=200).casefold()
-            where.append(
-                "id IN (SELECT action_id FROM owners WHERE role_key = ? OR person_key = ?)"
-            )
-            params += [key, key]
+            owner_key = key = check_text("owner", owner, limit=200).casefold()
+            if not public:
+                where.append(
+                    "id IN (SELECT action_id FROM owners WHERE role_key = ? OR person_key = ?)"
+                )
+                params += [key, key]
         if meeting is not None:
             where.append("meeting = ?")
             params.append(check_meeting_id(meeting))
@@ -262,12 +271,22 @@ class RegisterView:
             where.append("restricted = ?")
             params.append(int(restricted))
         if text is not None:
-            where.append("instr(casefold(text), ?) > 0")
-            params.append(check_text("text", text).casefold())
+            text_key = check_text("text", text).casefold()
+            if not public:
+                where.append("instr(casefold(text), ?) > 0")
+                params.append(text_key)
         sql = "SELECT data FROM actions"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return self._actions(sql + " ORDER BY raised_at, id", params)
+        found = self._actions(sql + " ORDER BY raised_at, id", params)
+        if not public:
+            return found
+        return tuple(
+            a
+            for a in self.public_forms(found)
+            if (owner_key is None or _owned_by(a, owner_key))
+            and (text_key is None or text_key in a.text.casefold())
+        )
 
     def owner(self, role_or_person: str, *, status: str | None = "open") -> tuple[Action, ...]:
         """The actions of one owner (a role code such as ``"CC"`` or a person's name),
@@ -307,23 +326,41 @@ class RegisterView:
             present=bool(present),
         )
 
-    def agenda(self, meeting_date: DateInput) -> Agenda:
+    def agenda(self, meeting_date: DateInput, *, publishable: bool = False) -> Agenda:
         """The outstanding matters / matters arising for a meeting on ``meeting_date``.
 
         "Still open before it" is judged by what the register knows now (an action closed on
         or after the date was open before it). For what was known then, ask an as-of view:
         ``ledger.as_of(date, axis="occurred").agenda(date)``.
 
+        With ``publishable=True``, the agenda for a reader without the right to restricted
+        matters: restricted actions left out, the others in their public form (see
+        :meth:`public_forms`), ordered by the due dates that form shows.
+
         Raises:
             ValidationError: a malformed date.
         """
         day = to_date(meeting_date, field="meeting_date").isoformat()
+        _check_flag("publishable", publishable)
         outstanding = self._actions(
             _open_on("raised_on < :day", "closed_on >= :day")
             + " ORDER BY (due_on IS NULL OR due_on > :day), "
             "CASE WHEN due_on <= :day THEN due_on END, raised_at, id",
             {"day": day},
         )
+        if publishable:
+            cut = to_date(day, field="meeting_date")
+            outstanding = tuple(
+                sorted(
+                    self.public_forms(outstanding),
+                    key=lambda a: (
+                        a.due_on is None or a.due_on > cut,
+                        "" if a.due_on is None or a.due_on > cut else a.due_on.isoformat(),
+                        a.raised_at,
+                        a.id,
+                    ),
+                )
+            )
         found = self._select(
             "SELECT data FROM meetings WHERE held_on < ? ORDER BY held_at DESC, id DESC LIMIT 1",
             [day],
@@ -336,6 +373,8 @@ class RegisterView:
                 "AND closed_at > ? ORDER BY closed_at, id",  # closed_on bounds the index range
                 [previous.date.isoformat(), day, format_utc(previous.held_at)],
             )
+            if publishable:
+                closed = self.public_forms(closed)
         return Agenda(
             date=to_date(day, field="meeting_date"),
             previous_meeting=previous,
@@ -344,42 +383,75 @@ class RegisterView:
         )
 
     def rag(
-        self, on_date: DateInput | None = None, *, amber_days: int = 14
+        self,
+        on_date: DateInput | None = None,
+        *,
+        amber_days: int = 14,
+        publishable: bool = False,
     ) -> tuple[DueStatus, ...]:
         """Every action open on ``on_date`` (today by default) with its RAG status: red past
         due, amber due within ``amber_days`` days, green otherwise (or no due date). Red
         first, most overdue first; then amber and green by due date.
+
+        With ``publishable=True``, for a reader without the right to restricted matters:
+        the publishable actions in their public form, judged by the due dates it shows.
 
         Raises:
             ValidationError: a malformed date, or ``amber_days`` not a whole number ≥ 0.
         """
         day = self._today() if on_date is None else to_date(on_date, field="on_date")
         _check_amber(amber_days)
-        return self._due_statuses(day, amber_days, overdue_only=False)
+        return self._due_statuses(day, amber_days, overdue_only=False, publishable=publishable)
 
     def _due_statuses(
-        self, day: pendulum.Date, amber_days: int, *, overdue_only: bool
+        self, day: pendulum.Date, amber_days: int, *, overdue_only: bool, publishable: bool
     ) -> tuple[DueStatus, ...]:
-        past_due = " AND due_on < :day" if overdue_only else ""
+        # The public form's due date may differ from the row's (a restricted update changed
+        # it), so a public view selects on due dates after folding.
+        _check_flag("publishable", publishable)
+        past_due = " AND due_on < :day" if overdue_only and not publishable else ""
         actions = self._actions(
             _open_on("raised_on <= :day" + past_due, "closed_on > :day")
             + " ORDER BY due_on IS NULL, due_on, raised_at, id",
             {"day": day.isoformat()},
         )
+        if publishable:
+            actions = tuple(
+                sorted(
+                    (
+                        a
+                        for a in self.public_forms(actions)
+                        if not overdue_only or (a.due_on is not None and a.due_on < day)
+                    ),
+                    key=lambda a: (
+                        a.due_on is None,
+                        "" if a.due_on is None else a.due_on.isoformat(),
+                        a.raised_at,
+                        a.id,
+                    ),
+                )
+            )
         return tuple(_due_status(a, day, amber_days) for a in actions)
 
     def overdue(
-        self, on_date: DateInput | None = None, *, amber_days: int = 14
+        self,
+        on_date: DateInput | None = None,
+        *,
+        amber_days: int = 14,
+        publishable: bool = False,
     ) -> tuple[DueStatus, ...]:
         """The open actions past their due date on ``on_date`` (today by default), most
         overdue first, each with its days overdue (the red ones of :meth:`rag`).
+
+        With ``publishable=True``, for a reader without the right to restricted matters, as
+        :meth:`rag` gives it.
 
         Raises:
             ValidationError: a malformed date.
         """
         day = self._today() if on_date is None else to_date(on_date, field="on_date")
         _check_amber(amber_days)
-        return self._due_statuses(day, amber_days, overdue_only=True)
+        return self._due_statuses(day, amber_days, overdue_only=True, publishable=publishable)
 
     def chain(self, action_id: str) -> tuple[ChainLink, ...]:
         """The actions linked to this one by *follows* and *superseded by*, directly or
@@ -440,6 +512,25 @@ class RegisterView:
             result.append(ChainLink(action=action, links=tuple(tied)))
         return tuple(result)
 
+    # -- what a reader without the right sees -----------------------------------------------------
+
+    def public_forms(self, actions: Iterable[Action]) -> tuple[Action, ...]:
+        """The public form of each action, folded from its stream as this view sees it:
+        restricted actions left out; restricted update notes, the text, owners and due dates
+        they changed, and links to restricted actions taken out (the one definition, in
+        ``action_ledger._publication``). The order is kept.
+
+        The stream decides, not the table row: a row edited to look publishable is still
+        left out when its raise says restricted.
+        """
+
+        def stream(action_id: str) -> list[ActionEvent]:
+            return [e for _, e in self._rows(action_id)]
+
+        restricted = RestrictedActions(stream)
+        found = (public_action(stream(a.id), restricted=restricted) for a in actions)
+        return tuple(a for a in found if a is not None)
+
     # -- helpers --------------------------------------------------------------------------------
 
     def _select(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -459,6 +550,20 @@ def _open_on(raised: str, closed: str) -> str:
         f"SELECT data FROM ({columns} WHERE status = 'open' AND {raised} UNION ALL "
         f"{columns} WHERE {closed} AND {raised}) AS open_on"  # closed_on: set only while closed
     )
+
+
+def _owned_by(action: Action, key: str) -> bool:
+    """Whether a role code or person (casefolded) owns the action, as the owners table
+    matches them."""
+    return any(
+        o.role.casefold() == key or (o.person is not None and o.person.casefold() == key)
+        for o in action.owners
+    )
+
+
+def _check_flag(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{name}: {value!r} is not True or False", field=name, value=value)
 
 
 def _check_amber(amber_days: object) -> None:

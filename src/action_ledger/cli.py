@@ -7,7 +7,9 @@ prints one line saying what to do, never a traceback; exit codes are stable for 
 from __future__ import annotations
 
 import getpass
+import io
 import json
+import re
 import shutil
 import sys
 import textwrap
@@ -76,16 +78,55 @@ class _Settings:
 
 
 @contextmanager
-def _ledger(ctx: click.Context) -> Iterator[Ledger]:
+def _ledger(ctx: click.Context, *, create: bool = False) -> Iterator[Ledger]:
+    """The register of ``--db``; one that does not exist is refused unless ``create``
+    (``init``, ``demo``, ``import``), so a mistyped path is an error, not a new file."""
     settings: _Settings = ctx.obj
     try:
         with _progress("Bringing the read models up to date") as progress:
-            ledger = Ledger.open(settings.db, progress=progress, schema=settings.schema)
+            ledger = Ledger.open(
+                settings.db, progress=progress, schema=settings.schema, create=create
+            )
         with ledger:
             yield ledger
     except ActionLedgerError as error:
-        click.echo(f"error: {error}", err=True)
+        _show(f"error: {error}", err=True)
         ctx.exit(_exit_code(error))
+
+
+# C0 and C1 controls but newline and tab, bidi marks and overrides, line/paragraph separators,
+# and lone surrogates: printed raw they could recolour, retitle, move or reorder the terminal.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def visible(text: str) -> str:
+    """``text`` as it is safe to print to a terminal: each control character, bidi control
+    or lone surrogate in it shown as its Python escape (ESC as ``\\x1b``, RLO as ``\\u202e``)."""
+    return _UNSAFE.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def _show(text: str, *, err: bool = False) -> None:
+    """Print stored text (or a message quoting it) to the terminal, escaped by :func:`visible`."""
+    click.echo(visible(text), err=err)
+
+
+def _not_utf8(source: str, error: UnicodeDecodeError) -> ValidationError:
+    return ValidationError(
+        f"{source} is not UTF-8 text: byte {error.object[error.start]:#04x} at offset "
+        f"{error.start} cannot be read; save the file as UTF-8 (in Excel: 'CSV UTF-8')",
+        field="source",
+        value=source,
+    )
+
+
+def _utf8(source: str, handle: Any) -> io.StringIO:
+    """The whole text of an import file, refused with a clear error unless it is UTF-8."""
+    try:
+        return io.StringIO(handle.read(), newline="")
+    except UnicodeDecodeError as error:
+        raise _not_utf8(source, error) from None
 
 
 def _width() -> int:
@@ -227,6 +268,14 @@ def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
         action-ledger --db register.db demo
         action-ledger list --status open --owner CC
     """
+    if actor is not None and not actor.strip():
+        # Never replaced silently: an empty --actor is a mistake, not a request for the default.
+        _show(
+            f"error: --actor {actor!r} is blank: give who is recording, e.g. "
+            "--actor 'Jackie Irvin', or leave --actor out to record your login name",
+            err=True,
+        )
+        ctx.exit(EXIT_CODES["invalid input"])
     ctx.obj = _Settings(
         db=db, actor=actor or getpass.getuser(), explicit_actor=actor, schema=schema
     )
@@ -300,7 +349,7 @@ def meeting_add(
         if as_json:
             _echo_json(recorded)
         else:
-            click.echo(f"recorded meeting {recorded.id}: {recorded.title}")
+            _show(f"recorded meeting {recorded.id}: {recorded.title}")
 
 
 @main.command("raise")
@@ -540,6 +589,14 @@ axis_option = click.option(
 )
 
 
+publishable_option = click.option(
+    "--publishable",
+    is_flag=True,
+    help="As a reader without the right to restricted matters sees it: no restricted "
+    "action, note, changed field or link.",
+)
+
+
 @main.command("list")
 @click.option("--status", type=click.Choice(["open", "closed"]), help="Only these.")
 @click.option("--owner", help="Only actions of this role code or person.")
@@ -547,7 +604,10 @@ axis_option = click.option(
 @click.option("--raised-from", help="Raised on or after this date (YYYY-MM-DD).")
 @click.option("--raised-to", help="Raised on or before this date (YYYY-MM-DD).")
 @click.option(
-    "--restricted/--publishable", default=None, help="Only restricted, or only publishable."
+    "--restricted/--publishable",
+    default=None,
+    help="Only restricted actions; or only publishable ones, as a reader without the right "
+    "sees them (no restricted note, changed field or link).",
 )
 @click.option("--text", help="Only actions whose text contains these words.")
 @as_of_option
@@ -587,7 +647,7 @@ def list_(
         if as_json:
             _echo_json(list(actions))
         else:
-            click.echo(render_register(actions))
+            _show(render_register(actions))
 
 
 @main.command("show")
@@ -612,9 +672,9 @@ def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
     if as_json:
         _echo_json({"action": _as_json(action), "history": _as_json(list(entries))})
     else:
-        click.echo(render_action(action))
+        _show(render_action(action))
         click.echo("\nHistory (oldest first):")
-        click.echo(render_history(entries))
+        _show(render_history(entries))
 
 
 @main.command()
@@ -710,12 +770,18 @@ def render_chain(chain: Sequence[ChainLink]) -> str:
 
 @main.command()
 @click.argument("meeting_date")
+@publishable_option
 @as_of_option
 @axis_option
 @json_option
 @click.pass_context
 def agenda(
-    ctx: click.Context, meeting_date: str, as_of: str | None, axis: str, as_json: bool
+    ctx: click.Context,
+    meeting_date: str,
+    publishable: bool,
+    as_of: str | None,
+    axis: str,
+    as_json: bool,
 ) -> None:
     """Print the outstanding matters / matters arising for a meeting on MEETING_DATE.
 
@@ -724,11 +790,11 @@ def agenda(
         action-ledger agenda 2021-10-04
     """
     with _ledger(ctx) as ledger:
-        found = _view(ledger, as_of, axis).agenda(meeting_date)
+        found = _view(ledger, as_of, axis).agenda(meeting_date, publishable=publishable)
         if as_json:
             _echo_json(found)
         else:
-            click.echo(render_agenda(found))
+            _show(render_agenda(found))
 
 
 @main.command()
@@ -741,6 +807,7 @@ def agenda(
     help="Open actions due within this many days are amber.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Every open action with its RAG status.")
+@publishable_option
 @as_of_option
 @axis_option
 @json_option
@@ -750,6 +817,7 @@ def overdue(
     on_date: str | None,
     amber_days: int,
     show_all: bool,
+    publishable: bool,
     as_of: str | None,
     axis: str,
     as_json: bool,
@@ -762,11 +830,13 @@ def overdue(
     """
     with _ledger(ctx) as ledger:
         view = _view(ledger, as_of, axis)
-        found = (view.rag if show_all else view.overdue)(on_date, amber_days=amber_days)
+        found = (view.rag if show_all else view.overdue)(
+            on_date, amber_days=amber_days, publishable=publishable
+        )
         if as_json:
             _echo_json(list(found))
         else:
-            click.echo(render_rag(found))
+            _show(render_rag(found))
 
 
 @main.command()
@@ -785,7 +855,7 @@ def chain(ctx: click.Context, action_id: str, as_json: bool) -> None:
         if as_json:
             _echo_json(list(found))
         else:
-            click.echo(render_chain(found))
+            _show(render_chain(found))
 
 
 @contextmanager
@@ -823,7 +893,7 @@ def init(ctx: click.Context) -> None:
     """
     db = ctx.obj.db
     existed = db != ":memory:" and Path(db).exists()
-    with _ledger(ctx) as ledger:
+    with _ledger(ctx, create=True) as ledger:
         count = ledger.store.last_position()
     if existed:
         click.echo(f"{db} is already a register ({count} events); nothing changed")
@@ -931,7 +1001,7 @@ def history(
             if as_json:
                 _echo_json(list(actions))
             else:
-                click.echo(render_register(actions))
+                _show(render_register(actions))
             return
         _print_action(view, action_id, as_json)
 
@@ -949,6 +1019,11 @@ def history(
 @click.option("--raised-from", help="Only actions raised on or after this date.")
 @click.option("--raised-to", help="Only actions raised on or before this date.")
 @click.option("--title", help="The title of a published log.")
+@click.option(
+    "--publishable",
+    is_flag=True,
+    help="csv: only what may be published (html and markdown always are).",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
 @click.pass_context
 def export(
@@ -958,21 +1033,31 @@ def export(
     raised_from: str | None,
     raised_to: str | None,
     title: str | None,
+    publishable: bool,
     output: str | None,
 ) -> None:
     """Publish the action log, write the register as CSV, or back up the event log.
 
-    Published logs (html, markdown) leave out restricted actions and restricted notes, and
-    end with the register's head hash and event count, for `verify --head`.
+    Published logs (html, markdown) leave out restricted actions, restricted notes, the
+    changes made in restricted updates and links to restricted actions, and end with the
+    register's head hash and event count, for `verify --head`. The CSV holds everything
+    (with a `restricted` column) unless `--publishable` is given; then it leaves out what
+    the published logs leave out.
 
     \b
     Example:
         action-ledger export --format html --meeting 2021-10-04 --output action-log.html
+        action-ledger export --format csv --publishable --output tracker.csv
         action-ledger export --format events --output backup.jsonl
     """
     from . import exports
     from ._backup import export_events
 
+    if publishable and fmt == "events":
+        raise click.UsageError(
+            "--publishable: the event log is the whole register and cannot be made "
+            "publishable; publish with --format html, markdown or csv"
+        )
     with _ledger(ctx) as ledger, _output(output) as out:
         if fmt == "events":
             with _progress("Exporting the event log") as progress:
@@ -982,7 +1067,8 @@ def export(
             return
         selection = {"meeting": meeting, "raised_from": raised_from, "raised_to": raised_to}
         if fmt == "csv":
-            what = f"{exports.write_csv(ledger, out, **selection)} actions"
+            only = {"restricted": False} if publishable else {}
+            what = f"{exports.write_csv(ledger, out, **selection, **only)} actions"
         else:
             publish = exports.publish_html if fmt == "html" else exports.publish_markdown
             out.write(publish(ledger, title=title, **selection))
@@ -1027,10 +1113,13 @@ def import_(ctx: click.Context, fmt: str, source: str, as_json: bool) -> None:
     from . import exports
     from ._backup import import_events
 
-    with _ledger(ctx) as ledger, open(source, encoding="utf-8", newline="") as handle:
+    with _ledger(ctx, create=True) as ledger, open(source, encoding="utf-8", newline="") as handle:
         if fmt == "events":
             with _progress("Restoring the event log") as progress:
-                report = import_events(ledger.store, handle, progress=progress)
+                try:
+                    report = import_events(ledger.store, handle, progress=progress)
+                except UnicodeDecodeError as error:
+                    raise _not_utf8(source, error) from None
             ledger.refresh()
             if as_json:
                 _echo_json(report)
@@ -1042,7 +1131,7 @@ def import_(ctx: click.Context, fmt: str, source: str, as_json: bool) -> None:
             if not report.ok:
                 ctx.exit(EXIT_CODES["verify failed"])
             return
-        result = exports.import_csv(ledger, handle, actor=ctx.obj.actor)
+        result = exports.import_csv(ledger, _utf8(source, handle), actor=ctx.obj.actor)
         if as_json:
             _echo_json(result)
         else:
@@ -1080,7 +1169,7 @@ def copy(
     """
     schema = ctx.obj.schema
     try:
-        source_store = open_store(source, schema=from_schema or schema)
+        source_store = open_store(source, schema=from_schema or schema, create=False)
         try:
             target_store = open_store(target, schema=to_schema or schema)
             try:
@@ -1092,7 +1181,7 @@ def copy(
         with Ledger.open(target, schema=to_schema or schema) as copied:  # builds its tables
             copied.register()
     except ActionLedgerError as error:
-        click.echo(f"error: {error}", err=True)
+        _show(f"error: {error}", err=True)
         ctx.exit(_exit_code(error))
     if as_json:
         _echo_json(result)
@@ -1174,7 +1263,7 @@ def demo(ctx: click.Context, fresh: bool, action_id: str | None) -> None:
     if fresh and db != ":memory:":
         for suffix in ("", "-wal", "-shm"):
             Path(db + suffix).unlink(missing_ok=True)
-    with _ledger(ctx) as ledger:
+    with _ledger(ctx, create=True) as ledger:
         if ledger.store.last_position():
             click.echo(f"error: {db} is not empty; use --fresh to rebuild it", err=True)
             ctx.exit(EXIT_CODES["invalid input"])
@@ -1184,13 +1273,13 @@ def demo(ctx: click.Context, fresh: bool, action_id: str | None) -> None:
         for m in meetings:
             click.echo(f"  {m.id}  {m.title} (chair {m.chair})")
         click.echo("\nThe register:")
-        click.echo(render_register(ledger.register()))
+        _show(render_register(ledger.register()))
         superseded = [a for a in ledger.register() if a.resolution == "superseded"]
         chosen = action_id or (superseded[0].id if superseded else ledger.register()[0].id)
         click.echo(f"\nAudit trail of {chosen}:")
-        click.echo(render_action(ledger.get(chosen)))
+        _show(render_action(ledger.get(chosen)))
         click.echo("")
-        click.echo(render_history(ledger.history(chosen)))
+        _show(render_history(ledger.history(chosen)))
         report = ledger.verify()
         click.echo(
             f"\nHash chain: {'ok' if report.ok else 'FAILED'}, {report.checked} events, "

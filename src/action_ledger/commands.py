@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 import attrs
 import pendulum
 
-from ._clock import to_date, to_datetime
+from ._clock import check_year, to_register_date, to_register_moment
 from ._due import Due, check_due_words
 from ._values import (
     MAX_SHORT,
@@ -55,10 +55,21 @@ def _text(field: str, limit: int = MAX_TEXT) -> Callable[[object], str]:
 
 
 def _moment(value: object) -> pendulum.DateTime:
-    return to_datetime(value, field="occurred_at")
+    return to_register_moment(value, field="occurred_at")
 
 
-def _event_id(value: object) -> str:
+def check_event_id(value: object) -> str:
+    """An event id: a UUID (as text or a ``uuid.UUID``), returned in its canonical form.
+
+    Raises:
+        ValidationError: anything else, including ``""``.
+    """
+    if not isinstance(value, str | uuid.UUID):
+        raise ValidationError(
+            f"event_id: {value!r} is not a UUID (e.g. '{uuid.UUID(int=0)}')",
+            field="event_id",
+            value=value,
+        )
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:
@@ -69,32 +80,48 @@ def _event_id(value: object) -> str:
         ) from None
 
 
+def as_tuple(field: str, value: object) -> tuple[Any, ...]:
+    """The items of a list, tuple or other collection (not text, bytes or a mapping).
+
+    Raises:
+        ValidationError: for ``None``, text, a mapping or a value that is no collection.
+    """
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"{field}: {value!r} is not a list; give a list (or tuple), e.g. [] for none",
+            field=field,
+            value=value,
+        )
+    return tuple(value)
+
+
 def _optional_meeting(value: object) -> str | None:
     return None if value is None else check_meeting_id(value)
 
 
 def _ids(value: object) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise ValidationError(
-            f"follows: {value!r} is not a list of action ids", field="follows", value=value
-        )
-    ids = tuple(check_action_id(v) for v in value)
+    ids = tuple(check_action_id(v) for v in as_tuple("follows", value))
     if len(set(ids)) != len(ids):
         raise ValidationError(f"follows: {list(ids)} names an action twice", field="follows")
     return ids
 
 
 def _attendees(value: object) -> tuple[Attendee, ...]:
-    if not isinstance(value, list | tuple) or not all(isinstance(v, Attendee) for v in value):
+    people = as_tuple("attendance", value)
+    if not all(isinstance(v, Attendee) for v in people):
         raise ValidationError(
             f"attendance: {value!r} is not a list of Attendee values",
             field="attendance",
             value=value,
         )
-    return tuple(value)
+    return people
 
 
 def _due(value: object) -> DueInput:
+    if isinstance(value, Due) and value.on is not None:
+        check_year("due", value, value.on.year)
     if value is None or isinstance(value, Due):
         return value
     if isinstance(value, _dt.datetime):
@@ -104,7 +131,7 @@ def _due(value: object) -> DueInput:
             value=value,
         )
     if isinstance(value, _dt.date):
-        return to_date(value, field="due")
+        return to_register_date(value, field="due")
     if isinstance(value, str):
         return check_due_words(value)
     raise ValidationError(
@@ -205,7 +232,7 @@ def _title_short(value: object) -> str:
 
 
 def _held_at(value: object) -> pendulum.DateTime:
-    return to_datetime(value, field="held_at")
+    return to_register_moment(value, field="held_at")
 
 
 def _optional_action_id(value: object) -> str | None:
@@ -216,7 +243,7 @@ def _optional_action_id(value: object) -> str | None:
 class RecordMeeting:
     """Record a meeting: its id is its date (Europe/London), optionally with a suffix."""
 
-    event_id: str = attrs.field(converter=_event_id)
+    event_id: str = attrs.field(converter=check_event_id)
     actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     meeting_id: str = attrs.field(converter=check_meeting_id)
@@ -234,7 +261,7 @@ class RecordMeeting:
 class RaiseAction:
     """Raise a new action, at a meeting or from another source."""
 
-    event_id: str = attrs.field(converter=_event_id)
+    event_id: str = attrs.field(converter=check_event_id)
     actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
@@ -252,7 +279,7 @@ class RaiseAction:
 class UpdateAction:
     """Record progress on an action; optionally change its text, owners or due (with a reason)."""
 
-    event_id: str = attrs.field(converter=_event_id)
+    event_id: str = attrs.field(converter=check_event_id)
     actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
@@ -270,7 +297,7 @@ class UpdateAction:
 class RevisitAction:
     """Record that an action was discussed at a meeting, with the outcome."""
 
-    event_id: str = attrs.field(converter=_event_id)
+    event_id: str = attrs.field(converter=check_event_id)
     actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
@@ -285,7 +312,7 @@ class RevisitAction:
 class CloseAction:
     """Close an action: completed, superseded by another action, or withdrawn."""
 
-    event_id: str = attrs.field(converter=_event_id)
+    event_id: str = attrs.field(converter=check_event_id)
     actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
@@ -300,7 +327,7 @@ class CloseAction:
 class ReopenAction:
     """Bring a closed action back, with the reason."""
 
-    event_id: str = attrs.field(converter=_event_id)
+    event_id: str = attrs.field(converter=check_event_id)
     actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
@@ -367,11 +394,11 @@ class CorrectEvent:
     ``fields`` maps field names (see ``CORRECTABLE``) to their corrected values.
     """
 
-    event_id: str = attrs.field(converter=_event_id)
+    event_id: str = attrs.field(converter=check_event_id)
     actor: str = attrs.field(converter=_actor_short)
     occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
     action_id: str = attrs.field(converter=check_action_id)
-    corrects: str = attrs.field(converter=_event_id)
+    corrects: str = attrs.field(converter=check_event_id)
     reason: str = attrs.field(converter=_reason_text)
     fields: tuple[tuple[str, Any], ...] = attrs.field(converter=_corrections)
 

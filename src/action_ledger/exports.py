@@ -1,13 +1,15 @@
 """Publishing the action log, and the register as a spreadsheet.
 
 *Publishing* (:func:`publish_html`, :func:`publish_markdown`) turns the register into the
-action log an OPCC puts on its website: one table per meeting, restricted actions and
-restricted update notes left out, and a footer giving the register's head (event count and
+action log an OPCC puts on its website: one table per meeting, each action in its public
+form (restricted actions, restricted updates and links to restricted actions left out; see
+:meth:`RegisterView.public_forms`), and a footer giving the register's head (event count and
 chain hash) so a reader can later check, with ``action-ledger verify --head H``, that the
 register still holds what was published.
 
 *The spreadsheet* (:func:`write_csv`, :func:`import_csv`) is the working register in the
-columns of an OPCC action tracker. It is not for publication: it holds restricted notes.
+columns of an OPCC action tracker. By default it holds restricted actions and notes (its
+``restricted`` column marks the actions); written with ``restricted=False`` it is publishable.
 An import adds new actions (rows without a ref) and new progress updates (an edited
 "latest update" cell); it is checked row by row and stores all of it in one transaction,
 or nothing.
@@ -30,7 +32,6 @@ from ._clock import LONDON, UTC, local_date, to_datetime
 from ._codec import ACTION_PREFIX, decode
 from ._decider import Action, ActionState, Context, Meeting, decide, evolve, fold
 from ._due import check_due_words
-from ._history import values_in_effect
 from ._ledger import Ledger
 from ._values import (
     MAX_SHORT,
@@ -43,7 +44,7 @@ from ._values import (
 )
 from ._views import DateInput, RegisterView
 from .commands import RaiseAction, UpdateAction
-from .events import ActionEvent, ActionUpdated, Event, MeetingRecorded
+from .events import ActionEvent, Event, MeetingRecorded
 from .exceptions import (
     NotFoundError,
     RuleViolationError,
@@ -192,42 +193,32 @@ def _stream(ledger: Ledger, action_id: str) -> list[ActionEvent]:
     return _action_events(decode(s) for s in ledger.store.read_stream(ACTION_PREFIX + action_id))
 
 
-def _public_update(events: Sequence[ActionEvent]) -> str:
-    """The latest update note that may be published, with its date, as corrected since."""
-    latest = None
-    for event in events:
-        if isinstance(event, ActionUpdated) and not event.restricted:
-            latest = event.event_id
-    if latest is None:
+def _update_cell(action: Action) -> str:
+    """The latest update note, with its date (in a public form: the latest public one)."""
+    if action.last_update is None or action.last_updated_at is None:
         return ""
-    values = values_in_effect(events, latest)
-    return f"{local_date(values['occurred_at']).isoformat()}: {values['note']}"
+    return f"{local_date(action.last_updated_at).isoformat()}: {action.last_update}"
 
 
-def _public_status(ledger: Ledger, action: Action) -> str:
+def _status_cell(action: Action) -> str:
     if action.status == "open":
         return "Open"
     if action.resolution == "superseded" and action.superseded_by is not None:
-        try:
-            successor = ledger.get(action.superseded_by)
-        except NotFoundError:  # pragma: no cover - decide requires the successor to exist
-            successor = None
-        if successor is not None and not successor.restricted:
-            return f"Closed (superseded by {successor.id})"
-        return "Closed (superseded)"
+        return f"Closed (superseded by {action.superseded_by})"
     return f"Closed ({action.resolution})"
 
 
-def _row(ledger: Ledger, action: Action) -> _Row:
+def _row(action: Action) -> _Row:
+    """A published row, from an action's public form (``register(restricted=False)``)."""
     return _Row(
         ref=action.id,
         item=(action.item or "") if action.meeting is not None else (action.source or ""),
         text=action.text,
         owners=", ".join(map(str, action.owners)),
         due=_due_cell(action),
-        status=_public_status(ledger, action),
+        status=_status_cell(action),
         open=action.status == "open",
-        update=_public_update(_stream(ledger, action.id)),
+        update=_update_cell(action),
         closed=_closed_cell(action),
     )
 
@@ -278,7 +269,7 @@ def _collect(
         meetings = {m.id: m for m in ledger.meetings()}
         by_meeting: dict[str | None, list[_Row]] = {}
         for action in actions:
-            by_meeting.setdefault(action.meeting, []).append(_row(ledger, action))
+            by_meeting.setdefault(action.meeting, []).append(_row(action))
         if ledger.head() == (count, head):
             break
     else:
@@ -339,7 +330,9 @@ def publish_html(
     actions raised elsewhere follow under "Other sources". Each row gives the ref (the row
     header), agenda item (or source), action, owners, due (date and words as minuted), status
     (with resolution or successor), the latest publishable update and the date closed.
-    Restricted actions and restricted update notes are left out. The footer gives the head
+    Each action is shown in its public form (:meth:`RegisterView.public_forms`): restricted
+    actions, restricted update notes, the text, owners and due dates changed in restricted
+    updates, and links to restricted actions are left out. The footer gives the head
     of the register the page shows and the command that checks it. The page is readable
     without its CSS; the CSS is inline, in colour pairs that meet WCAG 2.2 AA.
 
@@ -550,11 +543,23 @@ CSV_COLUMNS = (
     "status",
     "latest update",
     "date closed",
+    "restricted",
 )
 """The spreadsheet's columns, in the order :func:`write_csv` writes them."""
 
-CSV_OPTIONAL_COLUMNS = ("status", "date closed")
-"""Columns :func:`import_csv` can do without (they only echo the register)."""
+CSV_OPTIONAL_COLUMNS = ("status", "date closed", "restricted")
+"""Columns :func:`import_csv` can do without (the first two only echo the register; a file
+without ``restricted`` raises its new actions publishable)."""
+
+_YES = ("yes", "y", "true", "1")
+_NO = ("no", "n", "false", "0", "")
+
+
+def _restricted_cell(cell: str) -> bool | None:
+    """A ``restricted`` cell as a flag (``None`` when it is neither yes nor no)."""
+    word = cell.strip().casefold()
+    return True if word in _YES else False if word in _NO else None
+
 
 # A cell a spreadsheet would run as a formula is written with a leading apostrophe (as
 # spreadsheets themselves do), and read back without it; apostrophes already there are kept.
@@ -590,6 +595,7 @@ def _csv_cells(action: Action) -> dict[str, str]:
         "status": _csv_status(action),
         "latest update": action.last_update or "",
         "date closed": _closed_cell(action),
+        "restricted": "yes" if action.restricted else "no",
     }
 
 
@@ -598,11 +604,12 @@ def write_csv(view: RegisterView, out: TextIO, **register_filters: Any) -> int:
 
     ``owner`` is as minuted (``"CC: Pippa Mills, PCC"``); ``due`` the date if known, else the
     words; ``status`` ``"open"``, ``"closed (completed)"``, ``"closed (superseded by
-    ACT-2021-013)"`` or ``"closed (withdrawn)"``; ``date closed`` a Europe/London date. The
-    file is the working register, restricted notes included: pass ``restricted=False`` to
-    leave restricted actions out, and publish with :func:`publish_html` instead. A cell that a
-    spreadsheet would run as a formula gets a leading apostrophe, which :func:`import_csv`
-    removes.
+    ACT-2021-013)"`` or ``"closed (withdrawn)"``; ``date closed`` a Europe/London date;
+    ``restricted`` ``"yes"`` or ``"no"``. By default the file is the working register,
+    restricted actions and notes included. With ``restricted=False`` it is publishable: each
+    action in its public form (:meth:`RegisterView.public_forms`: no restricted action, note,
+    changed field or link). A cell that a spreadsheet would run as a formula gets a leading
+    apostrophe, which :func:`import_csv` removes.
 
     Args:
         view: the register, or an as-of view of it.
@@ -656,7 +663,7 @@ def _header(names: Sequence[str]) -> list[str]:
     if problems:
         raise ValidationError(
             f"row 1 (the header): {'; '.join(problems)}. The expected columns are "
-            f"{', '.join(CSV_COLUMNS)} ({' and '.join(CSV_OPTIONAL_COLUMNS)} may be left out)",
+            f"{', '.join(CSV_COLUMNS)} ({', '.join(CSV_OPTIONAL_COLUMNS)} may be left out)",
             field="header",
             value=list(names),
         )
@@ -775,7 +782,16 @@ class _Import:
         expected = _csv_cells(action)
         changed = [
             column
-            for column in ("meeting", "item", "action", "owner", "due", "status", "date closed")
+            for column in (
+                "meeting",
+                "item",
+                "action",
+                "owner",
+                "due",
+                "status",
+                "date closed",
+                "restricted",
+            )
             if column in cells and not _matches(column, cells[column], expected, action)
         ]
         if changed:
@@ -842,6 +858,11 @@ class _Import:
         due_cell = cells.get("due", "")
         due = check("due", check_due_words, due_cell) if due_cell else None
         note = _note(cells.get("latest update", ""))
+        restricted = _restricted_cell(cells.get("restricted", ""))
+        if restricted is None:
+            problems.append(
+                f"restricted: {cells.get('restricted')!r} is not yes or no (leave it empty for no)"
+            )
         meeting = None if meeting_id is None else self.meeting(meeting_id)
         if meeting_id is not None and meeting is None:
             problems.append(
@@ -867,6 +888,7 @@ class _Import:
                     item=item,
                     source=source,
                     due=due,
+                    restricted=bool(restricted),
                 ),
             )
             if note:
@@ -900,6 +922,8 @@ def _matches(column: str, cell: str, expected: Mapping[str, str], action: Action
             return False
     if column == "due":
         return _same_text(cell, _due_cell(action)) or _same_text(cell, action.due_text or "")
+    if column == "restricted":
+        return _restricted_cell(cell) == action.restricted
     return False
 
 
@@ -914,9 +938,10 @@ def import_csv(
 
     - A row with an empty ``ref`` raises a new action: ``meeting`` (a recorded meeting's id,
       or for an action from elsewhere its source), ``item``, ``action``, ``owner`` (``"CC:
-      Pippa Mills, PCC"``) and ``due`` (a date or the words as minuted). It gets the next
-      ``ACT-<year>-<nnn>`` id. A ``latest update`` given with it is recorded as its first
-      update.
+      Pippa Mills, PCC"``), ``due`` (a date or the words as minuted) and ``restricted``
+      (``yes`` raises it restricted; empty or ``no``, or no such column, publishable). It gets
+      the next ``ACT-<year>-<nnn>`` id. A ``latest update`` given with it is recorded as its
+      first update.
     - A row whose ``ref`` exists and whose ``latest update`` differs from the action's records
       that note as a written update; a row the same as the register is skipped. Other columns
       of such a row must still say what the register says.

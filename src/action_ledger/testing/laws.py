@@ -18,26 +18,46 @@ The laws:
 * **read-models-are-fold**: the persisted tables (actions, meetings, owners, links, audit
   trail) hold exactly what the fold of the log gives;
 * **verify-ok**: the hash chain verifies, over every event;
-* **as-of-is-fixed**: the register as of an earlier recorded moment is what it was then.
+* **as-of-is-fixed**: the register as of an earlier recorded moment is what it was then;
+* **restricted-stays-restricted**: no output meant for a reader without the right shows a
+  restricted action, note, changed value or link (:func:`check_restricted`; not part of
+  :func:`check_laws`, as it builds a second register).
 """
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+import pendulum
 
-from .._codec import ACTION_PREFIX, MEETING_PREFIX, decode
+from .._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode, stream_of
 from .._decider import Action, Meeting, fold, fold_meeting
+from .._due import Due
 from .._history import AUDIT_COLUMNS, AuditEntry, build_history, entries_from_rows
 from .._ledger import Ledger
+from .._values import Owner
 from .._views import RegisterView
-from ..events import ActionEvent, MeetingRecorded
+from ..events import (
+    ActionClosed,
+    ActionCorrected,
+    ActionEvent,
+    ActionRaised,
+    ActionReopened,
+    ActionRevisited,
+    ActionUpdated,
+    Corrections,
+    Event,
+    MeetingRecorded,
+)
 from ..store import StoredEvent
 from .strategies import RegisterModel
 
 __all__ = [
+    "MARK",
     "LawViolation",
     "RegisterSnapshot",
     "check_append_only",
@@ -46,8 +66,11 @@ __all__ = [
     "check_laws",
     "check_log",
     "check_read_models",
+    "check_restricted",
     "check_state",
     "check_verify",
+    "mark_restricted",
+    "public_outputs",
     "snapshot",
 ]
 
@@ -302,3 +325,245 @@ def check_laws(ledger: Ledger, model: RegisterModel) -> list[StoredEvent]:
     check_read_models(ledger, log)
     check_verify(ledger)
     return log
+
+
+# -- restricted-stays-restricted ---------------------------------------------------------------
+
+MARK = "QQRESTRICTEDQQ"
+"""What :func:`mark_restricted` puts in place of every restricted value: no generated text
+holds it, so any output that shows it shows restricted matter."""
+
+_MARKED_DUE = Due(on=pendulum.date(2099, 12, 31), text=MARK)
+_MARKED_OWNERS = (Owner(role=MARK, person=MARK),)
+_FIXED_TIME = "2030-01-01T00:00:00Z"
+
+
+def _marked_id(action_id: str) -> str:
+    return f"{action_id}.{MARK}"
+
+
+def _mark_text(value: str | None) -> str | None:
+    return None if value is None else f"{MARK} {value}"
+
+
+def _mark_corrections(fix: Corrections) -> Corrections:
+    return attrs.evolve(
+        fix,
+        text=_mark_text(fix.text),
+        note=_mark_text(fix.note),
+        outcome=_mark_text(fix.outcome),
+        item=None if fix.item is None else MARK,
+        owners=None if fix.owners is None else _MARKED_OWNERS,
+        due=None if fix.due is None else _MARKED_DUE,
+        occurred_at=None if fix.occurred_at is None else fix.occurred_at.add(days=3),
+    )
+
+
+def _mark_all(event: ActionEvent) -> ActionEvent:
+    """Every value of an event of a restricted action, marked (its meeting kept)."""
+    renamed = _marked_id(event.action_id)
+    if isinstance(event, ActionRaised):
+        return attrs.evolve(
+            event,
+            action_id=renamed,
+            text=f"{MARK} {event.text}",
+            owners=_MARKED_OWNERS,
+            item=None if event.item is None else MARK,
+            source=None if event.source is None else MARK,
+            due=_MARKED_DUE,
+        )
+    if isinstance(event, ActionUpdated):
+        return _mark_update(attrs.evolve(event, action_id=renamed))
+    if isinstance(event, ActionRevisited):
+        return attrs.evolve(
+            event,
+            action_id=renamed,
+            outcome=f"{MARK} {event.outcome}",
+            item=None if event.item is None else MARK,
+            next_revisit=_MARKED_DUE,
+        )
+    if isinstance(event, ActionClosed):
+        return attrs.evolve(
+            event,
+            action_id=renamed,
+            note=f"{MARK} {event.note}",
+            item=None if event.item is None else MARK,
+        )
+    if isinstance(event, ActionReopened):
+        return attrs.evolve(event, action_id=renamed, reason=f"{MARK} {event.reason}")
+    return attrs.evolve(event, action_id=renamed, corrections=_mark_corrections(event.corrections))
+
+
+def _mark_update(event: ActionUpdated) -> ActionUpdated:
+    """A restricted update with its note, changes and date marked."""
+    return attrs.evolve(
+        event,
+        note=f"{MARK} {event.note}",
+        text=_mark_text(event.text),
+        owners=None if event.owners is None else _MARKED_OWNERS,
+        due=None if event.due is None else _MARKED_DUE,
+        reason=_mark_text(event.reason),
+        occurred_at=event.occurred_at.add(days=3),
+    )
+
+
+def mark_restricted(events: Sequence[Event]) -> list[Event]:
+    """The same register with every restricted value replaced by one holding :data:`MARK`.
+
+    A restricted action's id, text, owners, due date, item, source and every note, outcome
+    and correction of it are marked (and every link to it names the marked id); in other
+    actions, a restricted update's note, changed text, owners and due date, reason and date
+    are marked, as are the corrections of it. Meetings, and everything else, are kept.
+    """
+    restricted = {e.action_id for e in events if isinstance(e, ActionRaised) and e.restricted}
+    hidden: set[str] = set()
+    marked: list[Event] = []
+    for event in events:
+        if isinstance(event, MeetingRecorded):
+            marked.append(event)
+        elif event.action_id in restricted:
+            marked.append(_mark_all(event))
+        elif isinstance(event, ActionUpdated) and event.restricted:
+            hidden.add(event.event_id)
+            marked.append(_mark_update(event))
+        elif isinstance(event, ActionCorrected) and event.corrects in hidden:
+            marked.append(attrs.evolve(event, corrections=_mark_corrections(event.corrections)))
+        elif isinstance(event, ActionRaised) and event.follows:
+            follows = tuple(_marked_id(a) if a in restricted else a for a in event.follows)
+            marked.append(attrs.evolve(event, follows=follows))
+        elif isinstance(event, ActionClosed) and event.superseded_by in restricted:
+            assert event.superseded_by is not None
+            marked.append(attrs.evolve(event, superseded_by=_marked_id(event.superseded_by)))
+        else:
+            marked.append(event)
+    return marked
+
+
+def _restricted_values(events: Sequence[Event]) -> tuple[set[str], set[str]]:
+    """The ids of the restricted actions, and the texts typed into restricted matter (the
+    filters a reader without the right may try)."""
+    ids: set[str] = set()
+    words: set[str] = set()
+    for event in events:
+        if isinstance(event, ActionRaised) and event.restricted:
+            ids.add(event.action_id)
+            words.add(event.text)
+        elif isinstance(event, ActionUpdated) and event.restricted:
+            words.update(v for v in (event.note, event.text) if v is not None)
+            words.update(o.role for o in event.owners or ())
+    return ids, words
+
+
+def public_outputs(ledger: Ledger, *, words: Sequence[str] = ()) -> dict[str, str]:
+    """Every output meant for the public or for a reader without the right, as text: the
+    published HTML and Markdown logs (whole, and per meeting), the ``--publishable`` CSV,
+    ``register(restricted=False)`` as the CLI lists it and as JSON (and filtered on each of
+    ``words`` as owner and as text), and the agenda, overdue and RAG views with
+    ``publishable=True`` on each meeting's date and the day after it, rendered and as JSON.
+    The head hash in the published footers is replaced by ``HEAD``."""
+    from .. import cli
+    from ..exports import publish_html, publish_markdown, write_csv
+
+    def as_json(value: object) -> str:
+        return json.dumps(value, default=cli._json_default, sort_keys=True, ensure_ascii=False)
+
+    head = ledger.head()[1]
+    outputs: dict[str, str] = {
+        "html": publish_html(ledger, generated_at=_FIXED_TIME),
+        "markdown": publish_markdown(ledger, generated_at=_FIXED_TIME),
+    }
+    csv_out = io.StringIO()
+    write_csv(ledger, csv_out, restricted=False)
+    outputs["csv --publishable"] = csv_out.getvalue()
+    public = ledger.register(restricted=False)
+    outputs["list --publishable"] = cli.render_register(public)
+    outputs["list --publishable --json"] = as_json(list(public))
+    for word in words:
+        for name in ("owner", "text"):
+            found = ledger.register(restricted=False, **{name: word})
+            outputs[f"register(restricted=False, {name}={word!r})"] = as_json(list(found))
+    days: set[pendulum.Date] = set()
+    for meeting in ledger.meetings():
+        outputs[f"markdown --meeting {meeting.id}"] = publish_markdown(
+            ledger, meeting=meeting.id, generated_at=_FIXED_TIME
+        )
+        days.update((meeting.date, meeting.date.add(days=1)))
+    for day in sorted(days):
+        agenda = ledger.agenda(day, publishable=True)
+        outputs[f"agenda {day} --publishable"] = cli.render_agenda(agenda)
+        outputs[f"agenda {day} --publishable --json"] = as_json(agenda)
+        for name, statuses in (
+            ("overdue", ledger.overdue(day, publishable=True)),
+            ("overdue --all", ledger.rag(day, publishable=True)),
+        ):
+            outputs[f"{name} {day} --publishable"] = cli.render_rag(statuses)
+            outputs[f"{name} {day} --publishable --json"] = as_json(list(statuses))
+    return {k: v.replace(head, "HEAD") for k, v in outputs.items()}
+
+
+def _restricted_ids_in(actions: Sequence[Action], restricted: set[str]) -> set[str]:
+    shown = {a.id for a in actions} | {f for a in actions for f in a.follows}
+    shown |= {a.superseded_by for a in actions if a.superseded_by is not None}
+    return shown & restricted
+
+
+def check_restricted(ledger: Ledger, model: RegisterModel) -> int:
+    """**restricted-stays-restricted**: no output meant for a reader without the right shows
+    a restricted action, a restricted note, a value changed in a restricted update, or the
+    id of a restricted action.
+
+    Checked three ways: (1) the public actions the views give name no restricted action
+    (as id, in ``follows`` or as ``superseded_by``); (2) the same register with every
+    restricted value replaced by a marked one (:func:`mark_restricted`) gives every public
+    output (:func:`public_outputs`) exactly as ``ledger`` does, so none depends on a
+    restricted value, even one equal to a public value; (3) no output of the marked
+    register holds the mark. ``ledger`` must hold ``model``'s events.
+
+    Returns:
+        The number of outputs compared.
+    """
+    restricted, words = _restricted_values(model.events)
+    probes = sorted(words)[:3]
+    views: list[tuple[str, tuple[Action, ...]]] = [
+        ("register(restricted=False)", ledger.register(restricted=False))
+    ]
+    for meeting in ledger.meetings():
+        agenda = ledger.agenda(meeting.date, publishable=True)
+        views.append((f"agenda({meeting.date})", agenda.outstanding + agenda.closed_since))
+        rag = ledger.rag(meeting.date, publishable=True)
+        views.append((f"rag({meeting.date})", tuple(s.action for s in rag)))
+    for name, actions in views:
+        leaked = _restricted_ids_in(actions, restricted)
+        _require(
+            not leaked,
+            "restricted-stays-restricted",
+            f"{name} names restricted actions {sorted(leaked)}",
+        )
+    got = public_outputs(ledger, words=probes)
+    with Ledger.open(":memory:") as marked:
+        versions: dict[str, int] = {}
+        for event in mark_restricted(model.events):
+            stream = stream_of(event)
+            marked.store.append(stream, [encode(event)], versions.get(stream, 0))
+            versions[stream] = versions.get(stream, 0) + 1
+        marked.refresh()
+        expected = public_outputs(marked, words=probes)
+    for name, text in expected.items():
+        _require(
+            MARK not in text,
+            "restricted-stays-restricted",
+            f"{name} shows restricted matter: …{text[max(text.find(MARK) - 200, 0) :][:400]}…",
+        )
+    _require(
+        got.keys() == expected.keys(),
+        "restricted-stays-restricted",
+        f"the outputs differ: {sorted(got.keys() ^ expected.keys())}",
+    )
+    for name in got:
+        _require(
+            got[name] == expected[name],
+            "restricted-stays-restricted",
+            f"{name} depends on restricted matter: "
+            + _first_difference(got[name].splitlines(), expected[name].splitlines()),
+        )
+    return len(got)

@@ -23,7 +23,7 @@ from hypothesis import reject
 from hypothesis import strategies as st
 
 from action_ledger import Attendee, Ledger, MemoryEventStore, Owner
-from action_ledger._clock import local_date
+from action_ledger._clock import FIRST_YEAR, LAST_YEAR, local_date
 from action_ledger._codec import encode, stream_of
 from action_ledger._decider import (
     INITIAL_ACTION,
@@ -384,6 +384,7 @@ def actions_updated() -> st.SearchStrategy[ActionUpdated]:
         owners=st.none() | owner_lists(),
         due=st.none() | dues(),
         reason=st.none() | texts(),
+        restricted=st.booleans(),
     )
 
 
@@ -766,7 +767,8 @@ def histories(
     correct_occurred_at: bool = True,
 ) -> list[Command]:
     """Commands that ``decide`` accepts in order: 1–3 meetings, 1–4 actions raised, then a mix
-    of updates, revisits, closes, reopens and corrections that respects the rules.
+    of updates, revisits, closes, reopens and corrections that respects the rules. Actions
+    and updates are restricted about half the time.
 
     Candidates are drawn from the current state (as :func:`commands` draws them) and kept only
     when ``decide`` accepts them. Event ids are unique UUIDs; every command carries its
@@ -813,6 +815,7 @@ def _update(
         owners=draw(owner_lists()) if "owners" in changes else None,
         due=draw(due_phrases() | dates()) if "due" in changes else None,
         reason=draw(texts()) if changes else None,
+        restricted=draw(st.booleans()),
     )
 
 
@@ -940,8 +943,8 @@ class Rejected:
     tagged with why: ``error`` is the exact type it raises and ``rule`` the
     ``RuleViolationError.rule`` it breaks, or for the other errors a tag of the same kind:
     ``"action-exists"`` (``NotFoundError``: the command names an action never raised) and
-    ``"due-within-calendar"`` (``ValidationError``: due words that leave the calendar from a
-    far-future date). :data:`REJECTION_RULES` lists every tag.
+    ``"due-within-calendar"`` (``ValidationError``: due words that resolve past
+    the register's last year, 2199). :data:`REJECTION_RULES` lists every tag.
     """
 
     rule: str
@@ -1054,8 +1057,8 @@ def _raise_following_unknown(
 def _raise_beyond_calendar(
     draw: st.DrawFn, model: RegisterModel, event_id: str, actor: str
 ) -> Command:
-    """Raised in the year 9001 or later, due "within 999 years": past 9999-12-31."""
-    when = pendulum.datetime(draw(st.integers(9001, 9999)), draw(st.integers(1, 12)), 1, tz=UTC)
+    """Raised late in the years the register accepts, due "within 999 years": past 2199."""
+    when = pendulum.datetime(draw(st.integers(2100, 2199)), draw(st.integers(1, 12)), 1, tz=UTC)
     return attrs.evolve(
         _raise(draw, model, event_id, actor),
         occurred_at=when,
@@ -1309,7 +1312,8 @@ class InvalidInput:
     of a field no event has, raises with that unknown name as its field. The ``<problem>`` is
     one of ``blank``, ``too-long``, ``not-text``, ``not-a-moment``, ``no-time``,
     ``skipped-hour``, ``malformed``, ``not-a-uuid``, ``empty``, ``repeated``,
-    ``not-a-real-date``, ``date-time``, ``unknown``, ``not-a-bool``, ``not-a-command``;
+    ``not-a-real-date``, ``date-time``, ``unknown``, ``not-a-bool``, ``not-a-command``,
+    ``surrogate``, ``out-of-range``, ``repeated-hour``, ``not-a-list``;
     :data:`INVALID_INPUT_RULES` lists every tag.
     """
 
@@ -1450,6 +1454,87 @@ def _skipped_hours() -> st.SearchStrategy[Any]:
     return naive | naive.map(lambda moment: moment.isoformat(timespec="minutes"))
 
 
+def _repeated_hours() -> st.SearchStrategy[Any]:
+    """A London wall time that happened twice (01:00–01:59 on an autumn change), naive."""
+    autumns = [change for change in CLOCK_CHANGES if change.month == 10]
+    naive = st.builds(
+        lambda change, minute: dt.datetime(change.year, 10, change.day, 1, minute),
+        st.sampled_from(autumns),
+        st.integers(0, 59),
+    )
+    return naive | naive.map(lambda moment: moment.isoformat(timespec="minutes"))
+
+
+def _far_years() -> st.SearchStrategy[int]:
+    """A year well outside the register's years (1900-2199), so no offset brings it inside."""
+    return st.integers(1, FIRST_YEAR - 2) | st.integers(LAST_YEAR + 2, 9999)
+
+
+def _out_of_range_moments() -> st.SearchStrategy[Any]:
+    """A moment in a year the register does not accept: aware, naive London, or ISO text,
+    down to the ends of the calendar (``0001-01-01T00:00+01:00`` is before any UTC instant)."""
+    offsets = st.sampled_from(("Z", "+00:00", "+01:00", "-05:00", "+14:00", "-12:00"))
+    text = st.builds(
+        lambda year, month, day, hour, offset: (
+            f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:00{offset}"
+        ),
+        _far_years(),
+        st.integers(1, 12),
+        st.integers(1, 28),
+        st.integers(0, 23),
+        st.sampled_from(("", "Z", "+01:00", "-05:00")),
+    )
+    aware = st.builds(
+        lambda year, offset: dt.datetime.fromisoformat(f"{year:04d}-06-15T12:00{offset}"),
+        _far_years(),
+        offsets,
+    )
+    ends = st.sampled_from(("0001-01-01T00:00+01:00", "9999-12-31T23:30-05:00", "0001-01-01T00:00"))
+    return st.one_of(text, aware, ends)
+
+
+def _out_of_range_dates() -> st.SearchStrategy[Any]:
+    """A due date in a year the register does not accept, as a date, ISO text or words."""
+    days = st.builds(dt.date, _far_years(), st.integers(1, 12), st.integers(1, 28))
+    return st.one_of(
+        days,
+        days.map(lambda d: d.isoformat()),
+        days.filter(lambda d: d.year >= 1000).map(  # words name a year in four digits
+            lambda d: f"by {d.day} {_MONTHS[d.month - 1]} {d.year}"
+        ),
+    )
+
+
+def _out_of_range_meeting_ids() -> st.SearchStrategy[str]:
+    """A well-formed meeting id dated in a year the register does not accept."""
+    years = _far_years().filter(lambda year: year >= 1000)  # four digits, as ids need
+    days = st.builds(dt.date, years, st.integers(1, 12), st.integers(1, 28))
+    return st.builds(
+        lambda day, suffix: day.isoformat() + suffix, days, st.sampled_from(MEETING_SUFFIXES)
+    )
+
+
+def _with_surrogates() -> st.SearchStrategy[str]:
+    """Text holding a lone surrogate (half a UTF-16 pair: no character, not storable)."""
+    return st.builds(
+        lambda before, half, after: f"{before}{half}{after}",
+        texts(max_size=20),
+        st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),
+        st.text(max_size=10),
+    )
+
+
+def _not_lists() -> st.SearchStrategy[Any]:
+    """Something that is no list of values: nothing, a number, text, bytes, a mapping."""
+    return st.one_of(
+        st.none(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.sampled_from(("A-001", "CC", b"A-001", True)),
+        st.dictionaries(st.sampled_from(("A-001", "CC")), st.integers(), max_size=2),
+    )
+
+
 def _days() -> st.SearchStrategy[Any]:
     """A date, as a value or ``YYYY-MM-DD`` text, where a moment needs a time too."""
     return dates() | dates().map(str)
@@ -1555,6 +1640,39 @@ _MALFORMED = (
     ),
     _Malformed("fields:unknown", _at("correct_event", " ".join(_NOT_CORRECTABLE)), texts()),
     _Malformed("fields:empty", _at("correct_event", "text"), st.just(_ABSENT)),
+    _Malformed("actor:surrogate", _at(_ALL, "actor"), _with_surrogates()),
+    _Malformed("title:surrogate", _at("record_meeting", "title"), _with_surrogates()),
+    _Malformed("text:surrogate", _TEXT_PLACES, _with_surrogates()),
+    _Malformed("note:surrogate", _NOTE_PLACES, _with_surrogates()),
+    _Malformed(
+        "outcome:surrogate", _at("revisit_action correct_event", "outcome"), _with_surrogates()
+    ),
+    _Malformed(
+        "reason:surrogate",
+        _at("update_action reopen_action correct_event", "reason"),
+        _with_surrogates(),
+    ),
+    _Malformed("held_at:out-of-range", _at("record_meeting", "held_at"), _out_of_range_moments()),
+    _Malformed("occurred_at:out-of-range", _MOMENT_PLACES, _out_of_range_moments()),
+    _Malformed("held_at:repeated-hour", _at("record_meeting", "held_at"), _repeated_hours()),
+    _Malformed("occurred_at:repeated-hour", _MOMENT_PLACES, _repeated_hours()),
+    _Malformed(
+        "meeting:out-of-range",
+        _at("record_meeting", "meeting_id") + _at(f"raise_action {_ACTIONS}", "meeting"),
+        _out_of_range_meeting_ids(),
+    ),
+    _Malformed("due:out-of-range", _DUE_PLACES, _out_of_range_dates()),
+    _Malformed("follows:not-a-list", _at("raise_action", "follows"), _not_lists()),
+    _Malformed("attendance:not-a-list", _at("record_meeting", "attendance"), _not_lists()),
+    _Malformed("apologies:not-a-list", _at("record_meeting", "apologies"), _not_lists()),
+    _Malformed(
+        "owners:not-a-list",
+        _at("raise_action update_action", "owners"),
+        _not_lists().filter(lambda value: value is not None and not isinstance(value, str)),
+    ),
+    _Malformed(
+        "event_id:blank", _at(_ALL, "event_id") + _at("correct_event", "corrects"), _blanks()
+    ),
     _Malformed(
         "command:not-a-command",
         _at("execute", "command"),
@@ -1579,7 +1697,11 @@ def invalid_inputs(draw: st.DrawFn) -> InvalidInput:
     (``"due:not-a-real-date"``, e.g. ``"2021-02-30"``) or a date-time as due, an unknown update
     source or resolution, a malformed meeting id, action id or event id, no owners or one
     twice, a follow-on named twice, ``assured`` or ``restricted`` not a bool, a correction of
-    an unknown field or of none, and something not a command given to ``execute``. The names
+    an unknown field or of none, something not a command given to ``execute``; text holding a
+    lone surrogate (``"text:surrogate"``), a moment, meeting or due date outside the years
+    1900-2199 (``"occurred_at:out-of-range"``, down to ``0001-01-01T00:00+01:00``), a London
+    wall time the clocks repeat (``"held_at:repeated-hour"``), ``None`` or another non-list
+    for ``follows``, ``owners``, ``attendance`` or ``apologies``, and a blank event id. The names
     it gives may or may not exist in the ledger: the value is refused first either way.
     """
     malformed = draw(st.sampled_from(_MALFORMED))

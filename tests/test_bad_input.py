@@ -1,0 +1,695 @@
+"""A bad-input campaign: generated malformed values, given to every keyword command method of
+:class:`Ledger`, to the command classes and to the ``action-ledger`` program, raise only typed
+errors (or one ``error:`` line and a documented exit code) and leave the register unchanged.
+
+The tally (inputs tried, typed errors, accepted, tracebacks) is printed at the end of the
+module; for the figures of issue 13 run it in the ``ci`` profile::
+
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_bad_input.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pendulum
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from action_ledger import ActionLedgerError, Attendee, Ledger, ValidationError
+from action_ledger._clock import FIRST_YEAR, LAST_YEAR
+from action_ledger.cli import EXIT_CODES, main, visible
+from action_ledger.commands import (
+    CloseAction,
+    RaiseAction,
+    RecordMeeting,
+    ReopenAction,
+    RevisitAction,
+    UpdateAction,
+)
+from action_ledger.exceptions import RuleViolationError
+from action_ledger.testing import strategies
+
+CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"
+BATCH = 20 if CI else 8  # bad inputs per generated example: one seeded ledger serves a batch
+CLI_EXAMPLES = 600 if CI else 25
+
+TALLY: Counter[str] = Counter()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _print_tally(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    line = (
+        f"bad-input campaign: API {TALLY['api']} inputs, {TALLY['api typed']} typed errors, "
+        f"{TALLY['api accepted']} accepted, {TALLY['api untyped']} tracebacks; "
+        f"CLI {TALLY['cli']} inputs, {TALLY['cli error line']} 'error:' lines, "
+        f"{TALLY['cli untyped']} tracebacks"
+    )
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # shown even when the tests pass
+            reporter.write_line("")
+            reporter.write_line(line)
+
+
+# -- a small register to be bad to -------------------------------------------------------------
+
+MEETING = "2021-10-04"
+HELD = "2021-10-04T13:30"
+EVENT = str(uuid.UUID(int=7))
+
+
+def _seed(ledger: Ledger) -> None:
+    """A meeting, two open actions (A-001, A-003) and a closed one (A-002)."""
+    ledger.record_meeting(MEETING, title="Monthly Assurance Meeting", held_at=HELD, actor="seed")
+    for action_id in ("A-001", "A-002", "A-003"):
+        ledger.raise_action(
+            action_id=action_id, text="Share findings.", owners=["CC"], meeting=MEETING,
+            actor="seed",
+        )  # fmt: skip
+    ledger.close_action("A-002", resolution="completed", note="Done.", actor="seed")
+
+
+def _snapshot(ledger: Ledger) -> tuple[object, ...]:
+    return ledger.head(), ledger.register(), ledger.meetings()
+
+
+def _seeded() -> Ledger:
+    ledger = Ledger.open(":memory:")
+    _seed(ledger)
+    return ledger
+
+
+def _attempt(ledger: Ledger, before: tuple[object, ...], call: Callable[[], object]) -> str:
+    """Make one call: "accepted", or "typed" when it raised an ActionLedgerError and changed
+    nothing. Anything else fails the test (and counts as a traceback)."""
+    TALLY["api"] += 1
+    try:
+        call()
+    except ActionLedgerError:
+        TALLY["api typed"] += 1
+        assert _snapshot(ledger) == before, "a refused call changed the register"
+        return "typed"
+    except Exception:
+        TALLY["api untyped"] += 1
+        raise
+    TALLY["api accepted"] += 1
+    return "accepted"
+
+
+# -- the API: tagged malformed input -------------------------------------------------------
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(cases=st.lists(strategies.invalid_inputs(), min_size=BATCH // 2, max_size=BATCH))
+def test_every_tagged_malformed_input_raises_its_validation_error(
+    cases: list[strategies.InvalidInput],
+) -> None:
+    """Each malformed value (``strategies.invalid_inputs``, with lone surrogates, years out of
+    range, repeated London hours, non-lists and blank ids among them) raises a
+    ``ValidationError`` for the field its tag names, and the register is unchanged."""
+    with _seeded() as ledger:
+        before = _snapshot(ledger)
+        for case in cases:
+            event(case.rule)
+            TALLY["api"] += 1
+            try:
+                case.call(ledger)
+            except ValidationError as exc:
+                TALLY["api typed"] += 1
+                field = exc.field
+            except ActionLedgerError as exc:
+                TALLY["api typed"] += 1
+                raise AssertionError(f"{case.rule}: not a ValidationError: {exc!r}") from exc
+            except Exception:
+                TALLY["api untyped"] += 1
+                raise
+            else:
+                raise AssertionError(f"{case.rule}: {case.method}{case.arguments} was accepted")
+            if case.rule != "fields:unknown":
+                assert field == case.rule.partition(":")[0], case.rule
+            assert _snapshot(ledger) == before
+
+
+# -- the API: anything in any keyword --------------------------------------------------------
+
+
+def _junk() -> st.SearchStrategy[Any]:
+    """Values of every shape: wrong types, odd text, moments of every kind, nested junk."""
+    odd_text = st.text(
+        alphabet=st.characters(codec=None, exclude_categories=()), max_size=30
+    ) | st.sampled_from(("", " ", "a\ud800", "\x1b[31m", "\u202e", "\x00", "x" * 5000))
+    moments = st.one_of(
+        st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+        st.datetimes(timezones=st.timezones()),
+        st.sampled_from(
+            (
+                "0001-01-01T00:00+01:00",
+                "9999-12-31T23:59-12:00",
+                "2021-10-31T01:30",
+                "2021-03-28T01:30",
+                "2021-10-04",
+                "1899-12-31T23:00Z",
+                "2200-01-01T00:00Z",
+            )
+        ),
+    )
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.binary(max_size=10),
+        odd_text,
+        moments,
+        st.dates(),
+        st.uuids(),
+        st.just(object()),
+        st.just(math.inf),
+    )
+    return st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.text(max_size=5), inner, max_size=2)
+            | st.tuples(inner, inner)
+            | st.frozensets(st.integers(), max_size=2)
+        ),
+        max_leaves=5,
+    )
+
+
+WHEN = {"actor": "Jackie Irvin", "occurred_at": "2021-11-01T10:00Z"}
+VALID_CALLS: dict[str, dict[str, Any]] = {
+    "record_meeting": {
+        "meeting_id": "2021-11-01",
+        "title": "Monthly Assurance Meeting November 2021",
+        "held_at": "2021-11-01T13:30",
+        "actor": "Jackie Irvin",
+        "kind": "Holding to account",
+        "venue": "Hindlip",
+        "chair": "John Campion",
+        "minutes_by": "Jackie Irvin",
+        "attendance": [Attendee(name="Pippa Mills", capacity="Chief Constable", role="CC")],
+        "apologies": [],
+        "event_id": str(uuid.UUID(int=1)),
+        "occurred_at": "2021-11-01T13:30",
+    },
+    "raise_action": {
+        **WHEN,
+        "text": "Share the findings.",
+        "owners": ["CC"],
+        "meeting": MEETING,
+        "item": "2.1",
+        "source": "meeting",
+        "due": "within two weeks",
+        "follows": ["A-001"],
+        "restricted": False,
+        "action_id": "A-100",
+        "event_id": str(uuid.UUID(int=2)),
+    },
+    "update_action": {
+        **WHEN,
+        "action_id": "A-001",
+        "note": "Timeline agreed.",
+        "source": "briefing note",
+        "meeting": MEETING,
+        "text": "Share the findings with the PCC.",
+        "owners": ["DCC"],
+        "due": "2021-12-01",
+        "reason": "Reassigned.",
+        "restricted": False,
+        "event_id": str(uuid.UUID(int=3)),
+    },
+    "revisit_action": {
+        **WHEN,
+        "action_id": "A-001",
+        "meeting": MEETING,
+        "outcome": "Findings due this month.",
+        "item": "2.2",
+        "assured": True,
+        "next_revisit": "in 6 months",
+        "event_id": str(uuid.UUID(int=4)),
+    },
+    "close_action": {
+        **WHEN,
+        "action_id": "A-001",
+        "resolution": "superseded",
+        "note": "Replaced.",
+        "meeting": MEETING,
+        "item": "2.3",
+        "superseded_by": "A-003",
+        "event_id": str(uuid.UUID(int=5)),
+    },
+    "reopen_action": {
+        **WHEN,
+        "action_id": "A-002",
+        "reason": "Slipped.",
+        "meeting": MEETING,
+        "event_id": str(uuid.UUID(int=6)),
+    },
+}
+COMMAND_CLASSES = {
+    "record_meeting": RecordMeeting,
+    "raise_action": RaiseAction,
+    "update_action": UpdateAction,
+    "revisit_action": RevisitAction,
+    "close_action": CloseAction,
+    "reopen_action": ReopenAction,
+}
+
+
+def _as_command(method: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``method``, as its command class takes them."""
+    fields = {"event_id": str(uuid.UUID(int=9)), **arguments}
+    if method == "record_meeting":
+        fields.setdefault("occurred_at", fields["held_at"])
+    return fields
+
+
+@st.composite
+def _junk_calls(
+    draw: st.DrawFn, methods: tuple[str, ...] = (*VALID_CALLS, "correct_event")
+) -> tuple[str, str, dict[str, Any]]:
+    """A keyword method (or ``correct_event``) with its arguments, one of them junk."""
+    method = draw(st.sampled_from(methods))
+    if method == "correct_event":
+        arguments: dict[str, Any] = {
+            "action_id": "A-001",
+            "corrects": EVENT,
+            "reason": "Minuted wrongly.",
+            "actor": "Jackie Irvin",
+            "corrected_at": "2021-11-01T10:00Z",
+            "text": "Share the findings.",
+            "owners": ["DCC"],
+        }
+    else:
+        arguments = dict(VALID_CALLS[method])
+    keyword = draw(st.sampled_from(sorted(arguments)))
+    arguments[keyword] = draw(_junk())
+    return method, keyword, arguments
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(calls=st.lists(_junk_calls(), min_size=BATCH // 2, max_size=BATCH))
+def test_any_value_in_any_keyword_is_accepted_or_refused_with_a_typed_error(
+    calls: list[tuple[str, str, dict[str, Any]]],
+) -> None:
+    """Whatever value a keyword method gets in one keyword, it either records it or raises an
+    ``ActionLedgerError`` (never ``TypeError``, ``OverflowError``, ``UnicodeEncodeError``…),
+    and a refused call leaves the register unchanged."""
+    with _seeded() as ledger:
+        for method, keyword, arguments in calls:
+            before = _snapshot(ledger)
+            call = getattr(ledger, method)
+            outcome = _attempt(ledger, before, lambda c=call, a=arguments: c(**a))
+            event(f"{method}.{keyword}: {outcome}")
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(calls=st.lists(_junk_calls(tuple(COMMAND_CLASSES)), min_size=BATCH // 2, max_size=BATCH))
+def test_command_classes_accept_or_refuse_any_value_with_a_typed_error(
+    calls: list[tuple[str, str, dict[str, Any]]],
+) -> None:
+    """A command class given any value in one field raises ``ValidationError`` or makes a
+    command that the ledger then carries out or refuses with an ``ActionLedgerError``."""
+    with _seeded() as ledger:
+        for method, _keyword, arguments in calls:
+            fields = _as_command(method, arguments)
+            before = _snapshot(ledger)
+            make = COMMAND_CLASSES[method]
+            outcome = _attempt(ledger, before, lambda m=make, f=fields: ledger.execute(m(**f)))
+            event(f"{COMMAND_CLASSES[method].__name__}: {outcome}")
+
+
+# -- the API: the behaviours issue 13 asked for, by example ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "words"),
+    [
+        ({"text": "a\ud800"}, "text", "lone surrogate"),
+        ({"occurred_at": "0001-01-01T00:00+01:00"}, "occurred_at", "1900-2199"),
+        ({"occurred_at": "2999-01-01T10:00Z"}, "occurred_at", "1900-2199"),
+        ({"follows": None}, "follows", "not a list"),
+        ({"event_id": ""}, "event_id", "not a UUID"),
+        ({"actor": " "}, "actor", "empty"),
+        ({"occurred_at": "2021-10-31T01:30"}, "occurred_at", "2021-10-31T01:30+01:00"),
+        ({"occurred_at": "2021-03-28T01:30"}, "occurred_at", "does not exist"),
+        ({"due": "2200-01-01"}, "due", "1900-2199"),
+        ({"due": "by 1 June 2999"}, "due", "1900-2199"),
+        ({"due": "within 999 years"}, "due", "1900-2199"),
+    ],
+)
+def test_issue_13_inputs_are_refused_with_what_is_accepted(
+    call: dict[str, Any], field: str, words: str
+) -> None:
+    """Each bad value the issue found raises a ValidationError naming the field and what is
+    accepted, and stores nothing."""
+    with _seeded() as ledger:
+        before = _snapshot(ledger)
+        arguments = {"text": "Share.", "owners": ["CC"], "actor": "Jackie Irvin", **call}
+        with pytest.raises(ValidationError) as caught:
+            ledger.raise_action(**arguments)
+        assert caught.value.field == field
+        assert words in str(caught.value)
+        assert _snapshot(ledger) == before
+
+
+def test_record_meeting_refuses_none_for_attendance() -> None:
+    """``attendance=None`` is a ValidationError, not a TypeError."""
+    with (
+        _seeded() as ledger,
+        pytest.raises(ValidationError, match="attendance: None is not a list"),
+    ):
+        ledger.record_meeting(
+            "2021-11-01", title="T", held_at="2021-11-01T10:00", actor="x", attendance=None
+        )
+
+
+def test_an_ambiguous_london_time_names_both_offsets() -> None:
+    """The repeated hour of 31 October 2021 is refused, offering BST and GMT; with an offset
+    each is accepted as its own instant."""
+    with _seeded() as ledger:
+        with pytest.raises(ValidationError) as caught:
+            ledger.raise_action(text="T", owners=["CC"], actor="x", occurred_at="2021-10-31T01:30")
+        assert "+01:00" in str(caught.value)
+        assert "+00:00" in str(caught.value)
+        for offset, utc_hour in (("+01:00", 0), ("+00:00", 1)):
+            new = ledger.raise_action(
+                text="T", owners=["CC"], actor="x", occurred_at=f"2021-10-31T01:30{offset}"
+            )
+            assert ledger.get(new).raised_at == pendulum.datetime(2021, 10, 31, utc_hour, 30)
+
+
+@pytest.mark.parametrize(
+    ("held_at", "accepted"),
+    [
+        (f"{FIRST_YEAR}-01-01T12:00", True),
+        (f"{LAST_YEAR}-12-31T12:00", True),
+        (f"{FIRST_YEAR - 1}-12-31T12:00", False),
+        (f"{LAST_YEAR + 1}-01-01T12:00", False),
+    ],
+)
+def test_meetings_are_accepted_in_the_documented_years_only(held_at: str, accepted: bool) -> None:
+    """Meetings (and so the ids of actions raised at them) are held in 1900-2199."""
+    meeting_id = held_at[:10]
+    with Ledger.open(":memory:") as ledger:
+        if accepted:
+            ledger.record_meeting(meeting_id, title="T", held_at=held_at, actor="x")
+            new = ledger.raise_action(text="T", owners=["CC"], meeting=meeting_id, actor="x")
+            assert new == f"ACT-{held_at[:4]}-001"
+        else:
+            with pytest.raises(ValidationError, match="1900-2199"):
+                ledger.record_meeting(meeting_id, title="T", held_at=held_at, actor="x")
+            assert list(ledger.events()) == []
+
+
+def test_an_empty_event_id_is_refused_not_replaced() -> None:
+    """``event_id=""`` is refused by every keyword method, not replaced by a new id."""
+    with _seeded() as ledger:
+        before = _snapshot(ledger)
+        for method, arguments in VALID_CALLS.items():
+            with pytest.raises(ValidationError, match="event_id"):
+                getattr(ledger, method)(**{**arguments, "event_id": ""})
+        with pytest.raises(ValidationError, match="event_id"):
+            ledger.correct_event("A-001", EVENT, reason="r", actor="x", event_id="", text="T")
+        assert _snapshot(ledger) == before
+
+
+def test_the_campaigns_calls_are_accepted_without_junk() -> None:
+    """The campaign's calls, before a junk value goes in, are accepted on the seeded register
+    (so a refusal in the campaign is the junk value's doing)."""
+    with _seeded() as ledger:
+        for method, arguments in VALID_CALLS.items():
+            getattr(ledger, method)(**arguments)
+        with pytest.raises(RuleViolationError):
+            ledger.reopen_action("A-002", reason="again", actor="x")  # reopened already
+
+
+# -- the CLI ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cli_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, tuple[object, ...]]:
+    db = str(tmp_path_factory.mktemp("bad-cli") / "register.db")
+    with Ledger.open(db, create=True) as ledger:
+        _seed(ledger)
+        return db, _snapshot(ledger)
+
+
+def _blank() -> st.SearchStrategy[str]:
+    return st.sampled_from(("", " ", "\t", " \n "))
+
+
+def _bad_moments() -> st.SearchStrategy[str]:
+    """Text that no command takes as a moment."""
+    far = st.integers(1, FIRST_YEAR - 2) | st.integers(LAST_YEAR + 2, 9999)
+    return st.one_of(
+        st.sampled_from(
+            ("yesterday", "2021-10-04 at 10", "2021-02-30T10:00", "0001-01-01T00:00+01:00")
+        ),
+        st.sampled_from(("2021-10-31T01:30", "2021-03-28T01:30", "2019-10-27T01:05")),
+        far.map(lambda year: f"{year:04d}-06-01T10:00"),
+    )
+
+
+def _bad_dates() -> st.SearchStrategy[str]:
+    far = st.integers(1000, FIRST_YEAR - 1) | st.integers(LAST_YEAR + 1, 9999)
+    return st.one_of(
+        st.sampled_from(("2021-02-30", "2022-13-01", "by 31 April 2022", "by 30 February")),
+        far.map(lambda year: f"{year}-06-01"),
+        far.map(lambda year: f"by 1 June {year}"),
+    )
+
+
+def _bad_texts() -> st.SearchStrategy[str]:
+    surrogate = st.builds(
+        "{}{}".format,
+        st.text(max_size=5),
+        st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),
+    )
+    return st.one_of(_blank(), surrogate, st.just("x" * 2001))
+
+
+def _bad_meetings() -> st.SearchStrategy[str]:
+    return st.sampled_from(("0001-01-01", "2999-10-04", "2021-10-4", "04/10/2021", "2021-02-30"))
+
+
+def _bad_action_ids() -> st.SearchStrategy[str]:
+    return st.sampled_from(("", "A 001", "-A", "Ä-1", "A" * 65, "A-404"))
+
+
+@st.composite
+def _bad_invocations(draw: st.DrawFn) -> list[str]:
+    """A command line with one bad value, which must fail with an ``error:`` line."""
+    kind = draw(
+        st.sampled_from(
+            ("actor", "raise", "update", "revisit", "close", "reopen", "meeting", "query")
+        )
+    )
+    if kind == "actor":
+        return ["--actor", draw(_blank()), "raise", "Share.", "--owner", "CC"]
+    head = ["--actor", "Test Officer"]
+    if kind == "raise":
+        option, value = draw(
+            st.sampled_from(
+                ("TEXT", "--owner", "--due", "--occurred-at", "--meeting", "--follows")
+            ).flatmap(
+                lambda o: st.tuples(
+                    st.just(o),
+                    {
+                        "TEXT": _bad_texts(),
+                        "--owner": _bad_texts(),
+                        "--due": _bad_dates(),
+                        "--occurred-at": _bad_moments(),
+                        "--meeting": _bad_meetings() | st.just("2021-10-05"),
+                        "--follows": _bad_action_ids(),
+                    }[o],
+                )
+            )
+        )
+        if option == "TEXT":
+            return [*head, "raise", "--owner", "CC", "--", value]
+        return [*head, "raise", "Share.", "--owner", "CC", option, value]
+    if kind == "update":
+        action = draw(st.sampled_from(("A-001", "A-002")))
+        if action == "A-002":  # closed: refused by the rules, whatever the note
+            return [*head, "update", action, "--note", "More."]
+        option = draw(st.sampled_from(("--note", "--occurred-at", "--due")))
+        value = {"--note": _bad_texts(), "--occurred-at": _bad_moments(), "--due": _bad_dates()}
+        extra = ["--reason", "Moved."] if option == "--due" else []
+        rest = [] if option == "--note" else ["--note", "More."]
+        return [*head, "update", action, option, draw(value[option]), *rest, *extra]
+    if kind == "revisit":
+        meeting, outcome, revisit = MEETING, "Discussed.", "in 6 months"
+        which = draw(st.integers(0, 2))
+        if which == 0:
+            meeting = draw(_bad_meetings())
+        elif which == 1:
+            outcome = draw(_bad_texts())
+        else:
+            revisit = draw(_bad_dates())
+        return [
+            *head, "revisit", "A-001", "--meeting", meeting, "--outcome", outcome,
+            "--next-revisit", revisit,
+        ]  # fmt: skip
+    if kind == "close":
+        if draw(st.booleans()):
+            return [
+                *head,
+                "close",
+                "A-001",
+                "--resolution",
+                "completed",
+                "--note",
+                draw(_bad_texts()),
+            ]
+        return [
+            *head, "close", "A-001", "--resolution", "superseded", "--note", "Replaced.",
+            "--superseded-by", draw(_bad_action_ids()),
+        ]  # fmt: skip
+    if kind == "reopen":
+        if draw(st.booleans()):
+            return [*head, "reopen", "A-001", "--reason", "Open already."]
+        return [*head, "reopen", "A-002", "--reason", draw(_bad_texts())]
+    if kind == "meeting":
+        meeting_id, held_at, title = "2021-11-01", "2021-11-01T10:00", "Meeting"
+        which = draw(st.integers(0, 3))
+        if which == 0:
+            meeting_id = draw(_bad_meetings())
+        elif which == 1:
+            held_at = draw(_bad_moments())
+        elif which == 2:
+            title = draw(_bad_texts())
+        else:
+            return [
+                *head, "meeting", "add", meeting_id, "--title", title, "--held-at", held_at,
+                "--attendee", draw(_bad_texts()),
+            ]  # fmt: skip
+        return [*head, "meeting", "add", meeting_id, "--title", title, "--held-at", held_at]
+    verb = draw(st.sampled_from(("agenda", "overdue", "show", "list")))
+    if verb == "agenda":
+        return [*head, "agenda", draw(st.sampled_from(("2021-02-30", "2022-13-01", "4/10/21")))]
+    if verb == "overdue":
+        return [*head, "overdue", draw(st.sampled_from(("2021-02-30", "soon", "")))]
+    if verb == "show":
+        return [*head, "show", "--", draw(_bad_action_ids().filter(bool))]
+    return [*head, "list", "--as-of", draw(st.sampled_from(("2021-10-31T01:30", "never")))]
+
+
+def _check_cli(db: str, before: tuple[object, ...], args: list[str]) -> None:
+    TALLY["cli"] += 1
+    result = CliRunner().invoke(main, ["--db", db, *args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        TALLY["cli untyped"] += 1
+        raise AssertionError(f"{args!r} raised {result.exception!r}") from result.exception
+    assert "Traceback" not in result.output
+    assert result.exit_code in set(EXIT_CODES.values()) - {0}, (args, result.output)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, (args, result.stderr)
+    TALLY["cli error line"] += 1
+    event(f"exit {result.exit_code}")
+    with Ledger.open(db) as ledger:
+        assert _snapshot(ledger) == before, f"{args!r} changed the register"
+
+
+@settings(
+    max_examples=CLI_EXAMPLES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(args=_bad_invocations())
+def test_the_cli_answers_bad_input_with_one_error_line_and_changes_nothing(
+    cli_db: tuple[str, tuple[object, ...]], args: list[str]
+) -> None:
+    """A command line with a bad value prints one ``error:`` line, exits with a documented
+    non-zero code, prints no traceback and leaves the register as it was."""
+    _check_cli(*cli_db, args)
+
+
+@settings(
+    max_examples=max(CLI_EXAMPLES // 5, 10),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    content=st.binary(max_size=60).map(lambda b: b"ref,meeting,item,action\n," + b + b"\xff\n"),
+)
+def test_a_csv_import_that_is_not_utf8_is_refused(
+    cli_db: tuple[str, tuple[object, ...]], content: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A CSV file that is not UTF-8 is refused with the byte and its offset, not a traceback."""
+    path = tmp_path_factory.mktemp("csv") / "tracker.csv"
+    path.write_bytes(content)
+    db, before = cli_db
+    _check_cli(db, before, ["--actor", "Test Officer", "import", "--format", "csv", str(path)])
+
+
+def test_a_blank_actor_is_refused_and_records_nothing(
+    cli_db: tuple[str, tuple[object, ...]],
+) -> None:
+    """``--actor ''`` is refused (exit 2) instead of being recorded as the login name."""
+    db, before = cli_db
+    result = CliRunner().invoke(main, ["--db", db, "--actor", "", "raise", "T", "--owner", "CC"])
+    assert result.exit_code == EXIT_CODES["invalid input"]
+    assert result.stderr.startswith("error: --actor '' is blank")
+    with Ledger.open(db) as ledger:
+        assert _snapshot(ledger) == before
+
+
+# -- terminal output -----------------------------------------------------------------------------
+
+UNSAFE = st.sampled_from(
+    ["\x1b", "\x07", "\x08", "\r", "\x00", "\x7f", "\x9b", "\u202e", "\u2066", "\u200f", "\u2028"]
+)
+
+
+@settings(
+    max_examples=max(CLI_EXAMPLES // 10, 10),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    text=st.lists(
+        st.sampled_from(("Share", " ", "[31m", "]0;owned", "findings")) | UNSAFE,
+        min_size=1,
+        max_size=8,
+    )
+    .map("".join)
+    .filter(
+        lambda t: (
+            t.strip() and any(c in t for c in "\x1b\x07\x08\r\x00\x7f\x9b\u202e\u2066\u200f\u2028")
+        )
+    )
+)
+def test_stored_control_characters_are_printed_escaped(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    """Text holding ESC, other controls or bidi overrides is stored as given, printed by
+    ``list`` and ``show`` as visible escapes (never raw), and given exactly by ``--json``."""
+    db = str(tmp_path_factory.mktemp("escapes") / "register.db")
+    with Ledger.open(db, create=True) as ledger:
+        ledger.raise_action(action_id="A-001", text=text, owners=["CC"], actor=text.strip() or "x")
+        stored = ledger.get("A-001").text
+    for verb in (["list"], ["show", "A-001"]):
+        result = CliRunner().invoke(main, ["--db", db, *verb])
+        assert result.exit_code == 0, result.output
+        assert visible(result.output) == result.output  # nothing unsafe left
+        assert "\\x1b" in result.output or "\x1b" not in stored
+    result = CliRunner().invoke(main, ["--db", db, "show", "A-001", "--json"])
+    import json
+
+    assert json.loads(result.output)["action"]["text"] == stored
+
+
+def test_visible_escapes_exactly_the_unsafe_characters() -> None:
+    """Controls and bidi overrides become escapes; newlines, tabs and other text stay."""
+    assert visible("a\x1b[31mb\u202ec\n\td é ✓") == "a\\x1b[31mb\\u202ec\n\td é ✓"

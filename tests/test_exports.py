@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -717,12 +717,11 @@ def test_too_many_cells(ledger: Ledger) -> None:
         import_csv(ledger, as_csv(rows), actor=ACTOR)
 
 
-def test_a_concurrent_change_is_decided_again_and_the_import_recorded_whole(
-    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """If another writer changes an action between the checks and the append, the import is
-    decided again on the fresh state (execute_many's retry) and recorded whole, after the
-    other writer's event."""
+def _import_with_a_writer_first(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, other_writer: Callable[[], object]
+) -> tuple[list[list[str]], list[int]]:
+    """The rows of an import that updates ACT-2018-001 and raises a new action, and a
+    ledger whose next append lets ``other_writer`` change the register first (once)."""
     rows = rows_of(ledger)
     rows[1][CSV_COLUMNS.index("latest update")] = "From the spreadsheet."
     rows.append(new_row(meeting="2021-10-04", action="New.", owner="CC"))
@@ -732,10 +731,26 @@ def test_a_concurrent_change_is_decided_again_and_the_import_recorded_whole(
     def interfere(*args: Any, **kwargs: Any) -> Any:
         if not interfered:  # the import's append: another writer gets in first
             interfered.append(1)
-            ledger.update_action("ACT-2018-001", note="Meanwhile.", source="email", actor=ACTOR)
+            other_writer()
         return append(*args, **kwargs)
 
     monkeypatch.setattr(ledger.read_model, "append", interfere)
+    return rows, interfered
+
+
+def test_a_concurrent_change_is_decided_again_and_the_import_recorded_whole(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If another writer changes an action between the checks and the append, the import is
+    decided again on the fresh state (execute_many's retry) and recorded whole, after the
+    other writer's event."""
+    rows, interfered = _import_with_a_writer_first(
+        ledger,
+        monkeypatch,
+        lambda: ledger.update_action(
+            "ACT-2018-001", note="Meanwhile.", source="email", actor=ACTOR
+        ),
+    )
     count, _ = ledger.head()
     result = import_csv(ledger, as_csv(rows), actor=ACTOR)
     assert interfered
@@ -754,22 +769,17 @@ def test_a_concurrent_change_that_refuses_a_row_stores_nothing_of_the_import(
 ) -> None:
     """If another writer closes an action the import updates, the import decided again is
     refused as a whole (all or nothing); only the other writer's event is stored."""
-    rows = rows_of(ledger)
-    rows[1][CSV_COLUMNS.index("latest update")] = "From the spreadsheet."
-    rows.append(new_row(meeting="2021-10-04", action="New.", owner="CC"))
-    append = ledger.read_model.append
-    interfered: list[int] = []
-
-    def interfere(*args: Any, **kwargs: Any) -> Any:
-        if not interfered:  # the import's append: another writer gets in first
-            interfered.append(1)
-            ledger.close_action("ACT-2018-001", resolution="withdrawn", note="No.", actor=ACTOR)
-        return append(*args, **kwargs)
-
-    monkeypatch.setattr(ledger.read_model, "append", interfere)
+    rows, interfered = _import_with_a_writer_first(
+        ledger,
+        monkeypatch,
+        lambda: ledger.close_action(
+            "ACT-2018-001", resolution="withdrawn", note="No.", actor=ACTOR
+        ),
+    )
     count, _ = ledger.head()
     with pytest.raises(RuleViolationError, match="nothing was recorded") as caught:
         import_csv(ledger, as_csv(rows), actor=ACTOR)
+    assert interfered
     assert caught.value.rule == "all-or-nothing"
     assert "ACT-2018-001" in str(caught.value)
     assert "closed" in str(caught.value)

@@ -14,7 +14,6 @@ read-model commits, which the next catch-up redoes; it can never lose an event).
 
 from __future__ import annotations
 
-import functools
 import gc
 import operator
 import sqlite3
@@ -22,7 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, Protocol
 
 import sqlite_utils
 
@@ -31,31 +30,12 @@ from ._decider import LEAN_ACTION, ActionState, MeetingState, evolve, evolve_mee
 from ._history import AUDIT_COLUMNS, audit_entry, values_in_effect
 from ._projections import PROJECTIONS, Change, Delete, Projection, Put, Replace, Table, Write
 from ._sqlite import Immediate as _immediate
-from ._sqlite import SQLiteEventStore, storage_error
+from ._sqlite import SQLiteEventStore, storage_error, typed_faults
 from .events import ActionCorrected, ActionEvent, Event, MeetingRecorded
 from .exceptions import StoreError
 from .store import Batch, EventStore, StoredEvent
 
 CHECKPOINTS = "read_model_checkpoints"
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-
-def _typed(method: Callable[_P, _T]) -> Callable[_P, _T]:
-    """A read-model method whose SQLite faults (a full disk, a read-only or locked file, a
-    damaged page) come out typed, as the event store's do (see
-    :func:`~action_ledger._sqlite.storage_error`)."""
-
-    @functools.wraps(method)
-    def typed(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        try:
-            return method(*args, **kwargs)
-        except sqlite3.Error as exc:
-            model = args[0]
-            assert isinstance(model, ReadModel)
-            raise storage_error(exc, model.path) from exc
-
-    return typed
 
 
 Progress = Callable[[int, int], None]
@@ -171,7 +151,7 @@ class ReadModel:
         read-model update can be one transaction)."""
         return self._dialect.shares(store)
 
-    @_typed
+    @typed_faults
     def append(
         self,
         store: EventStore,
@@ -213,7 +193,7 @@ class ReadModel:
         tables); inside a transaction already open on the connection, part of it."""
         return self._dialect.transaction()
 
-    @_typed
+    @typed_faults
     def select(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> list[tuple[Any, ...]]:
@@ -228,7 +208,7 @@ class ReadModel:
         with self._lock, self._dialect.reading():
             return self._dialect.select(text, values)
 
-    @_typed
+    @typed_faults
     def audit_rows(self, store: EventStore, action_id: str) -> list[tuple[Any, ...]] | None:
         """One action's ``audit_trail`` rows (:data:`AUDIT_COLUMNS`, oldest first), or ``None``
         when the table cannot answer for the log as it is now: the projection is not kept,
@@ -310,7 +290,7 @@ class ReadModel:
             )
         }
 
-    @_typed
+    @typed_faults
     def checkpoints(self) -> dict[str, int]:
         """Each projection's checkpoint: the global position it has applied up to."""
         with self._lock, self._dialect.reading():
@@ -329,7 +309,7 @@ class ReadModel:
         with self._lock:
             self._keep(action_id, state)
 
-    @_typed
+    @typed_faults
     def catch_up(
         self, store: EventStore, *, batch_size: int = 5000, progress: Progress | None = None
     ) -> int:
@@ -392,7 +372,7 @@ class ReadModel:
                 done += len(batch)
         return done
 
-    @_typed
+    @typed_faults
     def rebuild(self, store: EventStore, *, progress: Progress | None = None) -> int:
         """Drop every read-model table and build it again from the whole log.
 

@@ -130,17 +130,16 @@ def storage_errors(path: str) -> Iterator[None]:
         raise storage_error(exc, path) from exc
 
 
-def _typed(method: Callable[_P, _T]) -> Callable[_P, _T]:
-    """A store method whose SQLite faults come out typed (see :func:`storage_error`)."""
+def typed_faults(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    """A method (of an object with a ``path``: the store, a read model) whose SQLite faults
+    come out typed (see :func:`storage_error`)."""
 
     @functools.wraps(method)
     def typed(*args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
             return method(*args, **kwargs)
         except sqlite3.Error as exc:
-            store = args[0]
-            assert isinstance(store, SQLiteEventStore)
-            raise storage_error(exc, store.path) from exc
+            raise storage_error(exc, str(getattr(args[0], "path", ""))) from exc
 
     return typed
 
@@ -292,7 +291,7 @@ class SQLiteEventStore:
     def _immediate(self) -> Immediate:
         return Immediate(self.db.conn)
 
-    @_typed
+    @typed_faults
     def append(
         self, stream_id: str, events: Sequence[NewEvent], expected_version: int
     ) -> tuple[int, ...]:
@@ -307,7 +306,7 @@ class SQLiteEventStore:
             )
             return positions
 
-    @_typed
+    @typed_faults
     def append_sealed(
         self, batches: Sequence[Batch]
     ) -> tuple[list[tuple[int, ...]], list[StoredEvent]]:
@@ -322,7 +321,7 @@ class SQLiteEventStore:
             results = self._write(batches, versions, last, checked=False, sealed=sealed)
             return results, sealed
 
-    @_typed
+    @typed_faults
     def append_many(self, batches: Sequence[Batch]) -> list[tuple[int, ...]]:
         """Append several streams' batches in one transaction (all or nothing).
 
@@ -421,7 +420,7 @@ class SQLiteEventStore:
             self._conn.execute("DELETE FROM events WHERE position > ?", (after,))
             raise
 
-    @_typed
+    @typed_faults
     def restore(self, events: Iterable[StoredEvent]) -> int:
         """See :meth:`action_ledger.store.EventStore.restore`: one transaction, the rows
         inserted in chunks as they are checked, so memory stays bounded; the unique index on
@@ -509,7 +508,7 @@ class SQLiteEventStore:
             )
         return found
 
-    @_typed
+    @typed_faults
     def read_stream(self, stream_id: str, *, up_to_version: int | None = None) -> list[StoredEvent]:
         """See :meth:`action_ledger.store.EventStore.read_stream`."""
         limit = -1 if up_to_version is None else max(up_to_version, 0)
@@ -562,14 +561,14 @@ class SQLiteEventStore:
             yield stored_from_row(row)
             after = row[0]
 
-    @_typed
+    @typed_faults
     def get_event(self, event_id: str) -> StoredEvent | None:
         """See :meth:`action_ledger.store.EventStore.get_event`."""
         with self._lock:
             row = self._conn.execute(f"{_SELECT} WHERE event_id = ?", (event_id,)).fetchone()
         return None if row is None else stored_from_row(row)
 
-    @_typed
+    @typed_faults
     def stream_version(self, stream_id: str) -> int:
         """See :meth:`action_ledger.store.EventStore.stream_version`."""
         with self._lock:
@@ -578,7 +577,7 @@ class SQLiteEventStore:
             ).fetchone()
         return int(version)
 
-    @_typed
+    @typed_faults
     def last_position(self) -> int:
         """See :meth:`action_ledger.store.EventStore.last_position`."""
         with self._lock:
@@ -587,7 +586,7 @@ class SQLiteEventStore:
             ).fetchone()
         return int(position)
 
-    @_typed
+    @typed_faults
     def count_streams(self, prefix: str) -> int:
         """See :meth:`action_ledger.store.EventStore.count_streams`."""
         with self._lock:

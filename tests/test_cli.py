@@ -375,3 +375,33 @@ def test_an_unwritable_output_is_one_line_not_a_traceback(db: str, tmp_path: Pat
     assert code == 1
     assert "Could not open file" in err
     assert "Traceback" not in err
+
+
+def test_without_a_readable_login_name_reads_work_and_writes_ask_for_an_actor(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the login name cannot be read (no USER, no password entry), the program still
+    reads the register; a write without --actor stops with a clear error (exit 2) and
+    stores nothing, never a traceback; with --actor it is recorded."""
+    assert run(db, "demo")[0] == 0
+
+    def no_login() -> str:
+        raise OSError("No username set in the environment")
+
+    monkeypatch.setattr("getpass.getuser", no_login)
+    monkeypatch.delenv("ACTION_LEDGER_ACTOR", raising=False)
+    listed = CliRunner().invoke(main, ["--db", db, "list", "--status", "open"])
+    assert listed.exit_code == 0, listed.output
+    assert "ACT-2021-" in listed.stdout
+    with Ledger.open(db) as ledger:
+        before = ledger.head()
+        open_id = ledger.register(status="open")[0].id
+    note = ["update", open_id, "--note", "Chased.", "--source", "email"]
+    refused = CliRunner().invoke(main, ["--db", db, *note])
+    assert refused.exit_code == EXIT_CODES["invalid input"]
+    assert "cannot tell who is recording" in refused.stderr
+    assert "--actor" in refused.stderr
+    assert refused.exception is None or isinstance(refused.exception, SystemExit)
+    with Ledger.open(db) as ledger:
+        assert ledger.head() == before
+    assert run(db, *note)[0] == 0

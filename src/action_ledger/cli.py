@@ -72,9 +72,32 @@ def _exit_code(error: ActionLedgerError) -> int:
 @attrs.define
 class _Settings:
     db: str
-    actor: str
+    login: str | None  # the login name, when it can be read
     explicit_actor: str | None = None
     schema: str = "action_ledger"
+
+    @property
+    def actor(self) -> str:
+        """Who is recording: ``--actor`` (or its variable), else the login name.
+
+        Raises:
+            ValidationError: neither is known (the login name cannot be read here).
+        """
+        actor = self.explicit_actor or self.login
+        if not actor:
+            raise ValidationError(
+                "cannot tell who is recording: the login name cannot be read here; give "
+                f"--actor 'Jackie Irvin' (or set {ACTOR_ENV})",
+                field="actor",
+            )
+        return actor
+
+
+def _login_name() -> str | None:
+    try:
+        return getpass.getuser() or None
+    except (OSError, KeyError, ImportError):  # no USER/LOGNAME and no password entry
+        return None
 
 
 @contextmanager
@@ -276,9 +299,7 @@ def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
             err=True,
         )
         ctx.exit(EXIT_CODES["invalid input"])
-    ctx.obj = _Settings(
-        db=db, actor=actor or getpass.getuser(), explicit_actor=actor, schema=schema
-    )
+    ctx.obj = _Settings(db=db, login=_login_name(), explicit_actor=actor, schema=schema)
 
 
 @main.group()

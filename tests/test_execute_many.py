@@ -244,6 +244,10 @@ def test_entries_that_are_not_commands_and_repeated_event_ids_are_refused(
         ledger.execute_many([_meeting(), twice, other])
     assert ledger.store.last_position() == 0
     assert ledger.execute_many([]) == ()
+    for not_a_list in (_meeting(), "ACT-1", None, 3):
+        with pytest.raises(ValidationError, match="is not a list of commands"):
+            ledger.execute_many(not_a_list)  # type: ignore[arg-type]
+    assert ledger.store.last_position() == 0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

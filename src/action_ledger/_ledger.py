@@ -305,13 +305,22 @@ class Ledger(RegisterView):
                 :class:`~action_ledger.commands.RaiseAction` keeps its ``action_id``.
 
         Raises:
-            ValidationError: an entry is not a command (each named by its number, from 1), or
-                every refused command was refused for a malformed value.
+            ValidationError: ``commands`` is not a list (or other iterable) of commands, an
+                entry is not a command (each named by its number, from 1), or every refused
+                command was refused for a malformed value.
             RuleViolationError: commands were refused (``rule="all-or-nothing"``): the
                 message names each by its number, kind and subject, with the reason; ``value``
                 holds those lines and ``__cause__`` the first refusal. Nothing is stored.
             ConcurrencyError: other writers kept changing the streams (retry budget spent).
         """
+        if isinstance(commands, str | bytes) or not isinstance(commands, Iterable):
+            raise ValidationError(
+                f"commands: {commands!r} is not a list of commands: give a list (or any "
+                "iterable) of command objects from action_ledger.commands; for one command, "
+                "use execute(command)",
+                field="commands",
+                value=commands,
+            )
         batch = list(commands)
         wrong = [
             f"entry {n}: {command!r} is not a command from action_ledger.commands"

@@ -548,6 +548,9 @@ CSV_COLUMNS = (
 """The spreadsheet's columns, in the order :func:`write_csv` writes them."""
 
 CSV_OPTIONAL_COLUMNS = ("status", "date closed", "restricted")
+# The columns of an existing action's row that must still say what the register says (its
+# ref names it; a new latest update is what the row records).
+_CHECKED_COLUMNS = tuple(c for c in CSV_COLUMNS if c not in ("ref", "latest update"))
 """Columns :func:`import_csv` can do without (the first two only echo the register; a file
 without ``restricted`` raises its new actions publishable)."""
 
@@ -782,16 +785,7 @@ class _Import:
         expected = _csv_cells(action)
         changed = [
             column
-            for column in (
-                "meeting",
-                "item",
-                "action",
-                "owner",
-                "due",
-                "status",
-                "date closed",
-                "restricted",
-            )
+            for column in _CHECKED_COLUMNS
             if column in cells and not _matches(column, cells[column], expected, action)
         ]
         if changed:

@@ -15,8 +15,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from action_ledger import Ledger, MemoryEventStore, Owner
-from action_ledger._codec import EVENT_TYPES, canonical_json, decode, encode, stream_of
+from action_ledger._codec import (
+    CONVERTER,
+    EVENT_TYPES,
+    canonical_json,
+    decode,
+    encode,
+    stream_of,
+)
+from action_ledger._decider import INITIAL_ACTION, evolve
 from action_ledger._due import Due
+from action_ledger._projections import action_from_row, action_row, meeting_from_row
 from action_ledger.events import ActionRaised, ActionUpdated, Event, MeetingRecorded
 from action_ledger.exceptions import IntegrityError
 from action_ledger.store import GENESIS_HASH, NewEvent, StoredEvent, chain_hash, verify_chain
@@ -98,6 +107,77 @@ def test_decode_of_a_stored_encoding_is_the_event(cls: type[Any], data: st.DataO
     assert decode(stored(new, stream_id=_stream(event), position=position, version=version)) == (
         event
     )
+
+
+@given(strategies.events())
+def test_the_trusted_decode_equals_the_strict_converter(event: Event) -> None:
+    """Stored events are read with msgspec (no cattrs re-validation); what it builds is what
+    the strict converter, kept for backups and outside data, builds from the same data."""
+    new = encode(event)
+    data = json.loads(new.data)
+    data.update(event_id=new.event_id, actor=new.actor, occurred_at=new.occurred_at)
+    prefix, _, subject = _stream(event).partition(":")
+    data["meeting_id" if prefix == "meeting" else "action_id"] = subject
+    strict = CONVERTER.structure(data, type(event))
+    assert decode(stored(new, stream_id=_stream(event))) == strict == event
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+
+
+@given(event=strategies.events(), data=st.data())
+def test_damaged_stored_data_is_an_integrity_error_or_an_event(
+    event: Event, data: st.DataObject
+) -> None:
+    """Any key of the stored data replaced by any JSON value, or dropped, or a key added: the
+    trusted decode gives an event or an ``IntegrityError``, never another exception."""
+    new = encode(event)
+    fields = json.loads(new.data)
+    key = data.draw(st.sampled_from([*sorted(fields), "extra"]), label="key")
+    if data.draw(st.booleans(), label="drop") and key in fields:
+        del fields[key]
+    else:
+        fields[key] = data.draw(_JSON_VALUES, label="value")
+    damaged = attrs.evolve(new, data=json.dumps(fields))
+    try:
+        decoded = decode(stored(damaged, stream_id=_stream(event)))
+    except IntegrityError:
+        return
+    assert type(decoded) is type(event)
+
+
+@given(
+    event=strategies.actions_raised(),
+    key=st.sampled_from(["owners", "status", "raised_at", "id"]),
+    value=_JSON_VALUES,
+)
+def test_an_edited_read_model_row_is_an_integrity_error(
+    event: ActionRaised, key: str, value: Any
+) -> None:
+    """A row's ``data`` column edited into something that is not an action is refused with an
+    ``IntegrityError`` that says to rebuild (never a raw decoding error)."""
+    action = evolve(INITIAL_ACTION, event).action
+    assert action is not None
+    row = json.loads(action_row(action, 1)["data"])
+    assert action_from_row(json.dumps(row)) == action
+    row[key] = value
+    try:
+        edited = action_from_row(json.dumps(row))
+    except IntegrityError as exc:
+        message = str(exc)
+    else:  # read only if it is an action: written back, it is the edited row, nothing invented
+        assert json.loads(action_row(edited, 1)["data"]) == row
+        return
+    assert "rebuild" in message
+
+
+def test_an_edited_meetings_row_is_an_integrity_error() -> None:
+    with pytest.raises(IntegrityError, match=r"meetings row cannot be read.*rebuild"):
+        meeting_from_row('{"id": 5}')
 
 
 @given(strategies.events())

@@ -12,7 +12,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import cattrs
+import msgspec
 import pendulum
 
 from ._clock import format_utc, parse_utc
@@ -87,8 +89,6 @@ def make_converter() -> cattrs.Converter:
 
 
 CONVERTER = make_converter()
-# The converter's structure function per event type, looked up once (decode is the hot path).
-_STRUCTURE = {tag: CONVERTER.get_structure_hook(cls) for tag, (cls, _) in EVENT_TYPES.items()}
 
 
 def canonical_json(value: object) -> str:
@@ -146,8 +146,30 @@ def upcast(event_type: str, schema_version: int, data: dict[str, Any]) -> dict[s
     return data
 
 
+def trusted_hook(kind: type[Any], value: Any) -> Any:
+    """msgspec's hook for the pendulum types of stored values (written by this library)."""
+    if kind is pendulum.DateTime:
+        return parse_utc(value)
+    if kind is pendulum.Date:
+        return pendulum.Date.fromisoformat(value)
+    raise NotImplementedError(f"no decoder for {kind!r}")  # pragma: no cover - no such field
+
+
+# The names each event type accepts: stored data with any other key is refused, as the strict
+# converter refuses it (msgspec itself ignores unknown keys of attrs classes).
+_FIELDS = {
+    tag: frozenset(a.name for a in attrs.fields(cls)) for tag, (cls, _) in EVENT_TYPES.items()
+}
+_JSON_OBJECT = msgspec.json.Decoder(dict[str, Any])
+
+
 def decode(stored: StoredEvent) -> Event:
     """The domain event of a stored envelope (upcast to the current schema).
+
+    Stored events are read on the *trusted* path: the hash chain vouches for what was written,
+    and it was written from a checked event, so the data is converted with msgspec (types
+    checked, no re-validation through cattrs): about three times faster than the strict
+    converter, which stays for backups, CSV and anything else from outside.
 
     Raises:
         IntegrityError: the envelope cannot be read as an event.
@@ -156,7 +178,13 @@ def decode(stored: StoredEvent) -> Event:
     known = EVENT_TYPES.get(stored.event_type)
     if known is None or known[1] != stored.schema_version:
         data = upcast(stored.event_type, stored.schema_version, data)
-    structure = _STRUCTURE[stored.event_type]
+    cls = EVENT_TYPES[stored.event_type][0]
+    unknown = data.keys() - _FIELDS[stored.event_type]
+    if unknown:
+        raise IntegrityError(
+            f"event at position {stored.position} ({stored.event_type} v{stored.schema_version}) "
+            f"cannot be read: unknown keys {', '.join(sorted(map(repr, unknown)))}"
+        )
     try:
         data["event_id"] = stored.event_id
         data["actor"] = stored.actor
@@ -165,11 +193,11 @@ def decode(stored: StoredEvent) -> Event:
             data["meeting_id"] = stored.stream_id[len(MEETING_PREFIX) :]
         else:
             data["action_id"] = stored.stream_id[len(ACTION_PREFIX) :]
-        event: Event = structure(data, EVENT_TYPES[stored.event_type][0])
-    except cattrs.BaseValidationError as exc:
+        event: Event = msgspec.convert(data, cls, dec_hook=trusted_hook)
+    except msgspec.ValidationError as exc:
         raise IntegrityError(
             f"event at position {stored.position} ({stored.event_type} v{stored.schema_version}) "
-            f"cannot be read: {'; '.join(cattrs.transform_error(exc))}"
+            f"cannot be read: {exc}"
         ) from exc
     except (ValueError, TypeError, KeyError, ValidationError) as exc:
         raise IntegrityError(
@@ -181,15 +209,14 @@ def decode(stored: StoredEvent) -> Event:
 
 def _load(stored: StoredEvent) -> dict[str, Any]:
     try:
-        data = json.loads(stored.data)
-    except ValueError as exc:
+        return _JSON_OBJECT.decode(stored.data)
+    except msgspec.ValidationError as exc:
+        raise IntegrityError(
+            f"event at position {stored.position} ({stored.event_type} "
+            f"v{stored.schema_version}) has data that is not a JSON object: {exc}"
+        ) from exc
+    except msgspec.DecodeError as exc:
         raise IntegrityError(
             f"event at position {stored.position} ({stored.event_type} "
             f"v{stored.schema_version}) has data that is not JSON: {exc}"
         ) from exc
-    if not isinstance(data, dict):
-        raise IntegrityError(
-            f"event at position {stored.position} ({stored.event_type} "
-            f"v{stored.schema_version}) has data that is not a JSON object"
-        )
-    return data

@@ -4,7 +4,11 @@ recorded by then, and every query is total."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
@@ -16,13 +20,13 @@ import pytest
 from hypothesis import given as for_all
 from hypothesis import strategies as st
 
-from action_ledger import Ledger, MemoryEventStore, NotFoundError, ReadModel, StoreError
+from action_ledger import Ledger, MemoryEventStore, NotFoundError, Owner, ReadModel, StoreError
 from action_ledger._codec import decode, encode, stream_of
 from action_ledger._decider import Action, fold
 from action_ledger._projections import PROJECTIONS, Change, Projection, Put, Table
 from action_ledger._sqlite import SQLiteEventStore
 from action_ledger.commands import Command
-from action_ledger.events import ActionUpdated, Event, MeetingRecorded
+from action_ledger.events import ActionRaised, ActionUpdated, Event, MeetingRecorded
 from action_ledger.testing import strategies
 from action_ledger.testing.contract import StepClock
 from action_ledger.testing.laws import check_read_models
@@ -363,3 +367,117 @@ def test_opening_reports_progress_while_the_tables_catch_up() -> None:
         assert seen[0] == (0, 22)
         assert seen[-1] == (22, 22)
         assert len(ledger.register()) == 14
+
+
+# -- a rebuild is built beside the tables in use, and swapped in at once ------------------------
+
+_KILL_AFTER = "ACTION_LEDGER_TEST_KILL_REBUILD_AFTER"
+
+
+def _big_register(path: Path, actions: int) -> None:
+    """A register of ``actions`` raised and updated actions (2 events each), appended in bulk
+    and caught up: more events than one rebuild batch."""
+    start = pendulum.datetime(2021, 1, 4, 9, tz="UTC")
+    batches = []
+    for n in range(actions):
+        raised = ActionRaised(
+            event_id=str(uuid.UUID(int=2 * n + 1)),
+            actor="Jackie Irvin",
+            occurred_at=start.add(minutes=n),
+            action_id=f"ACT-2021-{n + 1:05d}",
+            text=f"Action number {n}",
+            owners=(Owner(role="CC"),),
+        )
+        updated = ActionUpdated(
+            event_id=str(uuid.UUID(int=2 * n + 2)),
+            actor="Jackie Irvin",
+            occurred_at=start.add(minutes=n, seconds=30),
+            action_id=raised.action_id,
+            note=f"Progress on {n}",
+            source="email",
+        )
+        batches.append((stream_of(raised), [encode(raised), encode(updated)], 0))
+    with Ledger.open(path) as ledger:
+        ledger.store.append_many(batches)
+    with Ledger.open(path):  # catches the read models up
+        pass
+
+
+def _rebuild_and_die(path: str) -> None:  # pragma: no cover - runs in a child process
+    """Rebuild, and SIGKILL this process once the first batch of new tables is committed."""
+    limit = int(os.environ[_KILL_AFTER])
+
+    def progress(done: int, total: int) -> None:
+        if done >= limit:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    with Ledger.open(path) as ledger:
+        ledger.read_model.rebuild(ledger.store, progress=progress)
+
+
+def test_a_rebuild_killed_half_way_leaves_the_old_tables_in_use(tmp_file: Path) -> None:
+    """SIGKILL during a rebuild (after some of the new tables were committed): the register
+    opens and reads from the old tables, unchanged; the next rebuild drops the half-built
+    tables and gives the same tables as before."""
+    _big_register(tmp_file, 3000)  # 6,000 events: two rebuild batches
+    with Ledger.open(tmp_file) as ledger:
+        before = _dump(ledger.read_model.db)
+        listed = ledger.register()
+    assert len(listed) == 3000
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import test_readmodel as t; t._rebuild_and_die({str(tmp_file)!r})",
+        ],
+        cwd=Path(__file__).parent,
+        env={**os.environ, _KILL_AFTER: "5000"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    with sqlite3.connect(tmp_file) as conn:  # as any reader sees it, before a catch-up
+        assert _dump(conn) == before  # the tables in use are whole
+        half = conn.execute("SELECT count(*) FROM [audit_trail__rebuild]").fetchone()[0]
+    assert 0 < half < 6000  # the half-built ones are beside them
+    with Ledger.open(tmp_file) as ledger:
+        assert _dump(ledger.read_model.db) == before
+        assert ledger.register() == listed
+        assert ledger.read_model.position == ledger.store.last_position()
+        assert ledger.read_model.rebuild(ledger.store) == 6000
+        assert _dump(ledger.read_model.db) == before
+        shadows = ledger.read_model.db.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE '%rebuild%'"
+        ).fetchall()
+    assert shadows == []
+
+
+def test_a_rebuild_that_fails_half_way_changes_nothing(tmp_file: Path) -> None:
+    """A projection failing in the rebuild's second batch: the error reaches the caller, and
+    the tables in use and their checkpoints are as they were."""
+    _big_register(tmp_file, 3000)
+    with Ledger.open(tmp_file) as ledger:
+        before = _dump(ledger.read_model.db)
+        checkpoints = ledger.read_model.checkpoints()
+        failing = Projection(
+            name="failing-late",
+            version=1,
+            tables=(Table(name="failing_late", columns={"x": int}, pk=("x",)),),
+            handle=_fail_after(5500),
+        )
+        model = ReadModel(ledger.read_model.db, (*PROJECTIONS, failing))
+        with pytest.raises(RuntimeError, match="half-way"):
+            model.rebuild(ledger.store)
+        assert _dump(ledger.read_model.db) == before
+        assert ledger.read_model.checkpoints() == checkpoints
+
+
+def _fail_after(position: int) -> Any:
+    def handle(change: Change) -> list[Put]:
+        if change.stored.position >= position:
+            raise RuntimeError("the disk filled up half-way through a rebuild")
+        return []
+
+    return handle

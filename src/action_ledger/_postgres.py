@@ -1575,6 +1575,16 @@ class PostgresTables:
     def drop(self, table: Table) -> None:
         self.execute(f"DROP TABLE IF EXISTS {self._schema}.{self.quote(table.name)}", ())
 
+    def rename(self, table: Table, name: str) -> None:
+        q = self.quote
+        self.execute(f"ALTER TABLE {self._schema}.{q(table.name)} RENAME TO {q(name)}", ())
+        # The primary key's index keeps the old table's name: give it the new one's, so the
+        # next rebuild's table can have its own.
+        self.execute(
+            f"ALTER INDEX {self._schema}.{q(table.name + '_pkey')} RENAME TO {q(name + '_pkey')}",
+            (),
+        )
+
     def _current(self) -> _Conn:
         if self._conn is None:
             raise StoreError("read-model writes need a transaction (this is a bug)")

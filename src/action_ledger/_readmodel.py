@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
+import attrs
 import sqlite_utils
 
 from ._codec import ACTION_PREFIX, decode
@@ -64,6 +65,11 @@ class StoreSource:
             assert not isinstance(event, MeetingRecorded)
             found.append(event)
         return found
+
+
+SHADOW = "__rebuild"
+"""The suffix of the tables a rebuild builds beside the ones in use."""
+_REBUILD_BATCH = 5000
 
 
 class ReadModel:
@@ -374,17 +380,65 @@ class ReadModel:
 
     @typed_faults
     def rebuild(self, store: EventStore, *, progress: Progress | None = None) -> int:
-        """Drop every read-model table and build it again from the whole log.
+        """Build every read-model table again from the whole log, then swap the new tables in.
+
+        The new tables are built beside the old ones (named ``<table>__rebuild``, without
+        indexes, in batches of their own transactions); the last batch, the indexes, and the
+        swap (drop the old tables, rename the new, set the checkpoints) are one transaction.
+        Until it commits, readers see the old tables, and a rebuild that is killed leaves them
+        in use, the register readable (the next rebuild drops its half-built tables).
 
         Returns:
             The number of events applied.
         """
         with self._lock:
+            tables = [t for p in self.projections for t in p.tables]
+            shadows = {t.name: attrs.evolve(t, name=t.name + SHADOW, indexes=()) for t in tables}
             with self._transaction():
-                for projection in self.projections:
-                    self._reset(projection)
+                for shadow in shadows.values():
+                    self._dialect.drop(shadow)
+                    self._dialect.create(shadow)
+            sql = {name: _Statements(t, self._dialect) for name, t in shadows.items()}
             self._states.clear()
-            return self.catch_up(store, progress=progress)
+            source = StoreSource(store)
+            done, after, total = 0, 0, None
+            try:
+                with _gc_paused():
+                    while True:
+                        with self._transaction():
+                            if progress is not None and total is None:
+                                total = store.last_position()
+                                progress(0, total)
+                            batch = list(store.read_all(after=after, limit=_REBUILD_BATCH))
+                            if batch:
+                                writes = _Writes(sql)
+                                for stored in batch:
+                                    change = self._change(stored, source)
+                                    for projection in self.projections:
+                                        writes.add(projection.handle(change))
+                                writes.execute(self._dialect)
+                                after = batch[-1].position
+                                done += len(batch)
+                            if len(batch) < _REBUILD_BATCH:  # the end of the log: swap
+                                self._swap(tables, shadows, after)
+                                break
+                        if progress is not None:
+                            progress(done, max(total or 0, done))
+            finally:
+                self._states.clear()  # states of the new tables, or of a failed build
+            if progress is not None:
+                progress(done, max(total or 0, done))
+            return done
+
+    def _swap(self, tables: list[Table], shadows: dict[str, Table], position: int) -> None:
+        """Inside the rebuild's last transaction: the new tables replace the old ones."""
+        dialect = self._dialect
+        for table in tables:
+            dialect.drop(table)
+            dialect.rename(shadows[table.name], table.name)
+            dialect.create(table)  # the table is there: only its indexes are made
+        for projection in self.projections:
+            dialect.execute(self._set_checkpoint, (projection.name, projection.version, position))
 
     def _apply(
         self, batch: list[StoredEvent], source: StateSource, checkpoints: dict[str, int]
@@ -598,6 +652,9 @@ class _Dialect(Protocol):
     def drop(self, table: Table) -> None:
         """Drop the table if it exists."""
 
+    def rename(self, table: Table, name: str) -> None:
+        """Rename the table (its indexes, if any, keep their names)."""
+
     def execute(self, sql: str, params: Sequence[Any]) -> None:
         """Run one statement (in this backend's form)."""
 
@@ -676,6 +733,9 @@ class _SQLite:
 
     def drop(self, table: Table) -> None:
         self.db.execute(f"DROP TABLE IF EXISTS [{table.name}]")
+
+    def rename(self, table: Table, name: str) -> None:
+        self._conn.execute(f"ALTER TABLE [{table.name}] RENAME TO [{name}]")
 
     def execute(self, sql: str, params: Sequence[Any]) -> None:
         self._conn.execute(sql, params)

@@ -149,7 +149,9 @@ def score(draft: MinutesDraft, gold: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seeds", type=Path, default=HERE.parent.parent.parent / "shared" / "seeds")
+    parser.add_argument(
+        "--seeds", type=Path, default=HERE.parent.parent.parent / "shared" / "seeds"
+    )
     parser.add_argument("--gold", type=Path, default=GOLD)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--verbose", "-v", action="store_true", help="list every miss")
@@ -185,20 +187,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             for note in result["notes"]:
                 print(note)
     summary = []
-    for kind in ("actions", "matters"):
+    for kind, label in (("actions", "actions raised"), ("matters", "matters brought forward")):
         n_read, n_gold, matched, right = totals[kind]
         precision, recall = _ratio(right, n_read), _ratio(right, n_gold)
         summary.append(f"{precision:.2f} | {recall:.2f}")
         print(
-            f"{kind} raised/brought forward: read {n_read}, gold {n_gold}, text matched "
+            f"{label}: read {n_read}, gold {n_gold}, text matched "
             f"{matched}, correct {right}: precision {precision:.2f}, recall {recall:.2f}"
         )
         if kind == "actions":
             met &= precision >= 0.9 and recall >= 0.9
-    print(f"overall | {' | '.join(summary)} | " + ", ".join(
-        f"{name} {field_hits[name]}/{files}" for name in FIELDS
-    ))
-    print("targets (actions P, R >= 0.9; date, time, attendance exact):", "met" if met else "MISSED")
+    print(
+        f"overall | {' | '.join(summary)} | "
+        + ", ".join(f"{name} {field_hits[name]}/{files}" for name in FIELDS)
+    )
+    print(
+        "targets (actions P, R >= 0.9; date, time, attendance exact):", "met" if met else "MISSED"
+    )
     return 0 if met or not args.check else 1
 
 

@@ -28,8 +28,8 @@ __all__ = ["normalise_code", "parse_minutes", "read_minutes"]
 
 # Cyrillic and Greek capitals (and a few small letters) that look like Latin ones.
 _LOOKALIKES = str.maketrans(
-    "АВСЕНІЈКМОРТХУЅаеорсхуіјѕ" "ΑΒΕΗΙΚΜΝΟΡΤΧΥΖοι",
-    "ABCEHIJKMOPTXYSaeopcxyijs" "ABEHIKMNOPTXYZoi",
+    "АВСЕНІЈКМОРТХУЅаеорсхуіјѕΑΒΕΗΙΚΜΝΟΡΤΧΥΖοιϹϲ",
+    "ABCEHIJKMOPTXYSaeopcxyijsABEHIKMNOPTXYZoiCc",
 )
 _COMMON_CODES = (
     "PCC", "DPCC", "CC", "DCC", "ACC", "T/ACC", "T/DCC", "CEx", "CEO", "CFO", "T/Ch Supt",
@@ -54,7 +54,10 @@ _DAY_MONTH = re.compile(
 )
 _NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\b")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_TIME = re.compile(r"(?<![\d.:/])(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s?m\b\.?|(?<![\d.:/])(\d{1,2})[:.](\d{2})(?![\d.:/])", re.I)
+_TIME = re.compile(
+    r"(?<![\d.:/])(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s?m\b\.?|(?<![\d.:/])(\d{1,2})[:.](\d{2})(?![\d.:/])",
+    re.I,
+)
 _FURNITURE = re.compile(r"^\s*(?:-\s*)?page\s+\d+\s*(?:(?:of|or|/)\s*\d+)?\s*(?:-\s*)?$", re.I)
 _TAGS = re.compile(r"</?[a-z]{1,6}>", re.I)
 _LABEL = re.compile(
@@ -85,14 +88,36 @@ _CLOSED = re.compile(
     r"action\s+(?:complete|completed|closed)|^(?:complete|completed|closed)\b)",
     re.I,
 )
-_OPEN = re.compile(r"\b(?:remain(?:s)?\s+open|keep\s+open|not\s+(?:yet\s+)?(?:complete|closed))", re.I)
-_DUE_FIELD = re.compile(r"[\s;,.(–-]*\b(?:due|deadline|by when|target date)\s*:\s*(?P<due>[^)]+?)\)?\s*$", re.I)
-_OWNER_FIELD = re.compile(r"[\s;,.(–-]*\b(?:owners?|lead|responsible)\s*:\s*(?P<owners>[^);]+?)\)?\s*[.;]?\s*$", re.I)
+_OPEN = re.compile(
+    r"\b(?:remain(?:s)?\s+open|keep\s+open|not\s+(?:yet\s+)?(?:complete|closed))", re.I
+)
+_DUE_FIELD = re.compile(
+    r"[\s;,.(–-]*\b(?:due|deadline|by when|target date)\s*:\s*(?P<due>[^)]+?)\)?\s*$", re.I
+)
+_OWNER_FIELD = re.compile(
+    r"[\s;,.(–-]*\b(?:owners?|lead|responsible)\s*:\s*(?P<owners>[^);]+?)\)?\s*[.;]?\s*$", re.I
+)
 _DUE_WORDS = (
-    re.compile(r"^(revisit(?:ed)?\s+in\s+(?:\w+\s+){1,2}?(?:days?|weeks?|months?|years?)(?:'s?)?(?:\s+time)?)", re.I),
-    re.compile(r"\b((?:with)?in\s+(?:the\s+next\s+)?(?:\w+\s+){0,1}(?:days?|weeks?|months?)(?:'\s*time)?)(?=[\s.,;]|$)", re.I),
-    re.compile(rf"\b(by\s+(?:the\s+)?(?:end\s+of\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTH})(?:\s+\d{{4}})?)\b", re.I),
-    re.compile(r"\b(to\s+the\s+(?:next\s+|\w+\s+)?(?:holding\s+to\s+account|performance|assurance)(?:\s+meeting)?)", re.I),
+    re.compile(
+        r"^(revisit(?:ed)?\s+in\s+(?:\w+\s+){1,2}?(?:days?|weeks?|months?|years?)(?:'s?)?"
+        r"(?:\s+time)?)",
+        re.I,
+    ),
+    re.compile(
+        r"\b((?:with)?in\s+(?:the\s+next\s+)?(?:\w+\s+){0,1}(?:days?|weeks?|months?)"
+        r"(?:'\s*time)?)(?=[\s.,;]|$)",
+        re.I,
+    ),
+    re.compile(
+        rf"\b(by\s+(?:the\s+)?(?:end\s+of\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTH})"
+        r"(?:\s+\d{4})?)\b",
+        re.I,
+    ),
+    re.compile(
+        r"\b((?:to|at)\s+the\s+(?:next\s+|\w+\s+)?(?:holding\s+to\s+account|performance|"
+        r"assurance)(?:\s+meeting)?)",
+        re.I,
+    ),
     re.compile(r"\b(for\s+the\s+next\s+\d+(?:\s+to\s+\d+)?\s+(?:weeks|months))", re.I),
     re.compile(r"\b((?:at|by|to)\s+the\s+next\s+meeting)", re.I),
 )  # fmt: skip
@@ -111,7 +136,7 @@ _CAPACITY_WORDS = {
 def normalise_code(code: str) -> str:
     """A role code with look-alike letters (Cyrillic, Greek) replaced by Latin ones and
     spaces tidied: ``"СС"`` (Cyrillic) → ``"CC"``, ``"T/Ch  Supt."`` → ``"T/Ch Supt"``."""
-    code = unicodedata.normalize("NFKC", code).translate(_LOOKALIKES)
+    code = unicodedata.normalize("NFKC", code.translate(_LOOKALIKES)).translate(_LOOKALIKES)
     return re.sub(r"\s+", " ", code).strip().rstrip(".").strip()
 
 
@@ -230,9 +255,14 @@ def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
             continue
         cells = [cell.strip() for cell in raw.split("\t")]
         cells = [cell for cell in cells if cell]
-        if cells and cells[-1].upper() in {"ACTION", "ACTIONS", "OWNER", "LEAD", "BY WHOM"}:
-            if len(cells) > 1:
-                cells.pop()
+        if len(cells) > 1 and cells[-1].upper() in {
+            "ACTION",
+            "ACTIONS",
+            "OWNER",
+            "LEAD",
+            "BY WHOM",
+        }:
+            cells.pop()  # the owner column's heading
         if len(cells) > 1 and cells[-1] and len(cells[-1]) <= 40:
             owners = _owner_list(cells[-1])
             row = _Row(number, page, "\t".join(cells[:-1]), cells[:-1])
@@ -348,7 +378,11 @@ def _owner_list(cell: str) -> list[str] | None:
     """The owners in an owner cell ("CC", "PCC / CC", "1.PCC 2.CC 3.CC"), or ``None`` when
     the cell is not a list of role codes."""
     text = normalise_code(cell)
-    parts = [p for p in re.split(r"\s*\d+\s*[.)]\s*", text) if p] if re.match(r"^\d+\s*[.)]", text) else None
+    parts = (
+        [p for p in re.split(r"\s*\d+\s*[.)]\s*", text) if p]
+        if re.match(r"^\d+\s*[.)]", text)
+        else None
+    )
     if parts is None:
         parts = [p for p in re.split(r"\s*(?:,|&|;|\band\b|\s/\s)\s*", text) if p]
     owners: list[str] = []
@@ -357,9 +391,9 @@ def _owner_list(cell: str) -> list[str] | None:
         known = next((c for c in _COMMON_CODES if c.lower() == part.lower()), None)
         if known:
             owners.append(known)
-        elif re.fullmatch(r"[A-Z][A-Za-z]{0,2}[A-Z]{1,4}|(?:T/)?[A-Z][A-Za-z]*(?: [A-Z][a-z]{2,4})?", part) and (
-            sum(ch.isupper() for ch in part) >= 2 and len(part) <= 12
-        ):
+        elif re.fullmatch(
+            r"[A-Z][A-Za-z]{0,2}[A-Z]{1,4}|(?:T/)?[A-Z][A-Za-z]*(?: [A-Z][a-z]{2,4})?", part
+        ) and (sum(ch.isupper() for ch in part) >= 2 and len(part) <= 12):
             owners.append(part)
         else:
             return None
@@ -374,7 +408,9 @@ def _meeting(
 ) -> tuple[DraftMeeting, list[str]]:
     fields: dict[str, tuple[str, _Row]] = {}
     people: dict[str, list[tuple[str, _Row]]] = {"attendance": [], "apologies": []}
-    title: tuple[str, _Row] | None = None
+    titles: list[
+        tuple[str, _Row]
+    ] = []  # lines before the first field: the title, perhaps a letterhead
     block: str | None = None
     for row in header:
         if not row.cells:
@@ -396,10 +432,12 @@ def _meeting(
         else:
             if block is not None:
                 people[block].append((text, row))
-            elif title is None and not fields:
-                title = (text, row)
+            elif not fields and not _DAY_MONTH.search(text):
+                titles.append((text, row))
             elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
                 fields["date"] = (text, row)
+    title = next((t for t in titles if re.search(r"\bmeeting\b", t[0], re.I)), None)
+    title = title or (titles[0] if titles else None)
     body_text = "\n".join(r.text for r in rows if r not in header)
     attendance = _attendees(people["attendance"], body_text, known)
     apologies = _attendees(people["apologies"], body_text, known)
@@ -409,7 +447,11 @@ def _meeting(
         when_text, when_row = fields["date"]
     else:
         candidate = next(
-            ((r.text, r) for r in rows[:40] if _DAY_MONTH.search(r.text) or _NUMERIC_DATE.search(r.text)),
+            (
+                (r.text, r)
+                for r in rows[:40]
+                if _DAY_MONTH.search(r.text) or _NUMERIC_DATE.search(r.text)
+            ),
             None,
         )
         if candidate is None:
@@ -498,7 +540,12 @@ def _field_key(label: str) -> str:
 def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> list[Attendee]:
     texts: list[str] = []
     for text, _row in entries:
-        if texts and "(" not in texts[-1] and "(" in text and _split_name(text.split("\t")[0])[0] == "":
+        if (
+            texts
+            and "(" not in texts[-1]
+            and "(" in text
+            and _split_name(text.split("\t")[0])[0] == ""
+        ):
             texts[-1] += " " + text  # a capacity wrapped onto the next line
             continue
         for part in re.split(r"(?<=\))\s*[,;]\s*", text):
@@ -519,13 +566,13 @@ def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> lis
             name, capacity = _split_name(text)
         if not name:
             continue
-        capacity = re.sub(r"\s+", " ", capacity.replace("\t", " ")).strip(" ,–-") or None
+        tidy = re.sub(r"\s+", " ", capacity.replace("\t", " ")).strip(" ,–-") or None
         if role and _initials(name) == role.upper().replace(".", ""):
-            role = _role_used_for(capacity, body) or role
+            role = _role_used_for(tidy, body) or role
         if role:
             known.add(role)
         try:
-            people.append(Attendee(name=name, capacity=capacity, role=role))
+            people.append(Attendee(name=name, capacity=tidy, role=role))
         except (ValueError, TypeError):
             continue
     return people
@@ -814,7 +861,9 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     )
 
 
-def _draft_matter(matter: _Matter, index: int, actions: list[_Action], file: str, known: _Known) -> DraftMatter:
+def _draft_matter(
+    matter: _Matter, index: int, actions: list[_Action], file: str, known: _Known
+) -> DraftMatter:
     outcome = " ".join(matter.outcome).strip()
     decision: Decision = "keep-open"
     raised = [i for i, action in enumerate(actions) if action.matter == index]

@@ -192,7 +192,7 @@ def _row_lines(row: Any) -> list[str]:
     first, last = cells[0], cells[-1]
     middle = [text for paragraphs in cells[1:-1] for text in paragraphs] if len(cells) > 2 else []
     if len(cells) == 2:
-        return first[:-1] + [first[-1] + "\t" + " ".join(last)]
+        return [*first[:-1], first[-1] + "\t" + " ".join(last)]
     out = list(middle) or [""]
     out[0] = "\t".join(first) + "\t" + out[0]
     out[-1] = out[-1] + "\t" + " ".join(last)

@@ -61,7 +61,8 @@ _TIME = re.compile(
 _FURNITURE = re.compile(r"^\s*(?:-\s*)?page\s+\d+\s*(?:(?:of|or|/)\s*\d+)?\s*(?:-\s*)?$", re.I)
 _TAGS = re.compile(r"</?[a-z]{1,6}>", re.I)
 _LABEL = re.compile(
-    r"^[-•*·]?\s*(?P<label>date(?: and time)?|time|chair(?:ed by)?|minutes(?: by| taken by)?|"
+    r"^[-•*·]?\s*(?P<label>date of (?:the )?meeting|meeting date|date(?: and time)?|"
+    r"(?:start\s+)?time|chair(?:ed by)?|minutes(?: by| taken by)?|"
     r"minute[- ]taker|notes(?: taken)? by|venue|location|present|attendance|attendees|"
     r"in attendance|apologies(?: received)?|meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
     re.I,
@@ -74,8 +75,9 @@ _MATTERS = re.compile(
     re.I,
 )
 _ACTION_LABEL = re.compile(
-    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|\w*ions?\s+arising)"
-    r"\s*(?:\d+)?\s*[:\-–—]\s*(?P<rest>.*)$",
+    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|"
+    r"(?:(?:a?c)?t)?ions?\s+arising)"  # "ions arising:" is "Actions arising:" cut by a column
+    r"\s*(?:\d+)?\s*(?:\((?P<owner>[^()]{1,30})\))?\s*[:\-–—]\s*(?P<rest>.*)$",
     re.I,
 )
 _BULLET = re.compile(r"^(?:[-•*·–]|\(?\d{1,2}[.):]|\(?[a-z][.)])\s+")
@@ -85,7 +87,9 @@ _NONE = re.compile(r"^(?:none|nil|n/a|there were none|no matters)\b\.?", re.I)
 _CLOSED = re.compile(
     r"\b(?:(?:can|could|to)\s+be\s+closed|agreed\s+(?:as\s+)?(?:complete|completed|closed)|"
     r"(?:is|was|now|been)\s+(?:complete|completed|closed|discharged)|discharged|"
-    r"action\s+(?:complete|completed|closed)|^(?:complete|completed|closed)\b)",
+    r"action\s+(?:complete|completed|closed)|^(?:complete|completed|closed)\b|"
+    r"agreed\s+to\s+close|removed\s+from\s+the\s+(?:action\s+)?(?:log|tracker|register)|"
+    r"no\s+further\s+action)",
     re.I,
 )
 _OPEN = re.compile(
@@ -170,6 +174,7 @@ class _Row:
     cells: list[str]
     owner_cell: list[str] | None = None
     numbered: bool = False  # the owner cell numbers its owners ("1.PCC 2.CC 3.CC")
+    due_cell: str | None = None  # a due column right of the owner column
     heading: str | None = None  # an accepted agenda number
     heading_text: str = ""
 
@@ -263,12 +268,16 @@ def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
             "BY WHOM",
         }:
             cells.pop()  # the owner column's heading
+        due_cell = None
+        if len(cells) > 2 and _is_due(cells[-1]) and _owner_list(cells[-2]) is not None:
+            due_cell = cells.pop()
         if len(cells) > 1 and cells[-1] and len(cells[-1]) <= 40:
             owners = _owner_list(cells[-1])
             row = _Row(number, page, "\t".join(cells[:-1]), cells[:-1])
             if owners is not None:
                 row.owner_cell = owners
                 row.numbered = bool(re.match(r"^\s*\d", cells[-1]))
+                row.due_cell = due_cell
                 rows.append(row)
                 continue
         rows.append(_Row(number, page, "\t".join(cells), cells))
@@ -374,6 +383,17 @@ class _Known:
 _CODE_TOKEN = re.compile(r"(?:T/)?(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|Ch Supt|Supt)")
 
 
+def _is_due(cell: str) -> bool:
+    """Whether a table cell holds due words or a date ("30 Sept 2022", "Next meeting")."""
+    return len(cell) <= 40 and bool(
+        _DAY_MONTH.search(cell)
+        or _NUMERIC_DATE.search(cell)
+        or _ISO_DATE.search(cell)
+        or any(p.search(cell) for p in _DUE_WORDS)
+        or re.fullmatch(r"(?:next\s+meeting|ongoing|asap|immediate(?:ly)?|tbc)\.?", cell, re.I)
+    )
+
+
 def _owner_list(cell: str) -> list[str] | None:
     """The owners in an owner cell ("CC", "PCC / CC", "1.PCC 2.CC 3.CC"), or ``None`` when
     the cell is not a list of role codes."""
@@ -436,7 +456,8 @@ def _meeting(
                 titles.append((text, row))
             elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
                 fields["date"] = (text, row)
-    title = next((t for t in titles if re.search(r"\bmeeting\b", t[0], re.I)), None)
+    titled = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
+    title = next((t for t in titles if re.search(titled, t[0], re.I)), None)
     title = title or (titles[0] if titles else None)
     body_text = "\n".join(r.text for r in rows if r not in header)
     attendance = _attendees(people["attendance"], body_text, known)
@@ -496,13 +517,18 @@ def _meeting(
             confidence=round(confidence, 2),
             kind=kind,
             venue=venue or None,
-            chair=fields.get("chair", (None, None))[0],
+            chair=_without_role(fields.get("chair", (None, None))[0]),
             minutes_by=minutes_by or None,
             attendance=tuple(attendance),
             apologies=tuple(apologies),
         ),
         [],
     )
+
+
+def _without_role(name: str | None) -> str | None:
+    """ "Sarah Jones (PCC)" → "Sarah Jones": the chair is a person."""
+    return re.sub(r"\s*\([^()]{1,20}\)\s*$", "", name) if name else name
 
 
 def _labels(text: str) -> list[tuple[str, str]]:
@@ -532,7 +558,7 @@ def _field_key(label: str) -> str:
         return "venue"
     if label in {"meeting type", "type"}:
         return "type"
-    if label == "time":
+    if label.endswith("time"):
         return "time"
     return "date"
 
@@ -696,6 +722,7 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             and row.heading is None
             and len(row.cells) == 1
             and len(text.split()) <= 30
+            and not (row.owner_cell and pending.owner_how == "column")  # a new row of a table
             and not _ACTION_LABEL.match(text)
             and not _BULLET.match(text)
             and (not re.search(r"[.!?:]\)?$", pending.text) or text[:1].islower())
@@ -728,6 +755,9 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
         if standalone is not None and row.owner_cell is None:
             _claim(actions[-3:], standalone, known)
             continue
+        if _is_table_header(row.cells):
+            pending, listing, list_owned = None, True, False
+            continue
         label = _ACTION_LABEL.match(text)
         if label is not None:
             rest = _ENUMERATOR.sub("", label["rest"].strip()).strip()
@@ -738,6 +768,8 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             pending = _new_action(rest, row, item, matter, actions, matters)
             if row.owner_cell:
                 _set_owners(pending, row)
+            elif label["owner"] and (named := _owner_list(label["owner"])) is not None:
+                pending.owners, pending.owner_how = named, "field"
             continue
         if listing:
             entry = _ENUMERATOR.sub("", text).strip()
@@ -761,6 +793,13 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
     return actions, matters
 
 
+def _is_table_header(cells: list[str]) -> bool:
+    """An action table's header row: "Action | Owner | Due"."""
+    words = {c.lower().rstrip(":s").strip() for c in cells}
+    columns = {"action", "owner", "lead", "due", "due date", "deadline", "by when", "no", "ref"}
+    return len(cells) > 1 and "action" in words and words <= columns
+
+
 def _new_action(
     text: str,
     row: _Row,
@@ -780,6 +819,7 @@ def _new_action(
 def _set_owners(action: _Action, row: _Row) -> None:
     action.owners = list(row.owner_cell or ())
     action.owner_how = "column"
+    action.due = action.due or row.due_cell
     action.numbered_owners = row.numbered and len(action.owners) > 1
 
 
@@ -818,7 +858,7 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     text = action.text.strip()
     owners = list(action.owners)
     how = action.owner_how
-    due = None
+    due = action.due
     match = _DUE_FIELD.search(text)
     if match:
         due, text = match["due"].strip(" ."), text[: match.start()].strip()

@@ -144,6 +144,37 @@ def test_april_2018_numbered_owner_column_splits_one_paragraph_into_three_action
 
 
 EXPECTED: dict[str, dict[str, Any]] = {
+    "committee_lettered_matters.txt": {
+        "meeting": (
+            "2023-11-14",
+            "Joint Audit Committee",
+            "2023-11-14T14:00",
+            None,
+            None,
+            None,
+            ("PCC", "CC", "CFO"),
+            ("DCC", "ACC"),
+        ),
+        "actions": [
+            (
+                "CFO to circulate the audit plan by 1 December 2023.",
+                ("CFO",),
+                "2",
+                "by 1 December 2023",
+            ),
+            (
+                "The CC and CFO to meet the auditors within two weeks.",
+                ("CC", "CFO"),
+                "2",
+                "within two weeks",
+            ),
+            ("PCC to write to the Home Office", ("PCC",), "2", None),
+        ],
+        "matters": [
+            ("1", "close-completed", None, ("CFO",)),
+            ("1", "keep-open", None, ("CC",)),
+        ],
+    },
     "action_table_due_column.txt": {
         "meeting": (
             "2024-02-07",

@@ -125,6 +125,7 @@ _DUE_WORDS = (
     re.compile(r"\b(for\s+the\s+next\s+\d+(?:\s+to\s+\d+)?\s+(?:weeks|months))", re.I),
     re.compile(r"\b((?:at|by|to)\s+the\s+next\s+meeting)", re.I),
 )  # fmt: skip
+_ACTION_REF = re.compile(r"^(?:action|ref\.?)\s*(?:no\.?\s*)?[\w/-]*\d[\w/-]*\s*[:–—-]\s*", re.I)
 _TITLE_TAIL = re.compile(r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)\s*$", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _CAPACITY_WORDS = {
@@ -198,6 +199,7 @@ class _Matter:
     item: str | None
     outcome: list[str] = attrs.Factory(list)
     actions: list[int] = attrs.Factory(list)
+    bullet: str = ""  # the kind of enumerator that started it ("a)", "1.", "-"), if any
 
 
 def parse_minutes(
@@ -225,9 +227,8 @@ def parse_minutes(
     rows = _rows(lines)
     header_end = _mark_headings(rows)
     known = _Known()
-    meeting, confidence_notes = _meeting(rows[:header_end], rows, file, known, meeting_id)
+    meeting = _meeting(rows[:header_end], rows, file, known, meeting_id)
     raw_actions, matters = _body(rows[header_end:], known)
-    del confidence_notes
     actions = [a for action in raw_actions for a in _split_numbered(action)]
     return MinutesDraft(
         file=file,
@@ -425,7 +426,7 @@ def _owner_list(cell: str) -> list[str] | None:
 
 def _meeting(
     header: list[_Row], rows: list[_Row], file: str, known: _Known, meeting_id: str | None
-) -> tuple[DraftMeeting, list[str]]:
+) -> DraftMeeting:
     fields: dict[str, tuple[str, _Row]] = {}
     people: dict[str, list[tuple[str, _Row]]] = {"attendance": [], "apologies": []}
     titles: list[
@@ -508,21 +509,18 @@ def _meeting(
         r.heading is not None and "holding to account" in r.heading_text.lower() for r in rows
     ):
         kind = "Holding to account"
-    return (
-        DraftMeeting(
-            meeting_id=meeting_id or date.isoformat(),
-            title=title_text,
-            held_at=date.isoformat() + (f"T{time}" if time else ""),
-            source=_source(file, when_row),
-            confidence=round(confidence, 2),
-            kind=kind,
-            venue=venue or None,
-            chair=_without_role(fields.get("chair", (None, None))[0]),
-            minutes_by=minutes_by or None,
-            attendance=tuple(attendance),
-            apologies=tuple(apologies),
-        ),
-        [],
+    return DraftMeeting(
+        meeting_id=meeting_id or date.isoformat(),
+        title=title_text,
+        held_at=date.isoformat() + (f"T{time}" if time else ""),
+        source=_source(file, when_row),
+        confidence=round(confidence, 2),
+        kind=kind,
+        venue=venue or None,
+        chair=_without_role(fields.get("chair", (None, None))[0]),
+        minutes_by=minutes_by or None,
+        attendance=tuple(attendance),
+        apologies=tuple(apologies),
     )
 
 
@@ -743,6 +741,9 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 continue
             if "." not in row.heading:
                 in_matters, matter = False, None
+            elif in_matters and _NONE.match(heading_text):
+                matter = None
+                continue
             elif in_matters:
                 matter = _Matter(_ENUMERATOR.sub("", heading_text), row, item)
                 matters.append(matter)
@@ -785,12 +786,27 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 continue
             listing = False
         pending = None
+        bullet = _bullet_kind(text)
+        if (
+            in_matters
+            and bullet
+            and not _NONE.match(_ENUMERATOR.sub("", text))
+            and (matter is None or bullet == matter.bullet)  # the next matter of the list
+        ):
+            matter = _Matter(_ENUMERATOR.sub("", text), row, item, bullet=bullet)
+            matters.append(matter)
+            continue
         if in_matters and matter is not None:
             matter.outcome.append(text)
-        elif in_matters and matter is None and _BULLET.match(text) and not _NONE.match(text):
-            matter = _Matter(_ENUMERATOR.sub("", text), row, item)
-            matters.append(matter)
     return actions, matters
+
+
+def _bullet_kind(text: str) -> str:
+    """The kind of a line's enumerator: "a)" and "b)" are one kind, "1." and "2." another."""
+    match = _BULLET.match(text)
+    if not match:
+        return ""
+    return re.sub(r"[a-z]", "a", re.sub(r"\d+", "1", match[0].strip()))
 
 
 def _is_table_header(cells: list[str]) -> bool:
@@ -904,7 +920,16 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
 def _draft_matter(
     matter: _Matter, index: int, actions: list[_Action], file: str, known: _Known
 ) -> DraftMatter:
+    text = matter.text.strip()
     outcome = " ".join(matter.outcome).strip()
+    if not outcome:
+        # "Action 12 – CFO to present the report. Complete.": the outcome on the same line
+        first, *rest = _SENTENCE.split(text)
+        said = " ".join(rest)
+        if rest and (
+            _CLOSED.search(said) or _OPEN.search(said) or re.match(r"(?i)update|ongoing", said)
+        ):
+            text, outcome = first, said
     decision: Decision = "keep-open"
     raised = [i for i, action in enumerate(actions) if action.matter == index]
     superseded_by = None
@@ -919,7 +944,6 @@ def _draft_matter(
         confidence = 0.8
     else:
         confidence = 0.5
-    text = matter.text.strip()
     return DraftMatter(
         text=text,
         outcome=outcome,
@@ -927,6 +951,6 @@ def _draft_matter(
         decision=decision,
         confidence=confidence,
         superseded_by=superseded_by,
-        owners=tuple(known.subject(text)),
+        owners=tuple(known.subject(_ACTION_REF.sub("", text))),
         item=matter.item,
     )

@@ -460,7 +460,7 @@ def _meeting(
     titled = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
     title = next((t for t in titles if re.search(titled, t[0], re.I)), None)
     title = title or (titles[0] if titles else None)
-    body_text = "\n".join(r.text for r in rows if r not in header)
+    body_text = "\n".join(r.text for r in rows[len(header) :])
     attendance = _attendees(people["attendance"], body_text, known)
     apologies = _attendees(people["apologies"], body_text, known)
     confidence = 1.0

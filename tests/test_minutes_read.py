@@ -654,3 +654,35 @@ def test_any_bytes_give_a_draft_or_a_typed_error(tmp_path: Path, data: bytes, su
     path.write_bytes(data)
     with contextlib.suppress(ActionLedgerError):
         read_minutes(path)
+
+
+def test_docx_cells_with_several_paragraphs_keep_document_order(tmp_path: Path) -> None:
+    """A Word table row whose text cell holds several paragraphs reads as lines in order, the
+    item number on the first and the owner column on the last; paragraphs around the table
+    stay where they are."""
+    document = docx.Document()
+    document.add_paragraph("Assurance Meeting May 2022")
+    document.add_paragraph("Date: 9 May 2022, 10:00")
+    table = document.add_table(rows=1, cols=3)
+    number, body, owner = table.rows[0].cells
+    number.text = "2.1"
+    body.text = "Demand"
+    body.add_paragraph("The PCC asked about demand.")
+    body.add_paragraph("ACTION: The CC to report on 101 demand.")
+    owner.text = "CC"
+    document.add_paragraph("Next meeting: June")
+    path = tmp_path / "notes.docx"
+    document.save(str(path))
+    texts = [line.text for line in read_notes(path).lines]
+    assert texts == [
+        "Assurance Meeting May 2022",
+        "Date: 9 May 2022, 10:00",
+        "2.1\tDemand",
+        "The PCC asked about demand.",
+        "ACTION: The CC to report on 101 demand.\tCC",
+        "Next meeting: June",
+    ]
+    draft = read_minutes(path)
+    assert _actions(draft) == [("The CC to report on 101 demand.", ("CC",), "2.1", None)]
+    assert draft.actions[0].confidence == 1.0
+    assert draft.actions[0].source.line == 5

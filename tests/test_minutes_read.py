@@ -686,3 +686,28 @@ def test_docx_cells_with_several_paragraphs_keep_document_order(tmp_path: Path) 
     assert _actions(draft) == [("The CC to report on 101 demand.", ("CC",), "2.1", None)]
     assert draft.actions[0].confidence == 1.0
     assert draft.actions[0].source.line == 5
+
+
+def test_year_from_the_weekday_when_the_title_has_none() -> None:
+    """Without a year in the date or the title, the year the notes mention on which the named
+    weekday falls is taken, flagged as a guess."""
+    lines = [
+        "Assurance notes",
+        "Date: Friday 26 October @ 10:00",
+        "1. Item",
+        "The review will report in 2019; the plan was agreed in 2018.",
+    ]
+    meeting = parse_minutes(lines, file="n.txt", sha256="0").meeting
+    assert meeting.held_at == "2018-10-26T10:00"  # a Friday in 2018, not in 2019
+    assert meeting.confidence < LOW_CONFIDENCE + 0.01
+
+
+def test_a_title_holding_the_date() -> None:
+    """A title line that holds the date ("Monthly Assurance Meeting – 4 October 2021") is the
+    title and gives the date."""
+    lines = ["Monthly Assurance Meeting – 4 October 2021", "Chair: John Campion"]
+    meeting = parse_minutes(lines, file="n.txt", sha256="0").meeting
+    assert (meeting.title, meeting.held_at) == (
+        "Monthly Assurance Meeting – 4 October 2021",
+        "2021-10-04",
+    )

@@ -126,6 +126,7 @@ _DUE_WORDS = (
     re.compile(r"\b((?:at|by|to)\s+the\s+next\s+meeting)", re.I),
 )  # fmt: skip
 _ACTION_REF = re.compile(r"^(?:action|ref\.?)\s*(?:no\.?\s*)?[\w/-]*\d[\w/-]*\s*[:–—-]\s*", re.I)
+_TITLED = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
 _TITLE_TAIL = re.compile(r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)\s*$", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _CAPACITY_WORDS = {
@@ -453,12 +454,11 @@ def _meeting(
         else:
             if block is not None:
                 people[block].append((text, row))
-            elif not fields and not _DAY_MONTH.search(text):
+            elif not fields and (not _DAY_MONTH.search(text) or re.search(_TITLED, text, re.I)):
                 titles.append((text, row))
             elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
                 fields["date"] = (text, row)
-    titled = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
-    title = next((t for t in titles if re.search(titled, t[0], re.I)), None)
+    title = next((t for t in titles if re.search(_TITLED, t[0], re.I)), None)
     title = title or (titles[0] if titles else None)
     body_text = "\n".join(r.text for r in rows[len(header) :])
     attendance = _attendees(people["attendance"], body_text, known)
@@ -488,9 +488,12 @@ def _meeting(
     if "time" in fields:
         when_text = when_text + " " + fields["time"][0]
     title_year = re.search(r"\b(19|20)\d{2}\b", title_text)
-    date, time, how = _when(when_text, int(title_year[0]) if title_year else None, file)
+    years = [int(y) for r in rows for y in re.findall(r"\b(?:19|20)\d{2}\b", r.text)]
+    date, time, how = _when(when_text, int(title_year[0]) if title_year else None, file, years)
     if how == "year-from-title":
         confidence = min(confidence, 0.85)
+    elif how == "year-from-text":
+        confidence = min(confidence, 0.7)
     if time is None:
         confidence = min(confidence, 0.9)
     if not title_text:
@@ -609,7 +612,12 @@ def _split_name(text: str) -> tuple[str, str]:
             return name.strip(), capacity.strip()
     words = text.split()
     for index, word in enumerate(words):
-        if index and (word.lower() in _CAPACITY_WORDS or "/" in word or word[:1].islower()):
+        if index and (
+            word.lower() in _CAPACITY_WORDS
+            or "/" in word
+            or word[:1].islower()
+            or (len(word) > 1 and word.isupper())  # "ACC", "DCI"
+        ):
             return " ".join(words[:index]), " ".join(words[index:])
         if index == 0 and word.lower() in _CAPACITY_WORDS - {"lead", "chair"}:
             return "", text
@@ -633,7 +641,25 @@ def _role_used_for(capacity: str | None, body: str) -> str | None:
     return None
 
 
-def _when(text: str, title_year: int | None, file: str) -> tuple[dt.date, str | None, str]:
+def _year_by_weekday(text: str, day: int, month: int, years: list[int]) -> int | None:
+    """The year, of those the notes mention (most often first), on which the day falls on the
+    weekday the date line names ("Friday 26 October"); ``None`` without a weekday."""
+    weekday = re.search(r"\b(mon|tues|wednes|thurs|fri|satur|sun)day\b", text, re.I)
+    if weekday is None:
+        return None
+    wanted = ["mon", "tues", "wednes", "thurs", "fri", "satur", "sun"].index(weekday[1].lower())
+    for year in sorted(set(years), key=lambda y: (-years.count(y), years.index(y))):
+        try:
+            if dt.date(year, month, day).weekday() == wanted:
+                return year
+        except ValueError:
+            continue
+    return None
+
+
+def _when(
+    text: str, title_year: int | None, file: str, other_years: list[int]
+) -> tuple[dt.date, str | None, str]:
     """The date and time in a 'Date:' line; how the year was found."""
     how = "given"
     date: dt.date | None = None
@@ -653,13 +679,16 @@ def _when(text: str, title_year: int | None, file: str) -> tuple[dt.date, str | 
                 year_text = match[3]
                 if year_text is None:
                     if title_year is None:
+                        title_year = _year_by_weekday(text, day, month, other_years)
+                        how = "year-from-text"
+                    if title_year is None:
                         raise ValidationError(
                             f"notes {file!r}: the meeting date {match[0]!r} has no year and "
                             "the title gives none: add the year to the date line",
                             field="date",
                             value=match[0],
                         )
-                    year, how = title_year, "year-from-title"
+                    year, how = title_year, how if how != "given" else "year-from-title"
                 else:
                     year = int(year_text) + (2000 if len(year_text) == 2 else 0)
                 date = dt.date(year, month, day)

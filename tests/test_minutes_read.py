@@ -699,7 +699,7 @@ def test_year_from_the_weekday_when_the_title_has_none() -> None:
     ]
     meeting = parse_minutes(lines, file="n.txt", sha256="0").meeting
     assert meeting.held_at == "2018-10-26T10:00"  # a Friday in 2018, not in 2019
-    assert meeting.confidence < LOW_CONFIDENCE + 0.01
+    assert meeting.confidence < LOW_CONFIDENCE
 
 
 def test_a_title_holding_the_date() -> None:

@@ -493,7 +493,7 @@ def _meeting(
     if how == "year-from-title":
         confidence = min(confidence, 0.85)
     elif how == "year-from-text":
-        confidence = min(confidence, 0.7)
+        confidence = min(confidence, 0.65)
     if time is None:
         confidence = min(confidence, 0.9)
     if not title_text:

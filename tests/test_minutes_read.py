@@ -428,7 +428,8 @@ def test_docx_notes_read_like_the_text_notes(tmp_path: Path) -> None:
 
 
 def _pdf(pages: list[list[str]]) -> bytes:
-    """A small PDF: one Helvetica text line per Tj, several pages."""
+    """A small PDF: Helvetica text placed with Tm and shown with Tj, a line per text line, its
+    tab-separated cells set apart as columns (the last, a short owner code, far right)."""
     objects: list[bytes] = []
     kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(pages)))
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
@@ -437,15 +438,17 @@ def _pdf(pages: list[list[str]]) -> bytes:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
     )
     for number, lines in enumerate(pages):
-        body = ["BT /F1 10 Tf 12 TL 40 800 Td"]
-        for line in lines:
-            escaped = (
-                line.encode("cp1252")
-                .replace(b"\\", b"\\\\")
-                .replace(b"(", b"\\(")
-                .replace(b")", b"\\)")
-            )
-            body.append("(" + escaped.decode("latin-1") + ") Tj T*")
+        body = ["BT /F1 10 Tf"]
+        for row, line in enumerate(lines):
+            x, y = 40.0, 800 - 12 * row
+            cells = line.split("\t")
+            for index, cell in enumerate(cells):
+                if cell:
+                    raw = cell.encode("cp1252")
+                    text = raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+                    body.append(f"1 0 0 1 {x:.0f} {y} Tm (" + text.decode("latin-1") + ") Tj")
+                gap = 60 if index == len(cells) - 2 and len(cells[-1]) <= 12 else 30
+                x += 5.6 * len(cell) + gap
         body.append("ET")
         stream = "\n".join(body).encode("latin-1")
         objects.append(
@@ -483,6 +486,28 @@ def test_pdf_notes_read_like_the_text_notes_with_pages(tmp_path: Path) -> None:
     assert _matters(from_pdf) == _matters(from_text)
     assert [a.source.page for a in from_pdf.actions] == [2, 3, 3]
     assert from_pdf.meeting.source.page == 1
+
+
+@needs_seeds
+def test_seed_pdf_reads_like_the_text_with_columns_and_pages(tmp_path: Path) -> None:
+    """The October 2021 notes as a five-page PDF (columns placed apart, "Page N of 5" at each
+    foot) read into the same draft as the text: owners from the right-hand column, pages on
+    every source."""
+    source = SEEDS / "003_df0ae72fa1b1b368.txt"
+    # Helvetica cannot show Cyrillic, so the PDF has the Latin "CC" the text disguises
+    text = source.read_text(encoding="utf-8").replace("СС", "CC")
+    lines = [line for line in text.splitlines() if not line.startswith("Page 2 or 5")]
+    size = -(-len(lines) // 5)
+    pages = [
+        [*lines[i : i + size], f"Page {i // size + 1} of 5"] for i in range(0, len(lines), size)
+    ]
+    path = tmp_path / "notes.pdf"
+    path.write_bytes(_pdf(pages))
+    from_pdf, from_text = read_minutes(path), read_minutes(source)
+    assert _meeting(from_pdf) == _meeting(from_text)
+    assert _actions(from_pdf) == _actions(from_text)
+    assert _matters(from_pdf) == _matters(from_text)
+    assert [a.source.page for a in from_pdf.actions] == [2, 3, 3, 5]
 
 
 def test_pdf_without_a_text_layer_is_a_clear_error(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = ["NotesLine", "NotesText", "read_notes"]
 
 _EXTRA = "pip install 'action-ledger[minutes]'"
 _SUFFIXES = (".txt", ".docx", ".pdf")
+_COLUMN_GAP = re.compile(r" {4,}")  # between columns of a PDF page laid out as text
 
 
 @attrs.frozen
@@ -203,7 +205,8 @@ def _pdf_pages(data: bytes, name: str) -> list[list[str]]:
     pypdf = _import("pypdf")
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
-        texts = [page.extract_text() or "" for page in reader.pages]
+        # layout mode keeps columns apart (the owner column on the right) as runs of spaces
+        texts = [page.extract_text(extraction_mode="layout") or "" for page in reader.pages]
     except Exception as error:  # pypdf raises many kinds for a damaged file
         raise _damaged(name, "PDF", error) from None
     if not any(text.strip() for text in texts):
@@ -213,4 +216,4 @@ def _pdf_pages(data: bytes, name: str) -> list[list[str]]:
             field="file",
             value=name,
         )
-    return [text.splitlines() for text in texts]
+    return [[_COLUMN_GAP.sub("\t", line).rstrip() for line in text.splitlines()] for text in texts]

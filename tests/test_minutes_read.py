@@ -736,3 +736,21 @@ def test_a_title_holding_the_date() -> None:
         "Monthly Assurance Meeting – 4 October 2021",
         "2021-10-04",
     )
+
+
+def test_owner_column_run_into_a_line_of_text() -> None:
+    """Codes run into the start of a later line of text ("PCC / CC function is needed…", the
+    owner column merged by the extraction) are the owners of the action without any."""
+    lines = [
+        "Assurance meeting 2018",
+        "Date: 26 October 2018",
+        "2.1\tDemand",
+        "ACTION: A meeting to be arranged for the PCC, CC and ACC to discuss Specials.",
+        "",
+        "The PCC asked about duties. The central duties",
+        "",
+        "PCC / CC function is needed, but there is a disconnect.",
+    ]
+    action = parse_minutes(lines, file="n.txt", sha256="0").actions[0]
+    assert action.owners == ("PCC", "CC")
+    assert LOW_CONFIDENCE <= action.confidence < 1.0

@@ -126,6 +126,7 @@ _DUE_WORDS = (
     re.compile(r"\b((?:at|by|to)\s+the\s+next\s+meeting)", re.I),
 )  # fmt: skip
 _ACTION_REF = re.compile(r"^(?:action|ref\.?)\s*(?:no\.?\s*)?[\w/-]*\d[\w/-]*\s*[:–—-]\s*", re.I)
+_STRAY_OWNERS = re.compile(r"^([A-Z][A-Za-z]{1,4}(?:\s+/\s+[A-Z][A-Za-z]{1,4})+)\s+(?=[a-z])")
 _TITLED = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
 _TITLE_TAIL = re.compile(r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)\s*$", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -785,6 +786,11 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
         if standalone is not None and row.owner_cell is None:
             _claim(actions[-3:], standalone, known)
             continue
+        stray = _STRAY_OWNERS.match(text)
+        if stray and row.owner_cell is None and (found := _owner_list(stray[1])) is not None:
+            # "PCC / CC function is needed…": the owner column run into a line of text
+            _claim(actions[-3:], found, known)
+            text = text[stray.end(1) :].strip()
         if _is_table_header(row.cells):
             pending, listing, list_owned = None, True, False
             continue

@@ -609,8 +609,8 @@ def test_page_furniture_anywhere_changes_nothing(
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(_SYNTHETIC), data=st.data())
 def test_wrapping_an_action_line_changes_nothing(path: Path, data: st.DataObject) -> None:
-    """An action line broken at a space inside a sentence (as a narrow column wraps it) is read as
-    the same action."""
+    """An action line broken at a space inside a sentence (as a narrow column wraps it), not
+    leaving role codes alone on the second line, is read as the same action."""
     lines = path.read_text(encoding="utf-8").splitlines()
     label = re.compile(r"\b(?:ACTION|Action)(?: \([^)]*\))?:")
     candidates = [i for i, line in enumerate(lines) if label.search(line)]
@@ -630,6 +630,8 @@ def test_wrapping_an_action_line_changes_nothing(path: Path, data: st.DataObject
     if not spaces:
         return
     cut = data.draw(st.sampled_from(spaces))
+    if normalise_code(text[cut + 1 :]) in _CODES:
+        return  # role codes alone on a line are an owner column, not a wrapped line
     first = (lead + "\t" if cells[:-1] else "") + text[:cut] + ("\t" + owner if owner else "")
     wrapped = [*lines[:index], first, text[cut + 1 :], *lines[index + 1 :]]
     assert _actions(parse_minutes(wrapped, file="n", sha256="0")) == _actions(
@@ -754,3 +756,17 @@ def test_owner_column_run_into_a_line_of_text() -> None:
     action = parse_minutes(lines, file="n.txt", sha256="0").actions[0]
     assert action.owners == ("PCC", "CC")
     assert LOW_CONFIDENCE <= action.confidence < 1.0
+
+
+def test_owner_line_right_under_an_action_is_not_part_of_its_text() -> None:
+    """A line holding only role codes right under an action (no full stop, no blank line) is
+    its owner, not a wrapped line of its text."""
+    lines = [
+        "Meeting 2023",
+        "Date: 1 March 2023",
+        "1. Item",
+        "ACTION: Review the custody estate",
+        "DCC",
+    ]
+    action = parse_minutes(lines, file="n.txt", sha256="0").actions[0]
+    assert (action.text, action.owners) == ("Review the custody estate", ("DCC",))

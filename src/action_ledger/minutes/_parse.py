@@ -755,6 +755,7 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             and not _BULLET.match(text)
             and (not re.search(r"[.!?:]\)?$", pending.text) or text[:1].islower())
             and not _labels(text)
+            and _owner_list(text) is None  # a line of role codes is an owner column, not a wrap
         ):
             pending.text = f"{pending.text} {text}"
             if row.owner_cell:

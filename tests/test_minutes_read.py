@@ -144,6 +144,33 @@ def test_april_2018_numbered_owner_column_splits_one_paragraph_into_three_action
 
 
 EXPECTED: dict[str, dict[str, Any]] = {
+    "governance_board_refs.txt": {
+        "meeting": (
+            "2024-09-12",  # no year: 12 September is a Thursday in 2024, the year the notes name
+            "Anyshire Governance Board",
+            "2024-09-12T10:00",
+            None,
+            "Sarah Jones",  # "(SJ) Chair – Police & Crime Commissioner"
+            "Tom Brown, Secretary",  # "(minutes) – Secretary"
+            ("PCC", "MG", "LW", None),  # SJ is "the PCC" in the text; the others go by initials
+            ("DP",),
+        ),
+        "actions": [
+            (
+                "LW to publish the decision record within two weeks.",
+                ("LW",),
+                "03/12/09/2024",
+                "within two weeks",
+            ),
+            (
+                "MG to bring a revised fleet plan to the October board.",
+                ("MG",),
+                "04/12/09/2024",
+                "to the October board",
+            ),
+        ],
+        "matters": [],
+    },
     "committee_lettered_matters.txt": {
         "meeting": (
             "2023-11-14",

@@ -67,6 +67,7 @@ _LABEL = re.compile(
     r"in attendance|apologies(?: received)?|meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
     re.I,
 )
+_PEOPLE = ("attendance", "apologies")
 _NO_COLON_OK = {"venue", "chair", "date", "apologies", "attendance", "present"}
 _HEADING = re.compile(r"^(?P<number>\d{1,2}(?:\.\d{1,2})*)(?P<dot>[.)])?(?:\s+|$)(?P<rest>.*)$")
 _MATTERS = re.compile(
@@ -123,10 +124,16 @@ _DUE_WORDS = (
         re.I,
     ),
     re.compile(r"\b(for\s+the\s+next\s+\d+(?:\s+to\s+\d+)?\s+(?:weeks|months))", re.I),
-    re.compile(r"\b((?:at|by|to)\s+the\s+next\s+meeting)", re.I),
+    re.compile(
+        rf"\b((?:at|by|to)\s+the\s+(?:next|{_MONTH})\s+(?:meeting|board|committee|panel))", re.I
+    ),
 )  # fmt: skip
 _ACTION_REF = re.compile(r"^(?:action|ref\.?)\s*(?:no\.?\s*)?[\w/-]*\d[\w/-]*\s*[:–—-]\s*", re.I)
 _STRAY_OWNERS = re.compile(r"^([A-Z][A-Za-z]{1,4}(?:\s+/\s+[A-Z][A-Za-z]{1,4})+)\s+(?=[a-z])")
+_REFERENCE = re.compile(
+    r"^(?:ref(?:erence)?|agenda\s+item|item)\.?\s*(?:no\.?\s*)?(\d[\w/.-]*)\s*[:.–—-]?\s*(.*)$",
+    re.I,
+)
 _TITLED = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
 _TITLE_TAIL = re.compile(r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)\s*$", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -331,9 +338,17 @@ def _mark_headings(rows: list[_Row]) -> int:
     for index, number, rest in accepted:
         rows[index].heading = number
         rows[index].heading_text = rest
+    for row in rows:  # "Ref 03/21/06/2023": items named by a reference rather than numbered
+        reference = _REFERENCE.match(row.text.replace("\t", " "))
+        if reference and row.heading is None:
+            row.heading, row.heading_text = reference[1], reference[2]
     header_end = len(rows)
     for index, row in enumerate(rows):
-        if row.heading is not None or re.match(r"^(?:no\.?|item)\s*\t", row.text, re.I):
+        if (
+            row.heading is not None
+            or re.match(r"^(?:no\.?|item)\s*\t", row.text, re.I)
+            or _ACTION_LABEL.match(row.text.replace("\t", " ").strip())
+        ):
             header_end = index
             break
     return header_end
@@ -501,6 +516,18 @@ def _meeting(
         title_text = f"Meeting {date.isoformat()}"
         confidence = min(confidence, 0.6)
     minutes_by = fields.get("minutes", (None, None))[0]
+    for text, _row in people["attendance"]:
+        taker = re.match(r"^(.+?)\s*\(minutes\)\s*[–—-]?\s*(.*)$", text, re.I)
+        if taker and minutes_by is None:
+            minutes_by = ", ".join(p for p in (taker[1].strip(), taker[2].strip()) if p)
+    chair = _without_role(fields.get("chair", (None, None))[0])
+    for index, person in enumerate(attendance):
+        said = re.match(r"(?i)chair\b\s*[–—,-]?\s*", person.capacity or "")
+        if chair is None and said:
+            chair = person.name
+            attendance[index] = attrs.evolve(
+                person, capacity=(person.capacity or "")[said.end() :] or None
+            )
     venue = fields.get("venue", (None, None))[0]
     if minutes_by and venue is None:
         split = re.split(r"\s+venue\b\s*:?\s*", minutes_by, maxsplit=1, flags=re.I)
@@ -521,7 +548,7 @@ def _meeting(
         confidence=round(confidence, 2),
         kind=kind,
         venue=venue or None,
-        chair=_without_role(fields.get("chair", (None, None))[0]),
+        chair=chair,
         minutes_by=minutes_by or None,
         attendance=tuple(attendance),
         apologies=tuple(apologies),
@@ -540,8 +567,8 @@ def _labels(text: str) -> list[tuple[str, str]]:
     label = match["label"].lower()
     if not match["colon"] and label not in _NO_COLON_OK:
         return []
-    if not match["colon"] and not match["rest"]:
-        return []
+    if not match["colon"] and not match["rest"] and _field_key(label) not in _PEOPLE:
+        return []  # a bare "Attendance" or "Apologies" line heads its list; others need more
     if not match["colon"] and label in {"date", "chair"} and not match["rest"][:1].isupper():
         return []
     return [(label, match["rest"].strip())]
@@ -585,15 +612,21 @@ def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> lis
             continue
         role = None
         match = re.search(r"\(([^()]{1,20})\)\s*$", text)
+        inner = re.match(r"^([^()\t]+?)\s*\(([^()]{1,20})\)\s*[–—-]?\s*(.*)$", text)
         if match:
             role = normalise_code(match[1])
             text = text[: match.start()].strip()
+        elif inner:
+            # "Gareth Boulton (GB) – Chief Executive Officer": initials after the name
+            note = inner[2].strip()
+            role = normalise_code(note) if re.search(r"[A-Z]", note) else None
+            text = f"{inner[1]}\t{inner[3]}"
         if "\t" in text:
             name, capacity = (p.strip() for p in text.split("\t", 1))
         else:
             name, capacity = _split_name(text)
-        if not name:
-            continue
+        if not name or (not (role or capacity.strip()) and len(name.split()) < 2):
+            continue  # "Minutes", a heading, is not a person
         tidy = re.sub(r"\s+", " ", capacity.replace("\t", " ")).strip(" ,–-") or None
         if role and _initials(name) == role.upper().replace(".", ""):
             role = _role_used_for(tidy, body) or role

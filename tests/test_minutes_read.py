@@ -797,3 +797,32 @@ def test_owner_line_right_under_an_action_is_not_part_of_its_text() -> None:
     ]
     action = parse_minutes(lines, file="n.txt", sha256="0").actions[0]
     assert (action.text, action.owners) == ("Review the custody estate", ("DCC",))
+
+
+def test_item_number_alone_on_its_line() -> None:
+    """An item number alone on its line ("4.", then "MATTERS ARISING" below) heads the item
+    named on the next line, and that line is not read again as text."""
+    lines = [
+        "Police and Crime Panel",
+        "Date: Thursday, 16th November, 2017 10.30 am",
+        "4.",
+        "",
+        "MATTERS ARISING FROM THE MINUTES",
+        "4.1",
+        "Minute 6 - Annual Report",
+        "The work is progressing. The matter can be closed.",
+        "5.",
+        "POLICE AND CRIME PLAN",
+        "ACTION: The CEx to circulate the revised plan.",
+    ]
+    draft = parse_minutes(lines, file="n.txt", sha256="0")
+    assert draft.meeting.held_at == "2017-11-16T10:30"
+    assert [(m.item, m.text, m.outcome, m.decision) for m in draft.matters] == [
+        (
+            "4.1",
+            "Minute 6 - Annual Report",
+            "The work is progressing. The matter can be closed.",
+            "close-completed",
+        )
+    ]
+    assert _actions(draft) == [("The CEx to circulate the revised plan.", ("CEx",), "5", None)]

@@ -187,6 +187,7 @@ class _Row:
     due_cell: str | None = None  # a due column right of the owner column
     heading: str | None = None  # an accepted agenda number
     heading_text: str = ""
+    absorbed: bool = False  # the text of the heading on the line above
 
 
 @attrs.define(eq=False)
@@ -297,11 +298,20 @@ def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
 def _mark_headings(rows: list[_Row]) -> int:
     """Mark agenda headings (numbers that never go backwards) and return where the header ends."""
     candidates: list[tuple[int, str, str]] = []
+    absorbs: dict[int, int] = {}  # a number alone on its line: its heading on the next line
     for index, row in enumerate(rows):
         if not row.cells:
             continue
         first = row.cells[0]
         match = _HEADING.match(first) if len(row.cells) == 1 else None
+        if match and not match["rest"] and (match["dot"] or "." in match["number"]):
+            following = next(
+                (i for i in range(index + 1, min(index + 4, len(rows))) if rows[i].cells), None
+            )
+            if following is not None and not _HEADING.match(rows[following].text):
+                absorbs[index] = following
+                candidates.append((index, match["number"], rows[following].text.replace("\t", " ")))
+            continue
         if len(row.cells) > 1 and re.fullmatch(r"\d{1,2}(?:\.\d{1,2})*[.)]?", first):
             number, rest = first.rstrip(".)"), " ".join(row.cells[1:])
         elif match:
@@ -338,6 +348,8 @@ def _mark_headings(rows: list[_Row]) -> int:
     for index, number, rest in accepted:
         rows[index].heading = number
         rows[index].heading_text = rest
+        if index in absorbs:
+            rows[absorbs[index]].absorbed = True
     for row in rows:  # "Ref 03/21/06/2023": items named by a reference rather than numbered
         reference = _REFERENCE.match(row.text.replace("\t", " "))
         if reference and row.heading is None:
@@ -771,6 +783,8 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
     blank = True
     for row in rows:
         text = row.text.replace("\t", " ").strip()
+        if row.absorbed:
+            continue
         if not text:
             blank = True
             if pending is not None and not listing:

@@ -208,7 +208,6 @@ class _Matter:
     row: _Row
     item: str | None
     outcome: list[str] = attrs.Factory(list)
-    actions: list[int] = attrs.Factory(list)
     bullet: str = ""  # the kind of enumerator that started it ("a)", "1.", "-"), if any
 
 
@@ -910,7 +909,6 @@ def _new_action(
     action = _Action(text=text, row=row, item=item)
     if matter is not None:
         action.matter = matters.index(matter)
-        matter.actions.append(len(actions))
     actions.append(action)
     return action
 

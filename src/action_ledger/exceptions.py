@@ -12,6 +12,7 @@ __all__ = [
     "ConnectionLostError",
     "DuplicateEventError",
     "IntegrityError",
+    "MissingDependencyError",
     "NotFoundError",
     "RuleViolationError",
     "StoreError",
@@ -138,3 +139,8 @@ class ConnectionLostError(StoreError):
     def __init__(self, message: str, *, committed: bool | None) -> None:
         super().__init__(message)
         self.committed = committed
+
+
+class MissingDependencyError(ActionLedgerError, ImportError):
+    """An optional library a feature needs is not installed (the message names the extra
+    to install, e.g. ``pip install 'action-ledger[minutes]'``)."""

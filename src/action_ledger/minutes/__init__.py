@@ -16,6 +16,8 @@ from ._model import (
     MinutesDraft,
     SourceRef,
 )
+from ._parse import normalise_code, parse_minutes, read_minutes
+from ._read import NotesLine, NotesText, read_notes
 
 __all__ = [
     "LOW_CONFIDENCE",
@@ -24,5 +26,11 @@ __all__ = [
     "DraftMatter",
     "DraftMeeting",
     "MinutesDraft",
+    "NotesLine",
+    "NotesText",
     "SourceRef",
+    "normalise_code",
+    "parse_minutes",
+    "read_minutes",
+    "read_notes",
 ]

@@ -1,0 +1,1037 @@
+"""Meeting notes → a draft: the meeting, the actions raised, the matters brought forward.
+
+The reader handles the layout of OPCC notes rather than any one file: a header of labelled
+fields (``Date:``, ``Chair:``, ``Minutes:``, ``Venue``, ``Attendance:``/``Present:``,
+``Apologies:``), numbered agenda items, ``ACTION:`` lines and ``Actions:`` lists, owners in a
+right-hand (tab-separated) column, in brackets or after ``Owner:``, and a section of outstanding
+matters / matters arising. Page furniture ("Page 2 of 5") is dropped, wrapped lines are joined,
+and look-alike letters in role codes (Cyrillic "СС") are read as Latin. Where the reader had to
+guess, the proposal's confidence is lowered (below :data:`LOW_CONFIDENCE` it is flagged).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+from .._values import Attendee
+from ..exceptions import ValidationError
+from ._model import Decision, DraftAction, DraftMatter, DraftMeeting, MinutesDraft, SourceRef
+from ._read import NotesLine, read_notes
+
+__all__ = ["normalise_code", "parse_minutes", "read_minutes"]
+
+# Cyrillic and Greek capitals (and a few small letters) that look like Latin ones.
+_LOOKALIKES = str.maketrans(
+    "АВСЕНІЈКМОРТХУЅаеорсхуіјѕΑΒΕΗΙΚΜΝΟΡΤΧΥΖοιϹϲ",
+    "ABCEHIJKMOPTXYSaeopcxyijsABEHIKMNOPTXYZoiCc",
+)
+_COMMON_CODES = (
+    "PCC", "DPCC", "CC", "DCC", "ACC", "T/ACC", "T/DCC", "CEx", "CEO", "CFO", "T/Ch Supt",
+    "Ch Supt", "T/Supt", "Supt", "DBS", "PM", "OPCC", "Treasurer",
+)  # fmt: skip
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_MONTH = re.compile(
+    rf"\b(\d{{1,2}})\s?(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b\.?(?:,?\s+(\d{{4}}))?", re.I
+)
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})\b")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_TIME = re.compile(
+    r"(?<![\d.:/])(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?\s?m\b\.?|(?<![\d.:/])(\d{1,2})[:.](\d{2})(?![\d.:/])",
+    re.I,
+)
+_FURNITURE = re.compile(r"^\s*(?:-\s*)?page\s+\d+\s*(?:(?:of|or|/)\s*\d+)?\s*(?:-\s*)?$", re.I)
+_TAGS = re.compile(r"</?[a-z]{1,6}>", re.I)
+_LABEL = re.compile(
+    r"^[-•*·]?\s*(?P<label>date of (?:the )?meeting|meeting date|date(?: and time)?|"
+    r"(?:start\s+)?time|chair(?:ed by)?|minutes(?: by| taken by)?|"
+    r"minute[- ]taker|notes(?: taken)? by|venue|location|present|attendance|attendees|"
+    r"in attendance|apologies(?: received)?|meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
+    re.I,
+)
+_PEOPLE = ("attendance", "apologies")
+_NO_COLON_OK = {"venue", "chair", "date", "apologies", "attendance", "present"}
+_HEADING = re.compile(r"^(?P<number>\d{1,2}(?:\.\d{1,2})*)(?P<dot>[.)])?(?:\s+|$)(?P<rest>.*)$")
+_MATTERS = re.compile(
+    r"outstanding\s+(?:matters|actions)|matters\s+arising|brought\s+forward|previous\s+actions|"
+    r"actions?\s+(?:log|update)s?\b|review\s+of\s+actions",
+    re.I,
+)
+_ACTION_LABEL = re.compile(
+    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|"
+    r"(?:(?:a?c)?t)?ions?\s+arising)"  # "ions arising:" is "Actions arising:" cut by a column
+    r"\s*(?:\d+)?\s*(?:\((?P<owner>[^()]{1,30})\))?\s*[:\-–—]\s*(?P<rest>.*)$",
+    re.I,
+)
+_BULLET = re.compile(r"^(?:[-•*·–]|\(?\d{1,2}[.):]|\(?[a-z][.)])\s+")
+_ENUMERATOR = re.compile(r"^(?:[-•*·–]\s*|\(?\d{1,2}\s*[.):]\s*|\(?[a-z][.)]\s+)")
+_ACTIONISH = re.compile(r"\b(?:to|will|should|must|agreed|shall)\b", re.I)
+_NONE = re.compile(r"^(?:none|nil|n/a|there were none|no matters)\b\.?", re.I)
+_CLOSED = re.compile(
+    r"\b(?:(?:can|could|to)\s+be\s+closed|agreed\s+(?:as\s+)?(?:complete|completed|closed)|"
+    r"(?:is|was|now|been)\s+(?:complete|completed|closed|discharged)|discharged|"
+    r"action\s+(?:complete|completed|closed)|^(?:complete|completed|closed)\b|"
+    r"agreed\s+to\s+close|removed\s+from\s+the\s+(?:action\s+)?(?:log|tracker|register)|"
+    r"no\s+further\s+action)",
+    re.I,
+)
+_OPEN = re.compile(
+    r"\b(?:remain(?:s)?\s+open|keep\s+open|not\s+(?:yet\s+)?(?:complete|closed))", re.I
+)
+_DUE_FIELD = re.compile(
+    r"[\s;,.(–-]*\b(?:due|deadline|by when|target date)\s*:\s*(?P<due>[^)]+?)\)?\s*$", re.I
+)
+_OWNER_FIELD = re.compile(
+    r"[\s;,.(–-]*\b(?:owners?|lead|responsible)\s*:\s*(?P<owners>[^);]+?)\)?\s*[.;]?\s*$", re.I
+)
+_DUE_WORDS = (
+    re.compile(
+        r"^(revisit(?:ed)?\s+in\s+(?:\w+\s+){1,2}?(?:days?|weeks?|months?|years?)(?:'s?)?"
+        r"(?:\s+time)?)",
+        re.I,
+    ),
+    re.compile(
+        r"\b((?:with)?in\s+(?:the\s+next\s+)?(?:\w+\s+){0,1}(?:days?|weeks?|months?)"
+        r"(?:'\s*time)?)(?=[\s.,;]|$)",
+        re.I,
+    ),
+    re.compile(
+        rf"\b(by\s+(?:the\s+)?(?:end\s+of\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTH})"
+        r"(?:\s+\d{4})?)\b",
+        re.I,
+    ),
+    re.compile(
+        r"\b((?:to|at)\s+the\s+(?:next\s+|\w+\s+)?(?:holding\s+to\s+account|performance|"
+        r"assurance)(?:\s+meeting)?)",
+        re.I,
+    ),
+    re.compile(r"\b(for\s+the\s+next\s+\d+(?:\s+to\s+\d+)?\s+(?:weeks|months))", re.I),
+    re.compile(
+        rf"\b((?:at|by|to)\s+the\s+(?:next|{_MONTH})\s+(?:meeting|board|committee|panel))", re.I
+    ),
+)  # fmt: skip
+_ACTION_REF = re.compile(r"^(?:action|ref\.?)\s*(?:no\.?\s*)?[\w/-]*\d[\w/-]*\s*[:–—-]\s*", re.I)
+_STRAY_OWNERS = re.compile(r"^([A-Z][A-Za-z]{1,4}(?:\s+/\s+[A-Z][A-Za-z]{1,4})+)\s+(?=[a-z])")
+_REFERENCE = re.compile(
+    r"^(?:ref(?:erence)?|agenda\s+item|item)\.?\s*(?:no\.?\s*)?(\d[\w/.-]*)\s*[:.–—-]?\s*(.*)$",
+    re.I,
+)
+_TITLED = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
+_TITLE_TAIL = re.compile(r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)\s*$", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_CAPACITY_WORDS = {
+    "police", "deputy", "chief", "assistant", "director", "senior", "head", "policy",
+    "detective", "temporary", "acting", "superintendent", "supt", "supt.", "ch", "inspector",
+    "treasurer", "finance", "commissioner", "interim", "executive", "principal", "programme",
+    "communications", "business", "strategic", "officer", "manager", "independent", "member",
+    "t/ch", "t/supt", "t/acc", "t/dcc", "chair", "vice", "clerk", "lead", "analyst",
+    "sergeant", "constable", "partnership", "office", "governance", "head,", "the",
+}  # fmt: skip
+
+
+def normalise_code(code: str) -> str:
+    """A role code with look-alike letters (Cyrillic, Greek) replaced by Latin ones and
+    spaces tidied: ``"СС"`` (Cyrillic) → ``"CC"``, ``"T/Ch  Supt."`` → ``"T/Ch Supt"``."""
+    code = unicodedata.normalize("NFKC", code.translate(_LOOKALIKES)).translate(_LOOKALIKES)
+    return re.sub(r"\s+", " ", code).strip().rstrip(".").strip()
+
+
+def read_minutes(path: str | Path, *, meeting_id: str | None = None) -> MinutesDraft:
+    """Read a meeting's notes (.txt, .docx or .pdf) into a draft for review.
+
+    Args:
+        path: the notes file.
+        meeting_id: the meeting's id in the register; the meeting's date (``YYYY-MM-DD``) when
+            not given.
+
+    Returns:
+        The draft: the meeting, the actions raised and the matters brought forward, each
+        with its source (file, page, line) and a confidence.
+
+    Raises:
+        NotFoundError: the file does not exist.
+        ValidationError: the file cannot be read as notes (see :func:`read_notes`), or the
+            notes give no meeting date.
+        MissingDependencyError: a .docx or .pdf needs python-docx or pypdf, not installed.
+    """
+    notes = read_notes(path)
+    return parse_minutes(notes.lines, file=notes.file, sha256=notes.sha256, meeting_id=meeting_id)
+
+
+@attrs.define
+class _Row:
+    number: int  # 1-based line number
+    page: int | None
+    text: str  # cleaned, cells joined by single tabs, owner cell removed
+    cells: list[str]
+    owner_cell: list[str] | None = None
+    numbered: bool = False  # the owner cell numbers its owners ("1.PCC 2.CC 3.CC")
+    due_cell: str | None = None  # a due column right of the owner column
+    heading: str | None = None  # an accepted agenda number
+    heading_text: str = ""
+    absorbed: bool = False  # the text of the heading on the line above
+
+
+@attrs.define(eq=False)
+class _Action:
+    text: str
+    row: _Row
+    item: str | None
+    owners: list[str] = attrs.Factory(list)
+    owner_how: str = "none"  # column, field, subject, line, mention, none
+    due: str | None = None
+    numbered_owners: bool = False
+    matter: int | None = None
+
+
+@attrs.define(eq=False)
+class _Matter:
+    text: str
+    row: _Row
+    item: str | None
+    outcome: list[str] = attrs.Factory(list)
+    bullet: str = ""  # the kind of enumerator that started it ("a)", "1.", "-"), if any
+
+
+def parse_minutes(
+    lines: Iterable[str | NotesLine],
+    *,
+    file: str,
+    sha256: str,
+    meeting_id: str | None = None,
+) -> MinutesDraft:
+    """Read notes already split into lines into a draft (see :func:`read_minutes`).
+
+    Args:
+        lines: the notes' lines, as text (numbered from 1, no pages) or as
+            :class:`NotesLine` values with their page and line numbers.
+        file: the notes' file name, kept on every source.
+        sha256: the SHA-256 (hex) of the notes' bytes.
+        meeting_id: the meeting's id; its date (``YYYY-MM-DD``) when not given.
+
+    Returns:
+        The draft.
+
+    Raises:
+        ValidationError: the notes give no meeting date (or an impossible one).
+    """
+    rows = _rows(lines)
+    header_end = _mark_headings(rows)
+    known = _Known()
+    meeting = _meeting(rows[:header_end], rows, file, known, meeting_id)
+    raw_actions, matters = _body(rows[header_end:], known)
+    actions = [a for action in raw_actions for a in _split_numbered(action)]
+    return MinutesDraft(
+        file=file,
+        sha256=sha256,
+        meeting=meeting,
+        actions=tuple(_draft_action(a, file, known) for a in actions),
+        matters=tuple(_draft_matter(m, i, actions, file, known) for i, m in enumerate(matters)),
+    )
+
+
+# --- lines -------------------------------------------------------------------------------
+
+
+def _clean(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("\u00a0", " ")
+    text = _TAGS.sub("", text)
+    text = re.sub(r"[ \u2000-\u200b]+", " ", text)
+    return text
+
+
+def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
+    rows: list[_Row] = []
+    for index, line in enumerate(lines, start=1):
+        if isinstance(line, NotesLine):
+            raw, number, page = line.text, line.line, line.page
+        else:
+            raw, number, page = str(line), index, None
+        raw = _clean(raw)
+        if _FURNITURE.match(raw.replace("\t", " ")):
+            continue
+        cells = [cell.strip() for cell in raw.split("\t")]
+        cells = [cell for cell in cells if cell]
+        if len(cells) > 1 and cells[-1].upper() in {
+            "ACTION",
+            "ACTIONS",
+            "OWNER",
+            "LEAD",
+            "BY WHOM",
+        }:
+            cells.pop()  # the owner column's heading
+        due_cell = None
+        if len(cells) > 2 and _is_due(cells[-1]) and _owner_list(cells[-2]) is not None:
+            due_cell = cells.pop()
+        if len(cells) > 1 and cells[-1] and len(cells[-1]) <= 40:
+            owners = _owner_list(cells[-1])
+            row = _Row(number, page, "\t".join(cells[:-1]), cells[:-1])
+            if owners is not None:
+                row.owner_cell = owners
+                row.numbered = bool(re.match(r"^\s*\d", cells[-1]))
+                row.due_cell = due_cell
+                rows.append(row)
+                continue
+        rows.append(_Row(number, page, "\t".join(cells), cells))
+    return rows
+
+
+def _mark_headings(rows: list[_Row]) -> int:
+    """Mark agenda headings (numbers that never go backwards) and return where the header ends."""
+    candidates: list[tuple[int, str, str]] = []
+    absorbs: dict[int, int] = {}  # a number alone on its line: its heading on the next line
+    for index, row in enumerate(rows):
+        if not row.cells:
+            continue
+        first = row.cells[0]
+        match = _HEADING.match(first) if len(row.cells) == 1 else None
+        if match and not match["rest"] and (match["dot"] or "." in match["number"]):
+            following = next(
+                (i for i in range(index + 1, min(index + 4, len(rows))) if rows[i].cells), None
+            )
+            if following is not None and not _HEADING.match(rows[following].text):
+                absorbs[index] = following
+                candidates.append((index, match["number"], rows[following].text.replace("\t", " ")))
+            continue
+        if len(row.cells) > 1 and re.fullmatch(r"\d{1,2}(?:\.\d{1,2})*[.)]?", first):
+            number, rest = first.rstrip(".)"), " ".join(row.cells[1:])
+        elif match:
+            number, rest = match["number"], match["rest"]
+            plain = "." not in number
+            # "18 months" (a wrapped line) is not item 18: a plain number needs a dot or a
+            # heading-like text after it
+            if plain and not match["dot"] and not (rest[:1].isupper() or not rest):
+                continue
+            if plain and not rest[:1].isupper():
+                continue
+        else:
+            continue
+        if int(number.split(".")[0]) > 30:
+            continue
+        candidates.append((index, number, rest))
+    # Agenda numbers never go backwards: "1. Demand" under item 2.1 is a sub-heading, and so is
+    # "3. Visibility" when a later "2.2" follows. Numbers quoted under the outstanding matters
+    # (an earlier meeting's) do not count.
+    accepted: list[tuple[int, str, str]] = []
+    top, in_matters = 0, False
+    for position, (index, number, rest) in enumerate(candidates):
+        head = int(number.split(".")[0])
+        if "." in number:
+            if not in_matters:
+                top = max(top, head)
+            accepted.append((index, number, rest))
+            continue
+        later = [int(n.split(".")[0]) for _, n, _ in candidates[position + 1 :] if "." in n]
+        if head <= top or any(t < head for t in later):
+            continue
+        top, in_matters = head, bool(_MATTERS.search(rest))
+        accepted.append((index, number, rest))
+    for index, number, rest in accepted:
+        rows[index].heading = number
+        rows[index].heading_text = rest
+        if index in absorbs:
+            rows[absorbs[index]].absorbed = True
+    for row in rows:  # "Ref 03/21/06/2023": items named by a reference rather than numbered
+        reference = _REFERENCE.match(row.text.replace("\t", " "))
+        if reference and row.heading is None:
+            row.heading, row.heading_text = reference[1], reference[2]
+    header_end = len(rows)
+    for index, row in enumerate(rows):
+        if (
+            row.heading is not None
+            or re.match(r"^(?:no\.?|item)\s*\t", row.text, re.I)
+            or _ACTION_LABEL.match(row.text.replace("\t", " ").strip())
+        ):
+            header_end = index
+            break
+    return header_end
+
+
+# --- role codes --------------------------------------------------------------------------
+
+
+@attrs.define
+class _Known:
+    codes: list[str] = attrs.Factory(lambda: list(_COMMON_CODES))
+
+    def add(self, code: str) -> None:
+        if code not in self.codes:
+            self.codes.append(code)
+
+    def pattern(self) -> re.Pattern[str]:
+        alternatives = "|".join(re.escape(c) for c in sorted(self.codes, key=len, reverse=True))
+        return re.compile(rf"(?<![\w/])({alternatives})(?![\w/])")
+
+    def mentioned(self, text: str) -> list[str]:
+        found: list[str] = []
+        for match in self.pattern().finditer(normalise_code(text)):
+            if match[1] not in found:
+                found.append(match[1])
+        return found
+
+    def subject(self, text: str) -> list[str]:
+        """Owners named as the sentence's subject: "The DCC to review…", "PCC and CC to…"."""
+        text = normalise_code(text)
+        codes = "|".join(re.escape(c) for c in sorted(self.codes, key=len, reverse=True))
+        match = re.match(
+            rf"^(?:the\s+)?((?:{codes})(?:(?:\s*(?:,|&|and)\s*|\s+/\s+)(?:the\s+)?(?:{codes}))*)(?:'s)?"
+            rf"(?![\w/])(?=.*\b(?:to|will|should|must|agreed|committed)\b)",
+            text,
+            re.I,
+        )
+        if not match:
+            return []
+        parts = re.split(r"\s*(?:,|&|\band\b)\s*(?:the\s+)?|\s+/\s+", match[1])
+        return [self.canonical(c) for c in parts if c]
+
+    def canonical(self, code: str) -> str:
+        for known in self.codes:
+            if known.lower() == code.lower():
+                return known
+        return code
+
+
+_CODE_TOKEN = re.compile(r"(?:T/)?(?:[A-Z][A-Za-z]*[A-Z][A-Za-z]*|Ch Supt|Supt)")
+
+
+def _is_due(cell: str) -> bool:
+    """Whether a table cell holds due words or a date ("30 Sept 2022", "Next meeting")."""
+    return len(cell) <= 40 and bool(
+        _DAY_MONTH.search(cell)
+        or _NUMERIC_DATE.search(cell)
+        or _ISO_DATE.search(cell)
+        or any(p.search(cell) for p in _DUE_WORDS)
+        or re.fullmatch(r"(?:next\s+meeting|ongoing|asap|immediate(?:ly)?|tbc)\.?", cell, re.I)
+    )
+
+
+def _owner_list(cell: str) -> list[str] | None:
+    """The owners in an owner cell ("CC", "PCC / CC", "1.PCC 2.CC 3.CC"), or ``None`` when
+    the cell is not a list of role codes."""
+    text = normalise_code(cell)
+    parts = (
+        [p for p in re.split(r"\s*\d+\s*[.)]\s*", text) if p]
+        if re.match(r"^\d+\s*[.)]", text)
+        else None
+    )
+    if parts is None:
+        parts = [p for p in re.split(r"\s*(?:,|&|;|\band\b|\s/\s)\s*", text) if p]
+    owners: list[str] = []
+    for part in parts:
+        part = part.strip(" .")
+        known = next((c for c in _COMMON_CODES if c.lower() == part.lower()), None)
+        if known:
+            owners.append(known)
+        elif re.fullmatch(
+            r"[A-Z][A-Za-z]{0,2}[A-Z]{1,4}|(?:T/)?[A-Z][A-Za-z]*(?: [A-Z][a-z]{2,4})?", part
+        ) and (sum(ch.isupper() for ch in part) >= 2 and len(part) <= 12):
+            owners.append(part)
+        else:
+            return None
+    return owners or None
+
+
+# --- the header --------------------------------------------------------------------------
+
+
+def _meeting(
+    header: list[_Row], rows: list[_Row], file: str, known: _Known, meeting_id: str | None
+) -> DraftMeeting:
+    fields: dict[str, tuple[str, _Row]] = {}
+    people: dict[str, list[tuple[str, _Row]]] = {"attendance": [], "apologies": []}
+    titles: list[
+        tuple[str, _Row]
+    ] = []  # lines before the first field: the title, perhaps a letterhead
+    block: str | None = None
+    for row in header:
+        if not row.cells:
+            continue
+        text = " ".join(row.cells)
+        if re.match(r"^name\s*:?\s*(?:\t|\s)+capacity\s*:?$", text, re.I):
+            continue
+        for label, rest in _labels(text):
+            key = _field_key(label)
+            if key in people:
+                block = key
+                if rest and not _NONE.match(rest):
+                    people[key].append((rest, row))
+            else:
+                block = None
+                if key not in fields and rest:
+                    fields[key] = (rest, row)
+            break
+        else:
+            if block is not None:
+                people[block].append((text, row))
+            elif not fields and (not _DAY_MONTH.search(text) or re.search(_TITLED, text, re.I)):
+                titles.append((text, row))
+            elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
+                fields["date"] = (text, row)
+    title = next((t for t in titles if re.search(_TITLED, t[0], re.I)), None)
+    title = title or (titles[0] if titles else None)
+    body_text = "\n".join(r.text for r in rows[len(header) :])
+    attendance = _attendees(people["attendance"], body_text, known)
+    apologies = _attendees(people["apologies"], body_text, known)
+    confidence = 1.0
+    title_text = _TITLE_TAIL.sub("", title[0]).strip(" –—-") if title else ""
+    if "date" in fields:
+        when_text, when_row = fields["date"]
+    else:
+        candidate = next(
+            (
+                (r.text, r)
+                for r in rows[:40]
+                if _DAY_MONTH.search(r.text) or _NUMERIC_DATE.search(r.text)
+            ),
+            None,
+        )
+        if candidate is None:
+            raise ValidationError(
+                f"notes {file!r} give no meeting date: expected a line such as "
+                "'Date: Monday 4 October 2021, 13:30'",
+                field="date",
+                value=None,
+            )
+        when_text, when_row = candidate
+        confidence = min(confidence, 0.8)
+    if "time" in fields:
+        when_text = when_text + " " + fields["time"][0]
+    title_year = re.search(r"\b(19|20)\d{2}\b", title_text)
+    years = [int(y) for r in rows for y in re.findall(r"\b(?:19|20)\d{2}\b", r.text)]
+    date, time, how = _when(when_text, int(title_year[0]) if title_year else None, file, years)
+    if how == "year-from-title":
+        confidence = min(confidence, 0.85)
+    elif how == "year-from-text":
+        confidence = min(confidence, 0.65)
+    if time is None:
+        confidence = min(confidence, 0.9)
+    if not title_text:
+        title_text = f"Meeting {date.isoformat()}"
+        confidence = min(confidence, 0.6)
+    minutes_by = fields.get("minutes", (None, None))[0]
+    for text, _row in people["attendance"]:
+        taker = re.match(r"^(.+?)\s*\(minutes\)\s*[–—-]?\s*(.*)$", text, re.I)
+        if taker and minutes_by is None:
+            minutes_by = ", ".join(p for p in (taker[1].strip(), taker[2].strip()) if p)
+    chair = _without_role(fields.get("chair", (None, None))[0])
+    for index, person in enumerate(attendance):
+        said = re.match(r"(?i)chair\b\s*[–—,-]?\s*", person.capacity or "")
+        if chair is None and said:
+            chair = person.name
+            attendance[index] = attrs.evolve(
+                person, capacity=(person.capacity or "")[said.end() :] or None
+            )
+    venue = fields.get("venue", (None, None))[0]
+    if minutes_by and venue is None:
+        split = re.split(r"\s+venue\b\s*:?\s*", minutes_by, maxsplit=1, flags=re.I)
+        if len(split) == 2:
+            minutes_by, venue = split
+    if venue:
+        venue = re.sub(r"\s+[–—-]\s+", ", ", venue).strip(" ,")
+    kind = fields.get("type", (None, None))[0]
+    if kind is None and any(
+        r.heading is not None and "holding to account" in r.heading_text.lower() for r in rows
+    ):
+        kind = "Holding to account"
+    return DraftMeeting(
+        meeting_id=meeting_id or date.isoformat(),
+        title=title_text,
+        held_at=date.isoformat() + (f"T{time}" if time else ""),
+        source=_source(file, when_row),
+        confidence=round(confidence, 2),
+        kind=kind,
+        venue=venue or None,
+        chair=chair,
+        minutes_by=minutes_by or None,
+        attendance=tuple(attendance),
+        apologies=tuple(apologies),
+    )
+
+
+def _without_role(name: str | None) -> str | None:
+    """ "Sarah Jones (PCC)" → "Sarah Jones": the chair is a person."""
+    return re.sub(r"\s*\([^()]{1,20}\)\s*$", "", name) if name else name
+
+
+def _labels(text: str) -> list[tuple[str, str]]:
+    match = _LABEL.match(text)
+    if not match:
+        return []
+    label = match["label"].lower()
+    if not match["colon"] and label not in _NO_COLON_OK:
+        return []
+    if not match["colon"] and not match["rest"] and _field_key(label) not in _PEOPLE:
+        return []  # a bare "Attendance" or "Apologies" line heads its list; others need more
+    if not match["colon"] and label in {"date", "chair"} and not match["rest"][:1].isupper():
+        return []
+    return [(label, match["rest"].strip())]
+
+
+def _field_key(label: str) -> str:
+    if label.startswith(("present", "attend", "in attendance")):
+        return "attendance"
+    if label.startswith("apolog"):
+        return "apologies"
+    if label.startswith("chair"):
+        return "chair"
+    if label.startswith(("minute", "notes")):
+        return "minutes"
+    if label in {"venue", "location"}:
+        return "venue"
+    if label in {"meeting type", "type"}:
+        return "type"
+    if label.endswith("time"):
+        return "time"
+    return "date"
+
+
+def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> list[Attendee]:
+    texts: list[str] = []
+    for text, _row in entries:
+        if (
+            texts
+            and "(" not in texts[-1]
+            and "(" in text
+            and _split_name(text.split("\t")[0])[0] == ""
+        ):
+            texts[-1] += " " + text  # a capacity wrapped onto the next line
+            continue
+        for part in re.split(r"(?<=\))\s*[,;]\s*", text):
+            if part.strip():
+                texts.append(part.strip())
+    people: list[Attendee] = []
+    for text in texts:
+        if _NONE.match(text):
+            continue
+        role = None
+        match = re.search(r"\(([^()]{1,20})\)\s*$", text)
+        inner = re.match(r"^([^()\t]+?)\s*\(([^()]{1,20})\)\s*[–—-]?\s*(.*)$", text)
+        if match:
+            role = normalise_code(match[1])
+            text = text[: match.start()].strip()
+        elif inner:
+            # "Gareth Boulton (GB) – Chief Executive Officer": initials after the name
+            note = inner[2].strip()
+            role = normalise_code(note) if re.search(r"[A-Z]", note) else None
+            text = f"{inner[1]}\t{inner[3]}"
+        if "\t" in text:
+            name, capacity = (p.strip() for p in text.split("\t", 1))
+        else:
+            name, capacity = _split_name(text)
+        if not name or (not (role or capacity.strip()) and len(name.split()) < 2):
+            continue  # "Minutes", a heading, is not a person
+        tidy = re.sub(r"\s+", " ", capacity.replace("\t", " ")).strip(" ,–-") or None
+        if role and _initials(name) == role.upper().replace(".", ""):
+            role = _role_used_for(tidy, body) or role
+        if role:
+            known.add(role)
+        try:
+            people.append(Attendee(name=name, capacity=tidy, role=role))
+        except (ValueError, TypeError):
+            continue
+    return people
+
+
+def _split_name(text: str) -> tuple[str, str]:
+    for separator in (" – ", " — ", " - ", ", "):
+        if separator in text:
+            name, capacity = text.split(separator, 1)
+            return name.strip(), capacity.strip()
+    words = text.split()
+    for index, word in enumerate(words):
+        if index and (
+            word.lower() in _CAPACITY_WORDS
+            or "/" in word
+            or word[:1].islower()
+            or (len(word) > 1 and word.isupper())  # "ACC", "DCI"
+        ):
+            return " ".join(words[:index]), " ".join(words[index:])
+        if index == 0 and word.lower() in _CAPACITY_WORDS - {"lead", "chair"}:
+            return "", text
+    return text, ""
+
+
+def _initials(name: str) -> str:
+    return "".join(word[0] for word in name.split() if word[:1].isalpha()).upper()
+
+
+def _role_used_for(capacity: str | None, body: str) -> str | None:
+    """The code the notes use for a person listed with their initials ("Senior Policy
+    Manager (JI)", called "the PM" in the text)."""
+    if not capacity:
+        return None
+    acronym = "".join(w[0] for w in capacity.split() if w[:1].isupper())
+    for start in range(len(acronym) - 1):
+        code = acronym[start:]
+        if re.search(rf"\b[Tt]he {code}\b", body):
+            return code
+    return None
+
+
+def _year_by_weekday(text: str, day: int, month: int, years: list[int]) -> int | None:
+    """The year, of those the notes mention (most often first), on which the day falls on the
+    weekday the date line names ("Friday 26 October"); ``None`` without a weekday."""
+    weekday = re.search(r"\b(mon|tues|wednes|thurs|fri|satur|sun)day\b", text, re.I)
+    if weekday is None:
+        return None
+    wanted = ["mon", "tues", "wednes", "thurs", "fri", "satur", "sun"].index(weekday[1].lower())
+    for year in sorted(set(years), key=lambda y: (-years.count(y), years.index(y))):
+        try:
+            if dt.date(year, month, day).weekday() == wanted:
+                return year
+        except ValueError:
+            continue
+    return None
+
+
+def _when(
+    text: str, title_year: int | None, file: str, other_years: list[int]
+) -> tuple[dt.date, str | None, str]:
+    """The date and time in a 'Date:' line; how the year was found."""
+    how = "given"
+    date: dt.date | None = None
+    rest = text
+    for pattern in (_ISO_DATE, _DAY_MONTH, _NUMERIC_DATE):
+        match = pattern.search(text)
+        if not match:
+            continue
+        try:
+            if pattern is _ISO_DATE:
+                date = dt.date(int(match[1]), int(match[2]), int(match[3]))
+            else:
+                if pattern is _DAY_MONTH:
+                    day, month = int(match[1]), _MONTHS[match[2].lower()]
+                else:
+                    day, month = int(match[1]), int(match[2])
+                year_text = match[3]
+                if year_text is None:
+                    if title_year is None:
+                        title_year = _year_by_weekday(text, day, month, other_years)
+                        how = "year-from-text"
+                    if title_year is None:
+                        raise ValidationError(
+                            f"notes {file!r}: the meeting date {match[0]!r} has no year and "
+                            "the title gives none: add the year to the date line",
+                            field="date",
+                            value=match[0],
+                        )
+                    year, how = title_year, how if how != "given" else "year-from-title"
+                else:
+                    year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+                date = dt.date(year, month, day)
+        except ValueError:
+            raise ValidationError(
+                f"notes {file!r}: the meeting date {match[0]!r} is not a real date",
+                field="date",
+                value=match[0],
+            ) from None
+        rest = text[: match.start()] + " " + text[match.end() :]
+        break
+    if date is None:
+        raise ValidationError(
+            f"notes {file!r}: no meeting date in {text!r}: expected e.g. 'Monday 4 October 2021'",
+            field="date",
+            value=text,
+        )
+    time = None
+    match = _TIME.search(rest)
+    if match:
+        if match[1] is not None:
+            hour, minute, half = int(match[1]), int(match[2] or 0), match[3].lower()
+            if half == "p" and hour < 12:
+                hour += 12
+            elif half == "a" and hour == 12:
+                hour = 0
+        else:
+            hour, minute = int(match[4]), int(match[5])
+        if hour < 24 and minute < 60:
+            time = f"{hour:02d}:{minute:02d}"
+    return date, time, how
+
+
+# --- the body ----------------------------------------------------------------------------
+
+
+def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]]:
+    actions: list[_Action] = []
+    matters: list[_Matter] = []
+    item: str | None = None
+    in_matters = False
+    matter: _Matter | None = None
+    pending: _Action | None = None  # the action whose text may continue on the next line
+    listing = False  # under an "Actions:" label, each paragraph is an action
+    list_owned = False
+    blank = True
+    for row in rows:
+        text = row.text.replace("\t", " ").strip()
+        if row.absorbed:
+            continue
+        if not text:
+            blank = True
+            if pending is not None and not listing:
+                pending = None
+            continue
+        # a wrapped line of the action being read
+        if (
+            pending is not None
+            and not blank
+            and row.heading is None
+            and len(row.cells) == 1
+            and len(text.split()) <= 30
+            and not (row.owner_cell and pending.owner_how == "column")  # a new row of a table
+            and not _ACTION_LABEL.match(text)
+            and not _BULLET.match(text)
+            and (not re.search(r"[.!?:]\)?$", pending.text) or text[:1].islower())
+            and not _labels(text)
+            and _owner_list(text) is None  # a line of role codes is an owner column, not a wrap
+        ):
+            pending.text = f"{pending.text} {text}"
+            if row.owner_cell:
+                _set_owners(pending, row)
+            blank = False
+            continue
+        blank = False
+        if row.heading is not None:
+            pending, listing = None, False
+            item = row.heading
+            heading_text = row.heading_text.replace("\t", " ").strip()
+            if _MATTERS.search(heading_text):
+                in_matters, matter = True, None
+                continue
+            if "." not in row.heading:
+                in_matters, matter = False, None
+            elif in_matters and _NONE.match(heading_text):
+                matter = None
+                continue
+            elif in_matters:
+                matter = _Matter(_ENUMERATOR.sub("", heading_text), row, item)
+                matters.append(matter)
+                continue
+            label = _ACTION_LABEL.match(heading_text)
+            if label is None:
+                continue
+            text = heading_text
+        standalone = _owner_list(text) if len(text) <= 30 else None
+        if standalone is not None and row.owner_cell is None:
+            _claim(actions[-3:], standalone, known)
+            continue
+        stray = _STRAY_OWNERS.match(text)
+        if stray and row.owner_cell is None and (found := _owner_list(stray[1])) is not None:
+            # "PCC / CC function is needed…": the owner column run into a line of text
+            _claim(actions[-3:], found, known)
+            text = text[stray.end(1) :].strip()
+        if _is_table_header(row.cells):
+            pending, listing, list_owned = None, True, False
+            continue
+        label = _ACTION_LABEL.match(text)
+        if label is not None:
+            rest = _ENUMERATOR.sub("", label["rest"].strip()).strip()
+            if not rest or _NONE.fullmatch(rest):
+                pending, listing, list_owned = None, bool(not rest), False
+                continue
+            listing = bool(re.match(r"^(?:actions|agreed actions)\b", text, re.I))
+            pending = _new_action(rest, row, item, matter, actions, matters)
+            if row.owner_cell:
+                _set_owners(pending, row)
+            elif label["owner"] and (named := _owner_list(label["owner"])) is not None:
+                pending.owners, pending.owner_how = named, "field"
+            continue
+        if listing:
+            entry = _ENUMERATOR.sub("", text).strip()
+            if (
+                _ACTIONISH.search(entry)
+                and len(entry.split()) <= 90
+                and not (list_owned and row.owner_cell is None)
+            ):
+                pending = _new_action(entry, row, item, matter, actions, matters)
+                if row.owner_cell:
+                    _set_owners(pending, row)
+                    list_owned = True
+                continue
+            listing = False
+        pending = None
+        bullet = _bullet_kind(text)
+        if (
+            in_matters
+            and bullet
+            and not _NONE.match(_ENUMERATOR.sub("", text))
+            and (matter is None or bullet == matter.bullet)  # the next matter of the list
+        ):
+            matter = _Matter(_ENUMERATOR.sub("", text), row, item, bullet=bullet)
+            matters.append(matter)
+            continue
+        if in_matters and matter is not None:
+            matter.outcome.append(text)
+    return actions, matters
+
+
+def _bullet_kind(text: str) -> str:
+    """The kind of a line's enumerator: "a)" and "b)" are one kind, "1." and "2." another."""
+    match = _BULLET.match(text)
+    if not match:
+        return ""
+    return re.sub(r"[a-z]", "a", re.sub(r"\d+", "1", match[0].strip()))
+
+
+def _is_table_header(cells: list[str]) -> bool:
+    """An action table's header row: "Action | Owner | Due"."""
+    words = {c.lower().rstrip(":s").strip() for c in cells}
+    columns = {"action", "owner", "lead", "due", "due date", "deadline", "by when", "no", "ref"}
+    return len(cells) > 1 and "action" in words and words <= columns
+
+
+def _new_action(
+    text: str,
+    row: _Row,
+    item: str | None,
+    matter: _Matter | None,
+    actions: list[_Action],
+    matters: list[_Matter],
+) -> _Action:
+    action = _Action(text=text, row=row, item=item)
+    if matter is not None:
+        action.matter = matters.index(matter)
+    actions.append(action)
+    return action
+
+
+def _set_owners(action: _Action, row: _Row) -> None:
+    action.owners = list(row.owner_cell or ())
+    action.owner_how = "column"
+    action.due = action.due or row.due_cell
+    action.numbered_owners = row.numbered and len(action.owners) > 1
+
+
+def _claim(actions: Sequence[_Action], owners: list[str], known: _Known) -> None:
+    """A line holding only role codes (an owner column read out of place): it confirms an
+    action whose subject is those owners, or else goes to the first action naming none."""
+    candidates = [a for a in actions if a.owner_how == "none"]
+    for action in candidates:
+        if sorted(known.subject(action.text)) == sorted(owners):
+            action.owners, action.owner_how = list(owners), "line"
+            return
+    for action in candidates:
+        if not known.subject(action.text):
+            action.owners, action.owner_how = list(owners), "line"
+            return
+
+
+def _split_numbered(action: _Action) -> list[_Action]:
+    """One paragraph beside "1.PCC 2.CC 3.CC": as many actions as owners, one per sentence."""
+    if not action.numbered_owners:
+        return [action]
+    sentences = [s for s in _SENTENCE.split(action.text) if s.strip()]
+    if len(sentences) != len(action.owners):
+        return [action]
+    return [
+        attrs.evolve(action, text=sentence, owners=[owner], numbered_owners=False)
+        for sentence, owner in zip(sentences, action.owners, strict=True)
+    ]
+
+
+def _source(file: str, row: _Row) -> SourceRef:
+    return SourceRef(file=file, line=row.number, page=row.page)
+
+
+def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
+    text = action.text.strip()
+    owners = list(action.owners)
+    how = action.owner_how
+    due = action.due
+    match = _DUE_FIELD.search(text)
+    if match:
+        due, text = match["due"].strip(" ."), text[: match.start()].strip()
+    match = _OWNER_FIELD.search(text)
+    if match and (found := _owner_list(match["owners"])) is not None:
+        text = text[: match.start()].strip()
+        if how not in {"column"}:
+            owners, how = found, "field"
+    match = re.search(r"\s*[(\[]([^()\[\]]{1,30})[)\]]\s*\.?$", text)
+    if match and (found := _owner_list(match[1])) is not None:
+        text = (text[: match.start()].strip() + ("." if text.endswith(".") else "")).strip()
+        if how not in {"column"}:
+            owners, how = found, "field"
+    if due is None:
+        for pattern in _DUE_WORDS:
+            found_due = pattern.search(text)
+            if found_due:
+                due = found_due[1].strip()
+                break
+    if how == "none":
+        subject = known.subject(text)
+        if subject:
+            owners, how = subject, "subject"
+        else:
+            mentioned = known.mentioned(text)
+            if mentioned:
+                owners, how = mentioned, "mention"
+    confidence = {"column": 1.0, "field": 1.0, "subject": 0.9, "line": 0.8, "mention": 0.6}.get(
+        how, 0.4
+    )
+    if action.item is None:
+        confidence -= 0.1
+    return DraftAction(
+        text=text,
+        source=_source(file, action.row),
+        confidence=round(confidence, 2),
+        owners=tuple(dict.fromkeys(normalise_code(o) for o in owners)),
+        item=action.item,
+        due=due,
+    )
+
+
+def _draft_matter(
+    matter: _Matter, index: int, actions: list[_Action], file: str, known: _Known
+) -> DraftMatter:
+    text = matter.text.strip()
+    outcome = " ".join(matter.outcome).strip()
+    if not outcome:
+        # "Action 12 – CFO to present the report. Complete.": the outcome on the same line
+        first, *rest = _SENTENCE.split(text)
+        said = " ".join(rest)
+        if rest and (
+            _CLOSED.search(said) or _OPEN.search(said) or re.match(r"(?i)update|ongoing", said)
+        ):
+            text, outcome = first, said
+    decision: Decision = "keep-open"
+    raised = [i for i, action in enumerate(actions) if action.matter == index]
+    superseded_by = None
+    if raised:
+        # a new action raised under the matter replaces it
+        decision, superseded_by, confidence = "close-superseded", raised[0], 0.8
+    elif _OPEN.search(outcome):
+        confidence = 0.9
+    elif _CLOSED.search(outcome):
+        decision, confidence = "close-completed", 0.85
+    elif outcome:
+        confidence = 0.8
+    else:
+        confidence = 0.5
+    return DraftMatter(
+        text=text,
+        outcome=outcome,
+        source=_source(file, matter.row),
+        decision=decision,
+        confidence=confidence,
+        superseded_by=superseded_by,
+        owners=tuple(known.subject(_ACTION_REF.sub("", text))),
+        item=matter.item,
+    )

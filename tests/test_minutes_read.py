@@ -1,0 +1,828 @@
+"""The notes reader: .txt, .docx and .pdf notes into a draft of the meeting, its actions and
+matters."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from action_ledger import ActionLedgerError, MissingDependencyError, NotFoundError, ValidationError
+from action_ledger.minutes import (
+    LOW_CONFIDENCE,
+    MinutesDraft,
+    NotesLine,
+    normalise_code,
+    parse_minutes,
+    read_minutes,
+    read_notes,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = next(
+    (
+        p
+        for p in (ROOT.parent.parent / "shared" / "seeds", Path("/work/shared/seeds"))
+        if p.is_dir()
+    ),
+    ROOT / "missing-seeds",
+)
+GOLD = ROOT / "benchmarks" / "minutes_gold"
+FIXTURES = Path(__file__).parent / "fixtures" / "minutes"
+needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed notes are not here")
+
+
+def _bench() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "bench_minutes", ROOT / "benchmarks" / "bench_minutes.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _actions(draft: MinutesDraft) -> list[tuple[str, tuple[str, ...], str | None, str | None]]:
+    return [(a.text, a.owners, a.item, a.due) for a in draft.actions]
+
+
+def _matters(draft: MinutesDraft) -> list[tuple[str, str, str, int | None, str | None]]:
+    return [(m.text, m.outcome, m.decision, m.superseded_by, m.item) for m in draft.matters]
+
+
+def _meeting(draft: MinutesDraft) -> tuple[Any, ...]:
+    m = draft.meeting
+    return (
+        m.meeting_id,
+        m.title,
+        m.held_at,
+        m.venue,
+        m.chair,
+        m.minutes_by,
+        m.attendance,
+        m.apologies,
+    )
+
+
+# --- the seeds ---------------------------------------------------------------------------
+
+
+@needs_seeds
+@pytest.mark.parametrize("gold_path", sorted(GOLD.glob("*.toml")), ids=lambda p: p.stem)
+def test_seed_meeting_date_time_and_attendance_are_exact(gold_path: Path) -> None:
+    """Each seed's meeting date, London time, title, chair and attendance are read as the gold
+    draft has them."""
+    gold = tomllib.loads(gold_path.read_text(encoding="utf-8"))
+    draft = read_minutes(SEEDS / gold["file"])
+    fields = _bench()._fields(draft.meeting, gold["meeting"])
+    assert {k: v for k, v in fields.items() if k != "venue"} == dict.fromkeys(
+        ["date", "time", "title", "chair", "minutes_by", "attendance", "apologies"], True
+    )
+    assert draft.meeting.meeting_id == gold["meeting"]["meeting_id"]
+    assert (
+        draft.sha256
+        == gold["sha256"]
+        == hashlib.sha256((SEEDS / gold["file"]).read_bytes()).hexdigest()
+    )
+
+
+@needs_seeds
+def test_seed_actions_reach_the_precision_and_recall_targets() -> None:
+    """Over the three seeds, actions raised are read with precision and recall of at least 0.9."""
+    bench = _bench()
+    counts = [0, 0, 0]
+    for gold_path in sorted(GOLD.glob("*.toml")):
+        gold = tomllib.loads(gold_path.read_text(encoding="utf-8"))
+        n_read, n_gold, _, right = bench.score(read_minutes(SEEDS / gold["file"]), gold)["actions"]
+        counts = [counts[0] + n_read, counts[1] + n_gold, counts[2] + right]
+    assert counts[2] / counts[0] >= 0.9, counts  # precision
+    assert counts[2] / counts[1] >= 0.9, counts  # recall
+
+
+@needs_seeds
+def test_october_2021_matters_and_lookalike_owners() -> None:
+    """The October 2021 notes: "13:30 pm" and no year, Cyrillic "СС" owners, a matter superseded by
+    the action raised under it."""
+    draft = read_minutes(SEEDS / "003_df0ae72fa1b1b368.txt")
+    assert draft.meeting.held_at == "2021-10-04T13:30"
+    assert draft.meeting.confidence < 1.0  # the year came from the title
+    assert draft.actions[0].owners == ("CC",)
+    assert draft.actions[-1].owners == ("CC",)
+    assert [(m.item, m.decision, m.superseded_by) for m in draft.matters] == [
+        ("1.2", "close-superseded", 0),
+        ("2.2", "keep-open", None),
+    ]
+    assert "Any decision would be fed into the governance board." in draft.matters[1].outcome
+    assert "Page" not in draft.matters[1].outcome
+
+
+@needs_seeds
+def test_april_2018_numbered_owner_column_splits_one_paragraph_into_three_actions() -> None:
+    """A paragraph beside "1.PCC 2.CC 3.CC" is three actions, owned in that order, with their due
+    words."""
+    draft = read_minutes(SEEDS / "000_2baf813e9778e477.txt")
+    assert [(a.owners, a.due) for a in draft.actions[1:]] == [
+        (("PCC",), "for the next 12 to 18 months"),
+        (("CC",), None),
+        (("CC",), "to the July holding to account"),
+    ]
+    assert all(a.source.line == 89 for a in draft.actions[1:])
+
+
+# --- synthetic layouts -------------------------------------------------------------------
+
+
+EXPECTED: dict[str, dict[str, Any]] = {
+    "governance_board_refs.txt": {
+        "meeting": (
+            "2024-09-12",  # no year: 12 September is a Thursday in 2024, the year the notes name
+            "Anyshire Governance Board",
+            "2024-09-12T10:00",
+            None,
+            "Sarah Jones",  # "(SJ) Chair – Police & Crime Commissioner"
+            "Tom Brown, Secretary",  # "(minutes) – Secretary"
+            ("PCC", "MG", "LW", None),  # SJ is "the PCC" in the text; the others go by initials
+            ("DP",),
+        ),
+        "actions": [
+            (
+                "LW to publish the decision record within two weeks.",
+                ("LW",),
+                "03/12/09/2024",
+                "within two weeks",
+            ),
+            (
+                "MG to bring a revised fleet plan to the October board.",
+                ("MG",),
+                "04/12/09/2024",
+                "to the October board",
+            ),
+        ],
+        "matters": [],
+    },
+    "committee_lettered_matters.txt": {
+        "meeting": (
+            "2023-11-14",
+            "Joint Audit Committee",
+            "2023-11-14T14:00",
+            None,
+            None,
+            None,
+            ("PCC", "CC", "CFO"),
+            ("DCC", "ACC"),
+        ),
+        "actions": [
+            (
+                "CFO to circulate the audit plan by 1 December 2023.",
+                ("CFO",),
+                "2",
+                "by 1 December 2023",
+            ),
+            (
+                "The CC and CFO to meet the auditors within two weeks.",
+                ("CC", "CFO"),
+                "2",
+                "within two weeks",
+            ),
+            ("PCC to write to the Home Office", ("PCC",), "2", None),
+        ],
+        "matters": [
+            ("1", "close-completed", None, ("CFO",)),
+            ("1", "keep-open", None, ("CC",)),
+        ],
+    },
+    "action_table_due_column.txt": {
+        "meeting": (
+            "2024-02-07",
+            "Quarterly Performance and Accountability Board",
+            "2024-02-07T09:30",
+            "Force Headquarters, Room 4",
+            "Sarah Jones",
+            "Tom Brown",
+            ("PCC", "CC", "CFO"),
+            ("DCC",),
+        ),
+        "actions": [
+            (
+                "Provide a revised capital programme profile by 31 March 2024.",
+                ("CFO",),
+                "1.2",
+                "by 31 March 2024",
+            ),
+            ("The CC to review overtime spend in the control room", ("CC",), "2.1", "Next meeting"),
+            (
+                "The CFO to circulate the reserves strategy to the board",
+                ("CFO",),
+                "2.1",
+                "29 February 2024",
+            ),
+        ],
+        "matters": [
+            ("1.1", "close-completed", None, ("CC",)),
+            ("1.2", "close-superseded", 0, ("CFO",)),
+        ],
+    },
+    "present_matters_arising.txt": {
+        "meeting": (
+            "2022-08-25",
+            "Performance Meeting",
+            "2022-08-25T10:00",
+            "Conference Room 2, Headquarters",
+            "Jane Doe",
+            "Sam Clerk, Policy Officer",
+            ("PCC", "CC", "DCC"),
+            (),
+        ),
+        "actions": [
+            (
+                "The CC to publish the agreed neighbourhood policing charter by 30 September 2022",
+                ("CC",),
+                "1.3",
+                "by 30 September 2022",
+            ),
+            (
+                "Provide a breakdown of rural patrol hours for the last quarter",
+                ("DCC",),
+                "2.1",
+                None,
+            ),
+            (
+                "Write to parish councils about the new contact numbers",
+                ("PCC",),
+                "2.1",
+                "31 October 2022",
+            ),
+        ],
+        "matters": [
+            ("1.1", "close-completed", None, ("CC",)),
+            ("1.2", "keep-open", None, ("DCC",)),
+            ("1.3", "close-superseded", 0, ("PCC", "CC")),
+        ],
+    },
+    "word_table_actions_list.txt": {
+        "meeting": (
+            "2023-03-03",
+            "MONTHLY HOLDING TO ACCOUNT MEETING – MARCH 2023",
+            "2023-03-03T10:00",
+            "Willison Room",
+            "John Campion",
+            "Charity Pearce",
+            ("PCC", "CC", "ACC"),
+            ("DCC",),
+        ),
+        "actions": [
+            ("The ACC to provide casualty figures for the A49 corridor", ("ACC",), "2", None),
+            ("The CC to brief the PCC on the safer roads partnership review", ("CC",), "2", None),
+            (
+                "The CC to share the VAWG delivery plan with the PCC within two weeks",
+                ("CC",),
+                "3",
+                "within two weeks",
+            ),
+            (
+                "Revisit in 3 months to review progress on the street safety scheme",
+                ("PCC", "CC"),
+                "3",
+                "Revisit in 3 months",
+            ),
+        ],
+        "matters": [],
+    },
+    "columns_lookalikes.txt": {
+        "meeting": (
+            "2024-05-14",
+            "Holding to Account - Meeting Notes 2024",
+            "2024-05-14T14:30",
+            "Room 1.38",
+            "John Campion",
+            "Jackie Irvin, Senior Policy Manager",
+            ("PCC", "CC"),
+            ("DPCC",),
+        ),
+        "actions": [
+            (
+                "The CC to set out the rural crime team's results for the last twelve months, "
+                "including farm thefts, at the July holding to account.",
+                ("CC",),
+                "2.1",
+                "at the July holding to account",
+            ),
+            ("DCC to confirm the date of the next custody inspection.", ("DCC",), "2.2", None),
+        ],
+        "matters": [("1.1", "keep-open", None, ())],
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_synthetic_layouts_read_as_expected(name: str) -> None:
+    """Other plausible layouts (Present:, Matters Arising, ACTIONS: lists, owners in brackets,
+    Owner:, 10am, 2.30pm) read into the expected draft."""
+    draft = read_minutes(FIXTURES / name)
+    expected = EXPECTED[name]
+    m = draft.meeting
+    got = (m.meeting_id, m.title, m.held_at, m.venue, m.chair, m.minutes_by)
+    assert got == expected["meeting"][:6]
+    assert tuple(a.role for a in m.attendance) == expected["meeting"][6]
+    assert tuple(a.role for a in m.apologies) == expected["meeting"][7]
+    assert _actions(draft) == expected["actions"]
+    assert [(x.item, x.decision, x.superseded_by, x.owners) for x in draft.matters] == expected[
+        "matters"
+    ]
+
+
+def test_year_from_the_title_and_lookalike_roles_in_attendance() -> None:
+    """A date without a year takes the title's year (with lower confidence); Cyrillic and Greek
+    letters in role codes read as Latin."""
+    draft = read_minutes(FIXTURES / "columns_lookalikes.txt")
+    assert draft.meeting.confidence < 1.0
+    assert [p.role for p in draft.meeting.attendance + draft.meeting.apologies] == [
+        "PCC",
+        "CC",
+        "DPCC",
+    ]
+    assert draft.meeting.apologies[0].capacity == "Deputy Police and Crime Commissioner"
+
+
+def test_guessed_owners_lower_the_confidence_and_are_flagged() -> None:
+    """Owners not in a column or field come from the text with less confidence; mentioned or
+    missing owners are flagged."""
+    lines = [
+        "Meeting 2023",
+        "Date: 1 March 2023 10:00",
+        "1. Item one",
+        "ACTION: Review the estates strategy.",
+        "",
+        "ACTION: A report on estates costs for the PCC and CC.",
+        "",
+        "ACTION: The DCC to review custody.",
+        "",
+        "ACTION: Review the fleet.\tACC",
+    ]
+    draft = parse_minutes(lines, file="n.txt", sha256="0" * 64)
+    confidences = [a.confidence for a in draft.actions]
+    assert [a.owners for a in draft.actions] == [(), ("PCC", "CC"), ("DCC",), ("ACC",)]
+    # no owner, and owners merely mentioned, are both flagged; a subject is a fair guess
+    assert (
+        confidences[0] < confidences[1] < LOW_CONFIDENCE <= confidences[2] < confidences[3] == 1.0
+    )
+
+
+def test_meeting_id_given_or_from_the_date() -> None:
+    """The meeting id defaults to the date; a given id is kept."""
+    lines = ["Assurance meeting", "Date: Thursday 25 August 2022, 10:00"]
+    assert parse_minutes(lines, file="n.txt", sha256="0").meeting.meeting_id == "2022-08-25"
+    given_id = parse_minutes(lines, file="n.txt", sha256="0", meeting_id="2022-08-25-mam")
+    assert given_id.meeting.meeting_id == "2022-08-25-mam"
+
+
+@pytest.mark.parametrize(
+    ("when", "held_at"),
+    [
+        ("Date: Thursday 25 August 2022, 10:00", "2022-08-25T10:00"),
+        ("Date: 25/08/2022 at 10am", "2022-08-25T10:00"),
+        ("Date: 25 Aug 2022 10.00", "2022-08-25T10:00"),
+        ("Date: Monday 4th October 2021, 13:30 pm", "2021-10-04T13:30"),
+        ("Date: 21 st October 2021; 1:30 pm – 3 pm", "2021-10-21T13:30"),
+        ("Date: 2022-08-25 12 am", "2022-08-25T00:00"),
+        ("Date: 25 August 2022", "2022-08-25"),
+    ],
+)
+def test_dates_and_times_as_minuted(when: str, held_at: str) -> None:
+    """Dates and times in their minuted forms read to London ISO text (a date alone without a
+    time)."""
+    draft = parse_minutes(["Meeting", when], file="n.txt", sha256="0")
+    assert draft.meeting.held_at == held_at
+
+
+@pytest.mark.parametrize(
+    "when", ["Date: 31 February 2022", "Date: to be confirmed", "Date: 4 October"]
+)
+def test_impossible_or_missing_dates_are_validation_errors(when: str) -> None:
+    """An impossible date, no date, or a date without a year (and none in the title) is a
+    ValidationError."""
+    with pytest.raises(ValidationError, match="date"):
+        parse_minutes(["Notes", when, "1. Item"], file="n.txt", sha256="0")
+
+
+# --- Word and PDF ------------------------------------------------------------------------
+
+
+def _docx_from_text(text: str, path: Path) -> None:
+    """Header lines as paragraphs; the body (from the first numbered item) as a two-column
+    table, text and owner, as OPCC notes are typed in Word."""
+    document = docx.Document()
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"^(?:No\.\t|1\.\t)", line))
+    for line in lines[:start]:
+        document.add_paragraph(line)
+    table = document.add_table(rows=0, cols=2)
+    for line in lines[start:]:
+        cells = [c.strip() for c in line.split("\t") if c.strip()]
+        owner = ""
+        if len(cells) > 1 and re.fullmatch(r"[СCPDAT/h SuptΡ&.\d]{2,12}", cells[-1]):
+            owner = cells.pop()
+        row = table.add_row().cells
+        row[0].text = "\t".join(cells)
+        row[1].text = owner
+    document.save(str(path))
+
+
+@needs_seeds
+def test_docx_notes_read_like_the_text_notes(tmp_path: Path) -> None:
+    """The October 2021 notes typed in Word (owners in a table's right-hand column) read into the
+    same draft as the text."""
+    source = SEEDS / "003_df0ae72fa1b1b368.txt"
+    path = tmp_path / "notes.docx"
+    _docx_from_text(source.read_text(encoding="utf-8"), path)
+    from_docx, from_text = read_minutes(path), read_minutes(source)
+    assert _meeting(from_docx) == _meeting(from_text)
+    assert _actions(from_docx) == _actions(from_text)
+    assert _matters(from_docx) == _matters(from_text)
+    assert from_docx.file == "notes.docx"
+    assert from_docx.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _pdf(pages: list[list[str]]) -> bytes:
+    """A small PDF: Helvetica text placed with Tm and shown with Tj, a line per text line, its
+    tab-separated cells set apart as columns (the last, a short owner code, far right)."""
+    objects: list[bytes] = []
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(pages)))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
+    objects.append(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    )
+    for number, lines in enumerate(pages):
+        body = ["BT /F1 10 Tf"]
+        for row, line in enumerate(lines):
+            x, y = 40.0, 800 - 12 * row
+            cells = line.split("\t")
+            for index, cell in enumerate(cells):
+                if cell:
+                    raw = cell.encode("cp1252")
+                    text = raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+                    body.append(f"1 0 0 1 {x:.0f} {y} Tm (" + text.decode("latin-1") + ") Tj")
+                gap = 60 if index == len(cells) - 2 and len(cells[-1]) <= 12 else 30
+                x += 5.6 * len(cell) + gap
+        body.append("ET")
+        stream = "\n".join(body).encode("latin-1")
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * number)
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for index, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % index + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def test_pdf_notes_read_like_the_text_notes_with_pages(tmp_path: Path) -> None:
+    """Notes printed to a three-page PDF (with "Page N of 3" furniture) read into the same draft,
+    each source naming its page."""
+    source = FIXTURES / "present_matters_arising.txt"
+    lines = source.read_text(encoding="utf-8").splitlines()
+    pages = [lines[:14], lines[14:22], lines[22:]]
+    path = tmp_path / "notes.pdf"
+    path.write_bytes(_pdf([[*page, f"Page {n} of 3"] for n, page in enumerate(pages, start=1)]))
+    from_pdf, from_text = read_minutes(path), read_minutes(source)
+    assert _meeting(from_pdf) == _meeting(from_text)
+    assert _actions(from_pdf) == _actions(from_text)
+    assert _matters(from_pdf) == _matters(from_text)
+    assert [a.source.page for a in from_pdf.actions] == [2, 3, 3]
+    assert from_pdf.meeting.source.page == 1
+
+
+@needs_seeds
+def test_seed_pdf_reads_like_the_text_with_columns_and_pages(tmp_path: Path) -> None:
+    """The October 2021 notes as a five-page PDF (columns placed apart, "Page N of 5" at each
+    foot) read into the same draft as the text: owners from the right-hand column, pages on
+    every source."""
+    source = SEEDS / "003_df0ae72fa1b1b368.txt"
+    # Helvetica cannot show Cyrillic, so the PDF has the Latin "CC" the text disguises
+    text = source.read_text(encoding="utf-8").replace("СС", "CC")
+    lines = [line for line in text.splitlines() if not line.startswith("Page 2 or 5")]
+    size = -(-len(lines) // 5)
+    pages = [
+        [*lines[i : i + size], f"Page {i // size + 1} of 5"] for i in range(0, len(lines), size)
+    ]
+    path = tmp_path / "notes.pdf"
+    path.write_bytes(_pdf(pages))
+    from_pdf, from_text = read_minutes(path), read_minutes(source)
+    assert _meeting(from_pdf) == _meeting(from_text)
+    assert _actions(from_pdf) == _actions(from_text)
+    assert _matters(from_pdf) == _matters(from_text)
+    assert [a.source.page for a in from_pdf.actions] == [2, 3, 3, 5]
+
+
+def test_pdf_without_a_text_layer_is_a_clear_error(tmp_path: Path) -> None:
+    """A PDF whose pages hold no text (a scan) is a ValidationError asking for OCR."""
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(_pdf([[], []]))
+    with pytest.raises(ValidationError, match="text layer"):
+        read_minutes(path)
+
+
+@pytest.mark.parametrize(("suffix", "module"), [(".pdf", "pypdf"), (".docx", "docx")])
+def test_missing_library_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, module: str
+) -> None:
+    """Without python-docx or pypdf, reading such notes says which extra to install."""
+    path = tmp_path / f"notes{suffix}"
+    path.write_bytes(b"something")
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(
+        MissingDependencyError, match=re.escape("pip install 'action-ledger[minutes]'")
+    ):
+        read_minutes(path)
+
+
+# --- bad files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "match"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.txt", b" \n\n\t\n", "empty"),
+        ("binary.txt", b"Meeting\x00\x01\x02", "NUL byte at offset 7"),
+        (
+            "latin1.txt",
+            "Meeting notes\nDate: 1 March 2023 caf\u00e9".encode("latin-1"),
+            "byte 0xe9 at offset 36",
+        ),
+        ("notes.rtf", b"{\\rtf1 notes}", "'.rtf' is not one of .txt, .docx, .pdf"),
+        ("damaged.docx", b"PK\x03\x04 not really a zip", "not a readable Word"),
+        ("damaged.pdf", b"%PDF-1.4 garbage", "not a readable PDF|text layer"),
+        ("nodate.txt", b"Some notes\nwith no date at all\n", "no meeting date"),
+    ],
+)
+def test_bad_files_are_validation_errors(
+    tmp_path: Path, name: str, data: bytes, match: str
+) -> None:
+    """Empty, binary, non-UTF-8, unsupported, damaged and dateless notes are ValidationErrors
+    naming the file or value."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ValidationError, match=match):
+        read_minutes(path)
+
+
+def test_missing_file_is_not_found(tmp_path: Path) -> None:
+    """Notes that do not exist are a NotFoundError naming the path."""
+    with pytest.raises(NotFoundError, match=r"nowhere\.txt"):
+        read_minutes(tmp_path / "nowhere.txt")
+
+
+def test_read_notes_numbers_lines_and_form_feed_pages(tmp_path: Path) -> None:
+    """Plain text with form feeds has pages; lines are numbered through the whole text."""
+    path = tmp_path / "n.txt"
+    path.write_bytes(b"a\nb\fc\n")
+    notes = read_notes(path)
+    assert notes.lines == (NotesLine("a", 1, 1), NotesLine("b", 2, 1), NotesLine("c", 3, 2))
+
+
+# --- laws --------------------------------------------------------------------------------
+
+_SYNTHETIC = sorted(FIXTURES.glob("*.txt"))
+
+
+def _outcome(draft: MinutesDraft) -> tuple[Any, ...]:
+    return (_meeting(draft), _actions(draft), _matters(draft))
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(_SYNTHETIC),
+    positions=st.lists(st.integers(min_value=0, max_value=60), max_size=6),
+    total=st.integers(min_value=1, max_value=9),
+    word=st.sampled_from(["of", "or"]),
+)
+def test_page_furniture_anywhere_changes_nothing(
+    path: Path, positions: list[int], total: int, word: str
+) -> None:
+    """Lines "Page n of m" (or "Page n or m") inserted anywhere leave the draft as it was."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    noisy = list(lines)
+    for n, position in enumerate(sorted(positions, reverse=True), start=1):
+        noisy.insert(min(position, len(noisy)), f"Page {n} {word} {total}")
+    assert _outcome(parse_minutes(noisy, file="n", sha256="0")) == _outcome(
+        parse_minutes(lines, file="n", sha256="0")
+    )
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(_SYNTHETIC), data=st.data())
+def test_wrapping_an_action_line_changes_nothing(path: Path, data: st.DataObject) -> None:
+    """An action line broken at a space inside a sentence (as a narrow column wraps it), not
+    leaving role codes alone on the second line, is read as the same action."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    label = re.compile(r"\b(?:ACTION|Action)(?: \([^)]*\))?:")
+    candidates = [i for i, line in enumerate(lines) if label.search(line)]
+    index = data.draw(st.sampled_from(candidates))
+    # the owner column stays beside the first part, as a narrow text column wraps under it
+    cells = lines[index].split("\t")
+    owner = cells.pop() if len(cells) > 1 and normalise_code(cells[-1]) in _CODES else ""
+    lead = "\t".join(cells[:-1])
+    text = cells[-1]
+    spaces = [
+        m.start()
+        for m in re.finditer(r" ", text)
+        if m.start() > text.index(":")  # after the label
+        and text[m.start() - 1] not in ".!?:"
+        and not re.match(r"[\d\-•*]", text[m.start() + 1 :])
+    ]
+    if not spaces:
+        return
+    cut = data.draw(st.sampled_from(spaces))
+    if normalise_code(text[cut + 1 :]) in _CODES:
+        return  # role codes alone on a line are an owner column, not a wrapped line
+    first = (lead + "\t" if cells[:-1] else "") + text[:cut] + ("\t" + owner if owner else "")
+    wrapped = [*lines[:index], first, text[cut + 1 :], *lines[index + 1 :]]
+    assert _actions(parse_minutes(wrapped, file="n", sha256="0")) == _actions(
+        parse_minutes(lines, file="n", sha256="0")
+    )
+
+
+_CODES = {"CC", "DCC", "PCC", "ACC", "PCC / CC"}
+_LATIN_TO_LOOKALIKE = {
+    "C": "СϹ",
+    "P": "РΡ",
+    "A": "АΑ",
+    "E": "ЕΕ",
+    "T": "ТΤ",
+    "x": "х",
+    "S": "Ѕ",
+    "o": "о",
+}
+
+
+@given(
+    code=st.sampled_from(["CC", "PCC", "DPCC", "DCC", "ACC", "CEx", "T/Ch Supt", "DBS"]),
+    data=st.data(),
+)
+def test_lookalike_letters_normalise_to_latin(code: str, data: st.DataObject) -> None:
+    """Any Cyrillic or Greek look-alike letters in a role code normalise to the Latin code."""
+    disguised = "".join(
+        data.draw(st.sampled_from(ch + _LATIN_TO_LOOKALIKE.get(ch, ""))) for ch in code
+    )
+    assert normalise_code(disguised) == code
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(max_size=80), max_size=30))
+def test_any_text_gives_a_draft_or_a_typed_error(lines: list[str]) -> None:
+    """Whatever the lines, the reader returns a draft or raises an ActionLedgerError, never
+    anything else."""
+    with contextlib.suppress(ActionLedgerError):
+        parse_minutes(lines, file="n.txt", sha256="0")
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".txt", ".docx", ".pdf"]))
+def test_any_bytes_give_a_draft_or_a_typed_error(tmp_path: Path, data: bytes, suffix: str) -> None:
+    """Whatever a file holds, reading it returns a draft or raises an ActionLedgerError."""
+    path = tmp_path / f"notes{suffix}"
+    path.write_bytes(data)
+    with contextlib.suppress(ActionLedgerError):
+        read_minutes(path)
+
+
+def test_docx_cells_with_several_paragraphs_keep_document_order(tmp_path: Path) -> None:
+    """A Word table row whose text cell holds several paragraphs reads as lines in order, the
+    item number on the first and the owner column on the last; paragraphs around the table
+    stay where they are."""
+    document = docx.Document()
+    document.add_paragraph("Assurance Meeting May 2022")
+    document.add_paragraph("Date: 9 May 2022, 10:00")
+    table = document.add_table(rows=1, cols=3)
+    number, body, owner = table.rows[0].cells
+    number.text = "2.1"
+    body.text = "Demand"
+    body.add_paragraph("The PCC asked about demand.")
+    body.add_paragraph("ACTION: The CC to report on 101 demand.")
+    owner.text = "CC"
+    document.add_paragraph("Next meeting: June")
+    path = tmp_path / "notes.docx"
+    document.save(str(path))
+    texts = [line.text for line in read_notes(path).lines]
+    assert texts == [
+        "Assurance Meeting May 2022",
+        "Date: 9 May 2022, 10:00",
+        "2.1\tDemand",
+        "The PCC asked about demand.",
+        "ACTION: The CC to report on 101 demand.\tCC",
+        "Next meeting: June",
+    ]
+    draft = read_minutes(path)
+    assert _actions(draft) == [("The CC to report on 101 demand.", ("CC",), "2.1", None)]
+    assert draft.actions[0].confidence == 1.0
+    assert draft.actions[0].source.line == 5
+
+
+def test_year_from_the_weekday_when_the_title_has_none() -> None:
+    """Without a year in the date or the title, the year the notes mention on which the named
+    weekday falls is taken, flagged as a guess."""
+    lines = [
+        "Assurance notes",
+        "Date: Friday 26 October @ 10:00",
+        "1. Item",
+        "The review will report in 2019; the plan was agreed in 2018.",
+    ]
+    meeting = parse_minutes(lines, file="n.txt", sha256="0").meeting
+    assert meeting.held_at == "2018-10-26T10:00"  # a Friday in 2018, not in 2019
+    assert meeting.confidence < LOW_CONFIDENCE
+
+
+def test_a_title_holding_the_date() -> None:
+    """A title line that holds the date ("Monthly Assurance Meeting – 4 October 2021") is the
+    title and gives the date."""
+    lines = ["Monthly Assurance Meeting – 4 October 2021", "Chair: John Campion"]
+    meeting = parse_minutes(lines, file="n.txt", sha256="0").meeting
+    assert (meeting.title, meeting.held_at) == (
+        "Monthly Assurance Meeting – 4 October 2021",
+        "2021-10-04",
+    )
+
+
+def test_owner_column_run_into_a_line_of_text() -> None:
+    """Codes run into the start of a later line of text ("PCC / CC function is needed…", the
+    owner column merged by the extraction) are the owners of the action without any."""
+    lines = [
+        "Assurance meeting 2018",
+        "Date: 26 October 2018",
+        "2.1\tDemand",
+        "ACTION: A meeting to be arranged for the PCC, CC and ACC to discuss Specials.",
+        "",
+        "The PCC asked about duties. The central duties",
+        "",
+        "PCC / CC function is needed, but there is a disconnect.",
+    ]
+    action = parse_minutes(lines, file="n.txt", sha256="0").actions[0]
+    assert action.owners == ("PCC", "CC")
+    assert LOW_CONFIDENCE <= action.confidence < 1.0
+
+
+def test_owner_line_right_under_an_action_is_not_part_of_its_text() -> None:
+    """A line holding only role codes right under an action (no full stop, no blank line) is
+    its owner, not a wrapped line of its text."""
+    lines = [
+        "Meeting 2023",
+        "Date: 1 March 2023",
+        "1. Item",
+        "ACTION: Review the custody estate",
+        "DCC",
+    ]
+    action = parse_minutes(lines, file="n.txt", sha256="0").actions[0]
+    assert (action.text, action.owners) == ("Review the custody estate", ("DCC",))
+
+
+def test_item_number_alone_on_its_line() -> None:
+    """An item number alone on its line ("4.", then "MATTERS ARISING" below) heads the item
+    named on the next line, and that line is not read again as text."""
+    lines = [
+        "Police and Crime Panel",
+        "Date: Thursday, 16th November, 2017 10.30 am",
+        "4.",
+        "",
+        "MATTERS ARISING FROM THE MINUTES",
+        "4.1",
+        "Minute 6 - Annual Report",
+        "The work is progressing. The matter can be closed.",
+        "5.",
+        "POLICE AND CRIME PLAN",
+        "ACTION: The CEx to circulate the revised plan.",
+    ]
+    draft = parse_minutes(lines, file="n.txt", sha256="0")
+    assert draft.meeting.held_at == "2017-11-16T10:30"
+    assert [(m.item, m.text, m.outcome, m.decision) for m in draft.matters] == [
+        (
+            "4.1",
+            "Minute 6 - Annual Report",
+            "The work is progressing. The matter can be closed.",
+            "close-completed",
+        )
+    ]
+    assert _actions(draft) == [("The CEx to circulate the revised plan.", ("CEx",), "5", None)]

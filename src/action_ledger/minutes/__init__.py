@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+from ._apply import AppliedDraft
+from ._draft import FORMAT, dump_draft, load_draft, preview, read_draft, write_draft
+from ._match import MATCH_THRESHOLD, match_matters, similarity
 from ._model import (
     LOW_CONFIDENCE,
     Decision,
@@ -18,11 +21,21 @@ from ._model import (
 )
 
 __all__ = [
+    "FORMAT",
     "LOW_CONFIDENCE",
+    "MATCH_THRESHOLD",
+    "AppliedDraft",
     "Decision",
     "DraftAction",
     "DraftMatter",
     "DraftMeeting",
     "MinutesDraft",
     "SourceRef",
+    "dump_draft",
+    "load_draft",
+    "match_matters",
+    "preview",
+    "read_draft",
+    "similarity",
+    "write_draft",
 ]

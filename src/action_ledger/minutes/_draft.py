@@ -152,7 +152,7 @@ def _entry_lines(text: str) -> dict[str, int]:
     where: dict[str, int] = {}
     table = ""
     counts: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines: TOML ends lines at \n
         stripped = line.strip()
         header = re.fullmatch(r"\[\[\s*([A-Za-z_]+)\s*\]\]", stripped)
         if header:

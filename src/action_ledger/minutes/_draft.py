@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, get_args
 
+import attrs
 import cattrs
 import tomli_w
+from cattrs.cols import homogenous_tuple_structure_factory
 
 from .._values import Attendee, check_meeting_id
 from ..exceptions import ValidationError
 from ._model import (
     LOW_CONFIDENCE,
     Decision,
+    DraftAction,
     DraftMatter,
+    DraftMeeting,
     MinutesDraft,
     SourceRef,
 )
@@ -60,16 +64,21 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(float, _strict(float, "a number"))
     converter.register_structure_hook(bool, _strict(bool, "true or false"))
 
-    def listed(item: type[Any]) -> Any:
+    def listed(kind: Any) -> Any:
+        each = homogenous_tuple_structure_factory(kind, converter)  # names the bad index
+
         def structure(value: object, _: object) -> tuple[Any, ...]:
             if not isinstance(value, list):
                 raise ValueError(f"{value!r} is not a list")
-            return tuple(converter.structure(v, item) for v in value)
+            return tuple(each(value, kind))
 
         return structure
 
-    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], listed(str))
-    converter.register_structure_hook_func(lambda t: t == tuple[Attendee, ...], listed(Attendee))
+    def same(kind: Any) -> Callable[[Any], bool]:
+        return lambda t: bool(t == kind)
+
+    for kind in (tuple[str, ...], tuple[Attendee, ...]):
+        converter.register_structure_hook_func(same(kind), listed(kind))
     return converter
 
 
@@ -189,7 +198,9 @@ def _locate(path: str, where: dict[str, int]) -> int | None:
 def _bad(name: str, path: str, message: str, where: dict[str, int]) -> ValidationError:
     line = _locate(path, where)
     at = f" (line {line})" if line is not None else ""
-    return ValidationError(f"{name}: {path}{at}: {message}", field=path, value=line)
+    return ValidationError(
+        f"{name}: {path or 'the top level'}{at}: {message}", field=path or None, value=line
+    )
 
 
 _ACCEPTED = {
@@ -203,6 +214,21 @@ _ACCEPTED = {
     "page": "a whole number from 1",
     "superseded_by": "the index (from 0) of an action of this draft",
 }
+
+
+def _entry_type(path: str) -> type[Any]:
+    """The class of the entry at a path of the file (``matters[2].source`` -> SourceRef)."""
+    last = path.rpartition(".")[2].partition("[")[0]
+    known: dict[str, type[Any]] = {
+        "": MinutesDraft,
+        "meeting": DraftMeeting,
+        "actions": DraftAction,
+        "matters": DraftMatter,
+        "source": SourceRef,
+        "attendance": Attendee,
+        "apologies": Attendee,
+    }
+    return known.get(last, MinutesDraft)
 
 
 def _cattrs_path(path: str) -> str:
@@ -220,6 +246,11 @@ def _structure(data: dict[str, Any], name: str, where: dict[str, int]) -> Minute
             path = _cattrs_path(path)
             field = path.rpartition(".")[2].partition("[")[0]
             accepted = _ACCEPTED.get(field)
+            if what.startswith("extra fields found"):
+                names = [a.name for a in attrs.fields(_entry_type(path))]
+                accepted = "only " + ", ".join(names if path else ["format", *names])
+            elif what.startswith("unknown error"):
+                what = "this value is not accepted"
             problems.append((path, what + (f"; give {accepted}" if accepted else "")))
         path, what = problems[0]
         error = _bad(name, path, what, where)

@@ -455,6 +455,47 @@ def test_matters_matched_to_open_actions_are_revisited_not_raised(
         assert ledger.get(lppt).last_outcome == draft.matters[1].outcome
 
 
+def test_ids_taken_by_another_writer_meanwhile_are_allocated_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When another writer raises ACT-2021-001 between allocating and recording, the apply
+    allocates again and records the draft under the next ids."""
+    with Ledger.open(":memory:") as ledger:
+        real = ledger.execute_many
+        calls = []
+
+        def racing(commands: Any) -> Any:
+            calls.append(len(commands))
+            if len(calls) == 1:
+                ledger.raise_action(
+                    text="Raised elsewhere meanwhile.",
+                    owners=["CC"],
+                    actor="Other Officer",
+                    action_id="ACT-2021-001",
+                )
+            return real(commands)
+
+        monkeypatch.setattr(ledger, "execute_many", racing)
+        result = ledger.apply(_example(), actor=ACTOR)
+        assert len(calls) == 2
+        assert result.raised[0] == "ACT-2021-002"
+        assert ledger.get("ACT-2021-001").text == "Raised elsewhere meanwhile."
+        assert ledger.get(result.raised[0]).source == f"{NOTES.name} p.1 line 34"
+
+
+def test_actions_raised_after_the_meeting_are_not_candidates() -> None:
+    """An open action raised after the meeting's date cannot be a matter brought forward."""
+    with Ledger.open(":memory:") as ledger:
+        ledger.raise_action(
+            text="PCC to revisit LPPT teams to check against original agreement for resource.",
+            owners=["PCC"],
+            actor=ACTOR,
+            occurred_at="2021-11-01T10:00",
+        )
+        draft = match_matters(_example(), ledger)
+    assert draft.matters[1].action_id is None
+
+
 def test_an_unmatched_matter_is_flagged() -> None:
     """A matter with no open action like it keeps no id and falls below the threshold."""
     with Ledger.open(":memory:") as ledger:

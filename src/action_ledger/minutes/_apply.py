@@ -85,6 +85,7 @@ class _Builder:
         self.entries: list[str] = []
         self.problems: list[tuple[str, ValidationError]] = []
         self._allocated: dict[str, int] = {}
+        self._fresh: list[str] = []  # the ids allocated here (not the draft's, not stored)
 
     def add(self, entry: str, make: Callable[..., _T], **values: Any) -> _T | None:
         """The command ``make(**values)``, kept; or ``None``, its problem noted."""
@@ -110,7 +111,14 @@ class _Builder:
         if prefix not in self._allocated:
             self._allocated[prefix] = self.ledger.store.count_streams(ACTION_PREFIX + prefix)
         self._allocated[prefix] += 1
-        return f"{prefix}{self._allocated[prefix]:03d}"
+        fresh = f"{prefix}{self._allocated[prefix]:03d}"
+        self._fresh.append(fresh)
+        return fresh
+
+    def lost_an_id(self) -> bool:
+        """Whether another writer has raised an action under an id allocated here."""
+        store = self.ledger.store
+        return any(next(iter(store.read_stream(ACTION_PREFIX + a)), None) for a in self._fresh)
 
 
 def _build(ledger: Ledger, draft: MinutesDraft, actor: str) -> tuple[_Builder, AppliedDraft]:
@@ -281,28 +289,42 @@ def apply_draft(
         draft = load_draft(text, name=name)
     else:
         _check(draft, name, {})
-    b, result = _build(ledger, draft, actor)
-    if b.problems:
-        raise ValidationError(
-            f"{name}: nothing was recorded: {len(b.problems)} "
-            f"{'entry is' if len(b.problems) == 1 else 'entries are'} not accepted:\n"
-            + "\n".join(f"{_label(entry, lines)}: {exc}" for entry, exc in b.problems),
-            field=b.problems[0][0],
-            value=tuple(entry for entry, _ in b.problems),
-        )
-    new = sum(ledger.store.get_event(c.event_id) is None for c in b.commands)
-    try:
-        ledger.execute_many(b.commands)
-    except (ValidationError, RuleViolationError) as exc:
-        message = _COMMAND.sub(
-            lambda m: _label(b.entries[int(m[1]) - 1], lines) + ": ", str(exc)
-        ).replace("commands were refused", "entries were refused")
-        renamed: ActionLedgerError
-        if isinstance(exc, RuleViolationError):
-            renamed = RuleViolationError(
-                f"{name}: {message}", subject=exc.subject, rule=exc.rule, value=exc.value
+    for attempt in range(1, _ATTEMPTS + 1):
+        b, result = _build(ledger, draft, actor)
+        if b.problems:
+            raise ValidationError(
+                f"{name}: nothing was recorded: {len(b.problems)} "
+                f"{'entry is' if len(b.problems) == 1 else 'entries are'} not accepted:\n"
+                + "\n".join(f"{_label(entry, lines)}: {exc}" for entry, exc in b.problems),
+                field=b.problems[0][0],
+                value=tuple(entry for entry, _ in b.problems),
             )
-        else:
-            renamed = ValidationError(f"{name}: {message}", field=exc.field, value=exc.value)
-        raise renamed from exc.__cause__
-    return attrs.evolve(result, events=new)
+        new = sum(ledger.store.get_event(c.event_id) is None for c in b.commands)
+        try:
+            ledger.execute_many(b.commands)
+        except (ValidationError, RuleViolationError) as exc:
+            if attempt < _ATTEMPTS and b.lost_an_id():
+                continue  # another writer took an id this draft allocated: allocate again
+            raise _renamed(exc, name, b.entries, lines) from exc.__cause__
+        return attrs.evolve(result, events=new)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: How many times an apply allocates action ids again when other writers take them first.
+_ATTEMPTS = 5
+
+
+def _renamed(
+    exc: ValidationError | RuleViolationError,
+    name: str,
+    entries: list[str],
+    lines: Mapping[str, int] | None,
+) -> ActionLedgerError:
+    """``execute_many``'s refusal, naming the draft's entries instead of command numbers."""
+    message = _COMMAND.sub(lambda m: _label(entries[int(m[1]) - 1], lines) + ": ", str(exc))
+    message = message.replace("commands were refused", "entries were refused")
+    if isinstance(exc, RuleViolationError):
+        return RuleViolationError(
+            f"{name}: {message}", subject=exc.subject, rule=exc.rule, value=exc.value
+        )
+    return ValidationError(f"{name}: {message}", field=exc.field, value=exc.value)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from .._clock import local_date
 from .._decider import Action
 from .._views import RegisterView
 from ._model import LOW_CONFIDENCE, DraftMatter, MinutesDraft
@@ -79,7 +80,8 @@ def _matched(matter: DraftMatter, action: Action, score: float) -> DraftMatter:
 def match_matters(draft: MinutesDraft, ledger: RegisterView) -> MinutesDraft:
     """The draft with each matter matched to an open action of ``ledger``.
 
-    A matter that names its action already (``action_id`` set by the reader or an officer)
+    Only actions raised on or before the meeting's date are candidates. A matter that names its
+    action already (``action_id`` set by the reader or an officer)
     keeps it, and gets that action's meeting as ``raised_at``. The others are matched
     greedily, best score first, each action to at most one matter. A match scoring below
     :data:`~action_ledger.minutes.LOW_CONFIDENCE` lowers the matter's confidence to the score;
@@ -93,7 +95,11 @@ def match_matters(draft: MinutesDraft, ledger: RegisterView) -> MinutesDraft:
     Returns:
         A new draft; ``draft`` is unchanged.
     """
-    open_actions: Sequence[Action] = ledger.register(status="open")
+    held_on = draft.meeting.meeting_id[:10]
+    # A matter brought forward to this meeting was raised before it (or at it, by id).
+    open_actions: Sequence[Action] = [
+        a for a in ledger.register(status="open") if local_date(a.raised_at).isoformat() <= held_on
+    ]
     by_id = {a.id: a for a in open_actions}
     matters = list(draft.matters)
     taken = {m.action_id for m in matters if m.action_id is not None}

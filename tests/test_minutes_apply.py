@@ -524,6 +524,11 @@ def test_cli_applies_a_draft_once(tmp_path: Path) -> None:
     assert f"from {NOTES.name} (sha256 {_example().sha256})" in out
     assert "raised 4: ACT-2021-001, ACT-2021-002, ACT-2021-003, ACT-2021-004" in out
     assert "closed 1: ACT-2021-005" in out
+    code, out = _run(db, "agenda", "2021-11-01")
+    assert (
+        f"(previous meeting: 2021-10-04, Monthly Assurance Meeting October 2021; from {NOTES.name}"
+        in out
+    )
     code, out = _run(db, "import", "--format", "minutes", "--apply", str(DRAFT))
     assert (code, out.strip()) == (
         0,

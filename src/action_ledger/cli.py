@@ -730,7 +730,8 @@ def render_agenda(agenda: Agenda) -> str:
     lines = [f"Matters arising for a meeting on {agenda.date.isoformat()}"]
     if agenda.previous_meeting is not None:
         m = agenda.previous_meeting
-        lines.append(f"(previous meeting: {m.id}, {m.title})")
+        notes = f"; from {m.source} (sha256 {m.source_sha256})" if m.source else ""
+        lines.append(f"(previous meeting: {m.id}, {m.title}{notes})")
     due = agenda.due
     lines.append(f"\nOutstanding ({len(agenda.outstanding)}; {len(due)} due by the meeting):")
     for a in agenda.outstanding:

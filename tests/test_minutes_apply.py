@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from action_ledger import Ledger, NotFoundError, RuleViolationError, ValidationError
@@ -174,6 +174,21 @@ def test_low_confidence_entries_get_a_check_comment(draft: MinutesDraft) -> None
     assert flagged == expected
 
 
+def _mangled(text: str) -> st.SearchStrategy[str]:
+    """``text`` with one value line's value replaced by junk TOML."""
+    lines = text.split("\n")
+    values = [n for n, line in enumerate(lines) if " = " in line and not line.startswith(" ")]
+    junk = st.sampled_from(["1", '"x"', "[]", "{}", "true", "-1", "1e400", '[1, "a"]', '""'])
+
+    def put(choice: tuple[int, str]) -> str:
+        n, value = choice
+        copy = list(lines)
+        copy[n] = copy[n].partition(" = ")[0] + " = " + value
+        return "\n".join(copy)
+
+    return st.tuples(st.sampled_from(values), junk).map(put)
+
+
 _BAD_VALUES = {
     "owners": ('"CC"', "3", "[1]"),
     "confidence": ('"high"', "true", "1.5", "-0.1"),
@@ -213,6 +228,18 @@ def test_a_bad_value_names_its_entry_and_line(draft: MinutesDraft, data: st.Data
         + re.escape(f" (line {at + 1}): ")
     )
     assert re.match(named, str(caught.value)), str(caught.value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=200) | drafts().map(dump_draft).flatmap(_mangled))
+def test_any_text_is_a_draft_or_a_validation_error(text: str) -> None:
+    """Arbitrary or mangled text never raises anything but a ValidationError."""
+    refusal = ""
+    try:
+        load_draft(text, name="junk.toml")
+    except ValidationError as exc:
+        refusal = str(exc)
+    assert not refusal or refusal.startswith("junk.toml: ")
 
 
 @pytest.mark.parametrize(
@@ -494,6 +521,33 @@ def test_actions_raised_after_the_meeting_are_not_candidates() -> None:
         )
         draft = match_matters(_example(), ledger)
     assert draft.matters[1].action_id is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(draft=drafts(), sensible=st.booleans())
+def test_any_draft_is_recorded_or_refused_whole(draft: MinutesDraft, sensible: bool) -> None:
+    """Applying any well-formed draft (whatever its values) records it, or raises a typed
+    error and stores nothing."""
+    if sensible:  # a meeting that can be recorded, so the rest of the draft is decided too
+        meeting = attrs.evolve(
+            draft.meeting, title="A meeting", held_at=draft.meeting.meeting_id[:10] + "T10:00"
+        )
+        draft = attrs.evolve(draft, meeting=meeting)
+    with Ledger.open(":memory:") as ledger:
+        ledger.record_meeting(
+            "2021-03-01", title="Earlier", held_at="2021-03-01T10:00", actor=ACTOR
+        )
+        ledger.raise_action(text="An open action.", owners=["CC"], actor=ACTOR)
+        before = _snapshot(ledger)
+        try:
+            result = ledger.apply(draft, actor=ACTOR)
+        except (ValidationError, RuleViolationError, NotFoundError):
+            event("refused")
+            assert _snapshot(ledger) == before
+        else:
+            event("recorded")
+            assert ledger.meeting(result.meeting_id).source_sha256 == draft.sha256
+            assert ledger.apply(draft, actor=ACTOR).events == 0
 
 
 def test_an_unmatched_matter_is_flagged() -> None:

@@ -510,6 +510,23 @@ def test_ids_taken_by_another_writer_meanwhile_are_allocated_again(
         assert ledger.get(result.raised[0]).source == f"{NOTES.name} p.1 line 34"
 
 
+def test_allocated_ids_skip_the_drafts_own_and_those_raised_out_of_sequence() -> None:
+    """An action the draft gives ``ACT-2021-002`` keeps it; the others take the next ids
+    that are free: not the draft's own, nor ``ACT-2021-003``, raised by hand."""
+    with Ledger.open(":memory:") as ledger:
+        ledger.raise_action(
+            text="Raised by hand.", owners=["CC"], actor=ACTOR, action_id="ACT-2021-003"
+        )
+        draft = _example()
+        own = attrs.evolve(draft.actions[1], action_id="ACT-2021-002")
+        draft = attrs.evolve(draft, actions=(draft.actions[0], own, *draft.actions[2:]))
+        result = ledger.apply(draft, actor=ACTOR)
+        # As raise_action does: the next after the count of that year's ids (one, by hand).
+        assert result.raised == ("ACT-2021-004", "ACT-2021-002", "ACT-2021-005", "ACT-2021-006")
+        assert result.brought_forward == ("ACT-2021-007", "ACT-2021-008")
+        assert ledger.get("ACT-2021-003").text == "Raised by hand."
+
+
 def test_actions_raised_after_the_meeting_are_not_candidates() -> None:
     """An open action raised after the meeting's date cannot be a matter brought forward."""
     with Ledger.open(":memory:") as ledger:

@@ -86,6 +86,7 @@ class _Builder:
         self.problems: list[tuple[str, ValidationError]] = []
         self._allocated: dict[str, int] = {}
         self._fresh: list[str] = []  # the ids allocated here (not the draft's, not stored)
+        self._chosen = {a.action_id for a in draft.actions if a.action_id is not None}
 
     def add(self, entry: str, make: Callable[..., _T], **values: Any) -> _T | None:
         """The command ``make(**values)``, kept; or ``None``, its problem noted."""
@@ -110,15 +111,21 @@ class _Builder:
         prefix = f"{self.ledger.id_prefix}-{local_date(when).year}-"
         if prefix not in self._allocated:
             self._allocated[prefix] = self.ledger.store.count_streams(ACTION_PREFIX + prefix)
-        self._allocated[prefix] += 1
-        fresh = f"{prefix}{self._allocated[prefix]:03d}"
-        self._fresh.append(fresh)
-        return fresh
+        while True:  # skip ids the draft gives, and any raised out of sequence
+            self._allocated[prefix] += 1
+            fresh = f"{prefix}{self._allocated[prefix]:03d}"
+            if fresh not in self._chosen and not self._stored(fresh):
+                self._fresh.append(fresh)
+                return fresh
+
+    def _stored(self, action_id: str) -> bool:
+        return (
+            next(iter(self.ledger.store.read_stream(ACTION_PREFIX + action_id)), None) is not None
+        )
 
     def lost_an_id(self) -> bool:
         """Whether another writer has raised an action under an id allocated here."""
-        store = self.ledger.store
-        return any(next(iter(store.read_stream(ACTION_PREFIX + a)), None) for a in self._fresh)
+        return any(self._stored(a) for a in self._fresh)
 
 
 def _build(ledger: Ledger, draft: MinutesDraft, actor: str) -> tuple[_Builder, AppliedDraft]:

@@ -632,6 +632,57 @@ def test_cli_refuses_a_wrong_combination(tmp_path: Path, args: list[str]) -> Non
     assert "Traceback" not in out
 
 
+def test_cli_output_matches_writes_and_previews_the_draft(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--output (with a stand-in reader giving the example draft): the matters are matched to
+    the register's open actions, the draft file is written and loads, the preview printed;
+    --json prints the draft. Nothing is recorded."""
+    import sys
+    import types
+
+    reader = types.ModuleType("action_ledger.minutes._parse")
+    read: list[str] = []
+
+    def read_minutes(path: str, *, meeting_id: str | None = None) -> MinutesDraft:
+        read.append(str(path))
+        return _example()
+
+    reader.read_minutes = read_minutes  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "action_ledger.minutes._parse", reader)
+    db = tmp_path / "r.db"
+    with Ledger.open(str(db)) as ledger:
+        ledger.record_meeting("2021-03-01", title="March", held_at="2021-03-01T10:00", actor=ACTOR)
+        lppt = ledger.raise_action(
+            text="PCC to revisit LPPT teams to check against original agreement for resource.",
+            owners=["PCC"],
+            meeting="2021-03-01",
+            actor=ACTOR,
+        )
+    out_file = tmp_path / "draft.toml"
+    code, out = _run(db, "import", "--format", "minutes", str(NOTES), "--output", str(out_file))
+    assert code == 0, out
+    assert read == [str(NOTES)]
+    draft = read_draft(out_file)
+    assert draft.matters[1].action_id == lppt
+    assert draft.matters[1].raised_at == "2021-03-01"
+    assert draft.matters[0].action_id is None
+    assert f"matches {lppt} (score" in out
+    assert f"wrote the draft to {out_file}" in out
+    code, out = _run(
+        db, "import", "--format", "minutes", str(NOTES), "--output", str(out_file), "--json"
+    )
+    assert code == 0, out
+    assert '"meeting_id": "2021-10-04"' in out
+    with Ledger.open(str(db)) as ledger:
+        assert ledger.store.last_position() == 2
+    code, out = _run(
+        db, "import", "--format", "minutes", str(NOTES), "--output", str(tmp_path / "no" / "d.toml")
+    )
+    assert code == 2
+    assert "cannot write the draft" in out
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("action_ledger.minutes._parse") is None,
     reason="the notes reader (action_ledger.minutes._parse) is not on this branch yet",

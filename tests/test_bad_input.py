@@ -204,6 +204,8 @@ VALID_CALLS: dict[str, dict[str, Any]] = {
         "apologies": [],
         "event_id": str(uuid.UUID(int=1)),
         "occurred_at": "2021-11-01T13:30",
+        "source": "notes-2021-11-01.docx",
+        "source_sha256": "0123456789abcdef" * 4,
     },
     "raise_action": {
         **WHEN,

@@ -55,7 +55,11 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 @attrs.frozen(kw_only=True)
 class Meeting:
-    """A recorded meeting, as its events say now."""
+    """A recorded meeting, as its events say now.
+
+    ``source`` and ``source_sha256`` name the notes it was imported from (file name and the
+    SHA-256 of their bytes), or are ``None`` when it was recorded by hand.
+    """
 
     id: str
     title: str
@@ -67,6 +71,8 @@ class Meeting:
     attendance: tuple[Attendee, ...]
     apologies: tuple[Attendee, ...]
     version: int
+    source: str | None = None
+    source_sha256: str | None = None
 
     @property
     def date(self) -> pendulum.Date:
@@ -294,6 +300,8 @@ def _record_meeting(command: RecordMeeting, state: MeetingState) -> MeetingRecor
         minutes_by=command.minutes_by,
         attendance=command.attendance,
         apologies=command.apologies,
+        source=command.source,
+        source_sha256=command.source_sha256,
     )
 
 
@@ -631,6 +639,8 @@ def evolve_meeting(state: MeetingState, event: MeetingRecorded) -> MeetingState:
             attendance=event.attendance,
             apologies=event.apologies,
             version=state.version + 1,
+            source=event.source,
+            source_sha256=event.source_sha256,
         ),
         version=state.version + 1,
     )

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from time import monotonic as _monotonic
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pendulum
 
@@ -76,6 +76,10 @@ from .store import (
     VerifyReport,
     verify_chain,
 )
+
+if TYPE_CHECKING:
+    from .minutes._apply import AppliedDraft
+    from .minutes._model import MinutesDraft
 
 Moment = str | _dt.datetime
 ActionCommand = (
@@ -232,11 +236,14 @@ class Ledger(RegisterView):
         apologies: Sequence[Attendee] = (),
         event_id: str | None = None,
         occurred_at: Moment | None = None,
+        source: str | None = None,
+        source_sha256: str | None = None,
     ) -> Meeting:
         """Record a meeting (its id is its date, e.g. ``"2021-10-04"`` or ``"2021-10-04-mam"``).
 
         ``held_at`` is Europe/London wall time unless it carries an offset; ``occurred_at``
-        defaults to ``held_at``.
+        defaults to ``held_at``. ``source`` and ``source_sha256`` name the notes the meeting
+        was taken from (file name, and the SHA-256 of their bytes as 64 hex digits).
 
         Raises:
             ValidationError: a value is malformed.
@@ -256,6 +263,8 @@ class Ledger(RegisterView):
             minutes_by=minutes_by,
             attendance=as_tuple("attendance", attendance),
             apologies=as_tuple("apologies", apologies),
+            source=source,
+            source_sha256=source_sha256,
         )
         return self._record(command)
 
@@ -428,6 +437,35 @@ class Ledger(RegisterView):
                 state = evolve_meeting(state, event)
             assert state.meeting is not None
             return state.meeting
+
+    def apply(self, draft: MinutesDraft | str | Path, *, actor: str) -> AppliedDraft:
+        """Record a reviewed minutes draft (see :mod:`action_ledger.minutes`), all or nothing.
+
+        The meeting is recorded with the notes' file name and SHA-256; each action raised at
+        it is recorded with its item, owners, due words and a ``source`` citing the notes'
+        file, page and line; each matter brought forward is revisited with its outcome (after
+        being recorded as a new action of its earlier meeting when the register does not hold
+        it), and closed when the draft decides so. Applying the same draft again records
+        nothing: the event ids come from the notes' SHA-256 and the entries, and action ids
+        given the first time are read back, not allocated afresh.
+
+        Args:
+            draft: the draft, or the path of a draft file (then each bad entry is named with
+                its line in that file).
+            actor: who records it.
+
+        Returns:
+            What was recorded (``events`` is ``0`` when the draft was applied before).
+
+        Raises:
+            ValidationError: the draft file cannot be read, or entries hold bad values (each
+                named, e.g. ``actions[3].owners (line 41)``); nothing is recorded.
+            RuleViolationError: entries break the register's rules (the meeting is recorded
+                already, an action is closed…), each named; nothing is recorded.
+        """
+        from .minutes._apply import apply_draft
+
+        return apply_draft(self, draft, actor=actor)
 
     def raise_action(
         self,

@@ -730,7 +730,8 @@ def render_agenda(agenda: Agenda) -> str:
     lines = [f"Matters arising for a meeting on {agenda.date.isoformat()}"]
     if agenda.previous_meeting is not None:
         m = agenda.previous_meeting
-        lines.append(f"(previous meeting: {m.id}, {m.title})")
+        notes = f"; from {m.source} (sha256 {m.source_sha256})" if m.source else ""
+        lines.append(f"(previous meeting: {m.id}, {m.title}{notes})")
     due = agenda.due
     lines.append(f"\nOutstanding ({len(agenda.outstanding)}; {len(due)} due by the meeting):")
     for a in agenda.outstanding:
@@ -1115,25 +1116,55 @@ def _output(path: str | None) -> Iterator[Any]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "events"]),
+    type=click.Choice(["csv", "events", "minutes"]),
     required=True,
     help="csv: new actions and updates in the export's columns (all or nothing); events: "
-    "restore a JSON Lines backup into an empty register.",
+    "restore a JSON Lines backup into an empty register; minutes: a meeting's notes, read "
+    "into a draft to review (--output), then recorded (--apply).",
 )
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="minutes: write the draft read from the notes to this file (TOML), to review.",
+)
+@click.option(
+    "--apply",
+    "apply_draft",
+    type=click.Path(exists=True, dir_okay=False),
+    help="minutes: record this reviewed draft file (all or nothing; again records nothing).",
+)
+@click.argument("source", type=click.Path(exists=True, dir_okay=False), required=False)
 @json_option
 @click.pass_context
-def import_(ctx: click.Context, fmt: str, source: str, as_json: bool) -> None:
-    """Import a spreadsheet of new actions and updates, or restore an event-log backup.
+def import_(
+    ctx: click.Context,
+    fmt: str,
+    source: str | None,
+    output: str | None,
+    apply_draft: str | None,
+    as_json: bool,
+) -> None:
+    """Import a spreadsheet of new actions and updates, restore an event-log backup, or
+    import a meeting's notes (read into a draft to review, then applied).
 
     \b
     Example:
         action-ledger import --format csv tracker.csv
         action-ledger --db restored.db import --format events backup.jsonl
+        action-ledger import --format minutes notes-2021-10.docx --output draft.toml
+        action-ledger import --format minutes --apply draft.toml
     """
     from . import exports
     from ._backup import import_events
 
+    if fmt == "minutes":
+        _import_minutes(ctx, source, output, apply_draft, as_json)
+        return
+    if source is None or output is not None or apply_draft is not None:
+        raise click.UsageError(
+            f"--format {fmt} takes the file to import (SOURCE) and no --output or --apply "
+            "(those are for --format minutes)"
+        )
     with _ledger(ctx, create=True) as ledger, open(source, encoding="utf-8", newline="") as handle:
         if fmt == "events":
             with _progress("Restoring the event log") as progress:
@@ -1160,6 +1191,77 @@ def import_(ctx: click.Context, fmt: str, source: str, as_json: bool) -> None:
                 f"{result.rows} rows: raised {len(result.raised)} "
                 f"({', '.join(result.raised) or '-'}), updated {len(result.updated)} "
                 f"({', '.join(result.updated) or '-'})"
+            )
+
+
+def _import_minutes(
+    ctx: click.Context,
+    notes: str | None,
+    output: str | None,
+    draft_file: str | None,
+    as_json: bool,
+) -> None:
+    """``import --format minutes``: NOTES --output DRAFT, or --apply DRAFT."""
+    from .minutes import match_matters, preview, write_draft
+
+    if (notes is None) == (draft_file is None) or (notes is not None) != (output is not None):
+        raise click.UsageError(
+            "--format minutes takes either the notes and --output DRAFT (to write a draft to "
+            "review) or --apply DRAFT alone (to record a reviewed draft), e.g. "
+            "'import --format minutes notes.docx --output draft.toml'"
+        )
+    if draft_file is not None:
+        with _ledger(ctx, create=True) as ledger:
+            result = ledger.apply(draft_file, actor=ctx.obj.actor)
+            if as_json:
+                _echo_json(result)
+                return
+            if result.events == 0:
+                _show(
+                    f"nothing new: {draft_file} was applied already (meeting {result.meeting_id})"
+                )
+                return
+            meeting = ledger.meeting(result.meeting_id)
+            lines = [
+                f"recorded {result.events} events: meeting {meeting.id} ({meeting.title}) "
+                f"from {meeting.source} (sha256 {meeting.source_sha256})",
+                f"raised {len(result.raised)}: {', '.join(result.raised) or '-'}",
+            ]
+            if result.brought_forward:
+                lines.append(
+                    f"brought forward as new actions {len(result.brought_forward)}: "
+                    + ", ".join(result.brought_forward)
+                )
+            lines.append(f"revisited {len(result.revisited)}: {', '.join(result.revisited) or '-'}")
+            lines.append(f"closed {len(result.closed)}: {', '.join(result.closed) or '-'}")
+            _show("\n".join(lines))
+        return
+    assert notes is not None
+    assert output is not None
+    with _ledger(ctx) as ledger:
+        try:
+            from .minutes._parse import read_minutes  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            raise ValidationError(
+                "reading meeting notes needs action_ledger.minutes._parse, which this "
+                "installation lacks; write the draft by hand and use --apply DRAFT",
+                field="format",
+            ) from None
+        draft = match_matters(read_minutes(notes), ledger)
+        try:
+            write_draft(output, draft)
+        except OSError as error:
+            raise ValidationError(
+                f"cannot write the draft to {output!r}: {error.strerror}; give a writable path",
+                field="output",
+                value=output,
+            ) from None
+        if as_json:
+            _echo_json(draft)
+        else:
+            _show(
+                preview(draft) + f"\nwrote the draft to {output}: review it, then "
+                f"'action-ledger import --format minutes --apply {output}'"
             )
 
 

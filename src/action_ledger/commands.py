@@ -8,6 +8,7 @@ the state (an action must be open to be updated, …) are checked by ``decide``,
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
@@ -231,6 +232,22 @@ def _title_short(value: object) -> str:
     return check_text("title", value, limit=MAX_SHORT)
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _optional_sha256(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and _SHA256.fullmatch(value.lower()):
+        return value.lower()
+    raise ValidationError(
+        f"source_sha256: {value!r} is not a SHA-256 digest: give 64 hex digits (0-9, a-f), "
+        "as printed by sha256sum",
+        field="source_sha256",
+        value=value,
+    )
+
+
 def _held_at(value: object) -> pendulum.DateTime:
     return to_register_moment(value, field="held_at")
 
@@ -241,7 +258,11 @@ def _optional_action_id(value: object) -> str | None:
 
 @attrs.frozen(kw_only=True)
 class RecordMeeting:
-    """Record a meeting: its id is its date (Europe/London), optionally with a suffix."""
+    """Record a meeting: its id is its date (Europe/London), optionally with a suffix.
+
+    ``source`` is the file name of the notes it was imported from and ``source_sha256`` the
+    SHA-256 (64 hex digits) of their bytes, so every imported decision is traceable to them.
+    """
 
     event_id: str = attrs.field(converter=check_event_id)
     actor: str = attrs.field(converter=_actor_short)
@@ -255,6 +276,8 @@ class RecordMeeting:
     minutes_by: str | None = attrs.field(default=None, converter=_optional_minutes_by)
     attendance: tuple[Attendee, ...] = attrs.field(default=(), converter=_attendees)
     apologies: tuple[Attendee, ...] = attrs.field(default=(), converter=_attendees)
+    source: str | None = attrs.field(default=None, converter=_optional_source)
+    source_sha256: str | None = attrs.field(default=None, converter=_optional_sha256)
 
 
 @attrs.frozen(kw_only=True)

@@ -38,7 +38,12 @@ Resolution: TypeAlias = Literal["completed", "superseded", "withdrawn"]
 
 @attrs.frozen(kw_only=True)
 class MeetingRecorded:
-    """A meeting took place: its title, time, place, chair, minute-taker and who attended."""
+    """A meeting took place: its title, time, place, chair, minute-taker and who attended.
+
+    ``source`` and ``source_sha256`` name the notes it was imported from (their file name and
+    the SHA-256 of their bytes), or are ``None`` for a meeting recorded by hand (and for events
+    stored before these fields existed).
+    """
 
     event_id: str
     actor: str
@@ -52,6 +57,8 @@ class MeetingRecorded:
     minutes_by: str | None = None
     attendance: tuple[Attendee, ...] = ()
     apologies: tuple[Attendee, ...] = ()
+    source: str | None = None
+    source_sha256: str | None = None
 
 
 @attrs.frozen(kw_only=True)

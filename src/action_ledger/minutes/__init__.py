@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+from ._apply import AppliedDraft
+from ._draft import FORMAT, dump_draft, load_draft, preview, read_draft, write_draft
+from ._match import MATCH_THRESHOLD, match_matters, similarity
 from ._model import (
     LOW_CONFIDENCE,
     Decision,
@@ -20,7 +23,10 @@ from ._parse import normalise_code, parse_minutes, read_minutes
 from ._read import NotesLine, NotesText, read_notes
 
 __all__ = [
+    "FORMAT",
     "LOW_CONFIDENCE",
+    "MATCH_THRESHOLD",
+    "AppliedDraft",
     "Decision",
     "DraftAction",
     "DraftMatter",
@@ -29,8 +35,15 @@ __all__ = [
     "NotesLine",
     "NotesText",
     "SourceRef",
+    "dump_draft",
+    "load_draft",
+    "match_matters",
     "normalise_code",
     "parse_minutes",
+    "preview",
+    "read_draft",
     "read_minutes",
     "read_notes",
+    "similarity",
+    "write_draft",
 ]

@@ -340,6 +340,8 @@ def meetings_recorded(draw: st.DrawFn) -> MeetingRecorded:
         minutes_by=draw(st.none() | st.sampled_from(PERSONS)),
         attendance=tuple(draw(st.lists(attendees(), max_size=3))),
         apologies=tuple(draw(st.lists(attendees(), max_size=2))),
+        source=draw(st.none() | st.just("notes-2021-10-04.docx")),
+        source_sha256=draw(st.none() | st.text("0123456789abcdef", min_size=64, max_size=64)),
     )
 
 

@@ -14,7 +14,12 @@ the same way on their text; a match is correct when the item, the decision and
 title, chair, minutes_by, venue, attendance and apologies (name, capacity and role of each
 person, in order).
 
-Run from the repository root: ``python benchmarks/bench_minutes.py [--seeds DIR] [--check]``
+``--set heldout`` scores the held-out notes instead: every notes file in
+``benchmarks/minutes_heldout/`` (plain text and Word, written in other offices' layouts and not
+used to tune the reader) against the gold ``<file stem>.toml`` beside it.
+
+Run from the repository root:
+``python benchmarks/bench_minutes.py [--set seeds|heldout] [--seeds DIR] [--check]``
 (``--check`` exits 1 when actions raised are below 0.9 precision or recall, or the meeting's
 date, time or attendance is wrong in any file).
 """
@@ -34,6 +39,7 @@ from action_ledger.minutes import MinutesDraft, read_minutes
 
 HERE = Path(__file__).resolve().parent
 GOLD = HERE / "minutes_gold"
+HELDOUT = HERE / "minutes_heldout"
 THRESHOLD = 85.0
 FIELDS = ("date", "time", "title", "chair", "minutes_by", "venue", "attendance", "apologies")
 
@@ -150,14 +156,24 @@ def score(draft: MinutesDraft, gold: dict[str, Any]) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
-        "--seeds", type=Path, default=HERE.parent.parent.parent / "shared" / "seeds"
+        "--set",
+        choices=("seeds", "heldout"),
+        default="seeds",
+        help="seeds: the three West Mercia notes (in-sample); heldout: benchmarks/minutes_heldout",
     )
-    parser.add_argument("--gold", type=Path, default=GOLD)
+    parser.add_argument("--seeds", type=Path, default=None, help="the notes' directory")
+    parser.add_argument("--gold", type=Path, default=None, help="the gold drafts' directory")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
-    if not args.seeds.is_dir():
-        args.seeds = Path("/work/shared/seeds")
+    if args.set == "heldout":
+        args.seeds = args.seeds or HELDOUT
+        args.gold = args.gold or HELDOUT
+    else:
+        args.seeds = args.seeds or HERE.parent.parent.parent / "shared" / "seeds"
+        args.gold = args.gold or GOLD
+        if not args.seeds.is_dir():
+            args.seeds = Path("/work/shared/seeds")
     totals = {"actions": [0, 0, 0, 0], "matters": [0, 0, 0, 0]}
     field_hits = dict.fromkeys(FIELDS, 0)
     files = 0

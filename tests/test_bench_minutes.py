@@ -1,0 +1,160 @@
+"""The held-out minutes set stays sound: its gold drafts fit the draft model and their notes.
+
+The held-out notes (``benchmarks/minutes_heldout/``) measure the notes reader on layouts it was
+not tuned on; these tests check the set itself and the benchmark's ``--set heldout``, never the
+reader's scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import tomllib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from action_ledger import Attendee
+from action_ledger.minutes import (
+    DraftAction,
+    DraftMatter,
+    DraftMeeting,
+    MinutesDraft,
+    SourceRef,
+)
+
+BENCH = Path(__file__).parent.parent / "benchmarks"
+HELDOUT = BENCH / "minutes_heldout"
+GOLDS = sorted(HELDOUT.glob("*.toml"))
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_minutes", BENCH / "bench_minutes.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _gold(path: Path) -> dict[str, Any]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def _n_lines(notes: Path) -> int:
+    """Lines of text notes; paragraphs and table rows of Word notes (the gold's line count)."""
+    if notes.suffix == ".docx":
+        import docx
+
+        document = docx.Document(str(notes))
+        return len(document.paragraphs) + sum(len(t.rows) for t in document.tables)
+    return len(notes.read_text(encoding="utf-8").splitlines())
+
+
+def _source(value: dict[str, Any]) -> SourceRef:
+    return SourceRef(file=value["file"], line=value["line"], page=value.get("page"))
+
+
+def _draft(gold: dict[str, Any]) -> MinutesDraft:
+    """The draft a reader would return if it read the notes exactly as the gold records them."""
+    m = gold["meeting"]
+    meeting = DraftMeeting(
+        meeting_id=m["meeting_id"],
+        title=m["title"],
+        held_at=m["held_at"],
+        source=_source(m["source"]),
+        confidence=m["confidence"],
+        kind=m.get("kind"),
+        venue=m.get("venue"),
+        chair=m.get("chair"),
+        minutes_by=m.get("minutes_by"),
+        attendance=tuple(Attendee(**p) for p in m.get("attendance", [])),
+        apologies=tuple(Attendee(**p) for p in m.get("apologies", [])),
+    )
+    actions = tuple(
+        DraftAction(
+            text=a["text"],
+            source=_source(a["source"]),
+            owners=tuple(a["owners"]),
+            item=a.get("item"),
+            due=a.get("due"),
+        )
+        for a in gold.get("actions", [])
+    )
+    matters = tuple(
+        DraftMatter(
+            text=t["text"],
+            outcome=t["outcome"],
+            source=_source(t["source"]),
+            decision=t["decision"],
+            superseded_by=t.get("superseded_by"),
+            owners=tuple(t.get("owners", [])),
+            item=t.get("item"),
+        )
+        for t in gold.get("matters", [])
+    )
+    return MinutesDraft(
+        file=gold["file"], sha256=gold["sha256"], meeting=meeting, actions=actions, matters=matters
+    )
+
+
+def test_the_set_has_eight_text_notes_and_two_word_versions() -> None:
+    """At least eight plain-text notes and two Word notes, each with its gold draft."""
+    files = [_gold(path)["file"] for path in GOLDS]
+    assert len([f for f in files if f.endswith(".txt")]) >= 8
+    assert len([f for f in files if f.endswith(".docx")]) == 2
+    assert all(Path(f).stem == path.stem for f, path in zip(files, GOLDS, strict=True))
+
+
+@pytest.mark.parametrize("path", GOLDS, ids=lambda p: p.stem)
+def test_a_gold_draft_names_its_notes_exactly(path: Path) -> None:
+    """The gold's file exists, its SHA-256 is the notes' bytes', and every source line is in it."""
+    gold = _gold(path)
+    assert gold["format"] == "action-ledger minutes draft 1"
+    notes = HELDOUT / gold["file"]
+    assert hashlib.sha256(notes.read_bytes()).hexdigest() == gold["sha256"]
+    n_lines = _n_lines(notes)
+    if notes.suffix == ".txt":
+        assert 60 <= n_lines <= 200
+    sources = [gold["meeting"]["source"]]
+    sources += [a["source"] for a in gold.get("actions", [])]
+    sources += [t["source"] for t in gold.get("matters", [])]
+    for source in sources:
+        assert source["file"] == gold["file"]
+        assert 1 <= source["line"] <= n_lines
+
+
+@pytest.mark.parametrize("path", GOLDS, ids=lambda p: p.stem)
+def test_a_gold_draft_fits_the_draft_model(path: Path) -> None:
+    """The gold builds a valid draft: its id is its date, and superseded_by names an action."""
+    gold = _gold(path)
+    draft = _draft(gold)
+    assert draft.meeting.held_at.startswith(draft.meeting.meeting_id)
+    for matter in draft.matters:
+        assert (matter.decision == "close-superseded") == (matter.superseded_by is not None)
+        if matter.superseded_by is not None:
+            assert 0 <= matter.superseded_by < len(draft.actions)
+    assert all(action.owners for action in draft.actions)
+
+
+@pytest.mark.parametrize("path", GOLDS, ids=lambda p: p.stem)
+def test_a_draft_equal_to_its_gold_scores_full_marks(path: Path) -> None:
+    """Scoring the gold's own draft against it finds every action, matter and field right."""
+    gold = _gold(path)
+    result = _bench().score(_draft(gold), gold)
+    for kind in ("actions", "matters"):
+        n_read, n_gold, matched, right = result[kind]
+        assert n_read == n_gold == matched == right
+    assert all(result["fields"].values())
+    assert result["notes"] == []
+
+
+def test_the_benchmark_scores_the_heldout_set(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--set heldout`` reads every held-out notes file (text and Word) and prints its row."""
+    _bench().main(["--set", "heldout"])
+    out = capsys.readouterr().out
+    rows = [line.split(" | ")[0] for line in out.splitlines() if " | " in line]
+    assert rows[1:-1] == [_gold(path)["file"] for path in GOLDS]
+    assert rows[-1] == "overall"

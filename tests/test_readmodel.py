@@ -440,7 +440,10 @@ def test_a_rebuild_killed_half_way_leaves_the_old_tables_in_use(tmp_file: Path) 
     assert child.returncode == -signal.SIGKILL, child.stderr
     with sqlite3.connect(tmp_file) as conn:  # as any reader sees it, before a catch-up
         assert _dump(conn) == before  # the tables in use are whole
-        half = conn.execute("SELECT count(*) FROM [audit_trail__rebuild]").fetchone()[0]
+        (shadow,) = conn.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'audit_trail__rebuild_%'"
+        ).fetchone()
+        half = conn.execute(f"SELECT count(*) FROM [{shadow}]").fetchone()[0]
     assert 0 < half < 6000  # the half-built ones are beside them
     with Ledger.open(tmp_file) as ledger:
         assert _dump(ledger.read_model.db) == before
@@ -481,3 +484,27 @@ def _fail_after(position: int) -> Any:
         return []
 
     return handle
+
+
+def test_a_rebuild_started_during_another_stops_that_one_and_finishes(tmp_file: Path) -> None:
+    """Two rebuilds at once (here: the second runs between two batches of the first): the
+    second drops the first's half-built tables, the first stops with a ``StoreError`` saying
+    so, and the tables in use are the second's, complete — never a mix of the two."""
+    _big_register(tmp_file, 3000)
+    with Ledger.open(tmp_file) as ledger, Ledger.open(tmp_file) as other:
+        before = _dump(ledger.read_model.db)
+        started: list[int] = []
+
+        def progress(done: int, total: int) -> None:
+            if done and not started:
+                started.append(done)
+                assert other.read_model.rebuild(other.store) == 6000
+
+        with pytest.raises(StoreError, match="another rebuild started"):
+            ledger.read_model.rebuild(ledger.store, progress=progress)
+        assert started == [5000]
+        assert _dump(ledger.read_model.db) == before
+        leftovers = ledger.read_model.db.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE '%rebuild%'"
+        ).fetchall()
+        assert leftovers == []

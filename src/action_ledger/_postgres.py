@@ -1575,6 +1575,14 @@ class PostgresTables:
     def drop(self, table: Table) -> None:
         self.execute(f"DROP TABLE IF EXISTS {self._schema}.{self.quote(table.name)}", ())
 
+    def table_names(self) -> list[str]:
+        return [
+            name
+            for (name,) in self.select(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (self._store.schema,)
+            )
+        ]
+
     def rename(self, table: Table, name: str) -> None:
         q = self.quote
         self.execute(f"ALTER TABLE {self._schema}.{q(table.name)} RENAME TO {q(name)}", ())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import operator
+import secrets
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -68,7 +69,7 @@ class StoreSource:
 
 
 SHADOW = "__rebuild"
-"""The suffix of the tables a rebuild builds beside the ones in use."""
+"""In the names of the tables a rebuild builds beside the ones in use (``actions__rebuild_…``)."""
 _REBUILD_BATCH = 5000
 
 
@@ -393,10 +394,15 @@ class ReadModel:
         """
         with self._lock:
             tables = [t for p in self.projections for t in p.tables]
-            shadows = {t.name: attrs.evolve(t, name=t.name + SHADOW, indexes=()) for t in tables}
+            # Named for this rebuild alone: a rebuild started meanwhile by another process
+            # drops them (as it drops those a killed rebuild left), and this one then stops.
+            suffix = f"{SHADOW}_{secrets.token_hex(4)}"
+            shadows = {t.name: attrs.evolve(t, name=t.name + suffix, indexes=()) for t in tables}
             with self._transaction():
+                for name in self._dialect.table_names():
+                    if SHADOW in name:
+                        self._dialect.drop(Table(name=name, columns={}, pk=()))
                 for shadow in shadows.values():
-                    self._dialect.drop(shadow)
                     self._dialect.create(shadow)
             sql = {name: _Statements(t, self._dialect) for name, t in shadows.items()}
             self._states.clear()
@@ -406,6 +412,14 @@ class ReadModel:
                 with _gc_paused():
                     while True:
                         with self._transaction():
+                            if not {t.name for t in shadows.values()} <= set(
+                                self._dialect.table_names()
+                            ):
+                                raise StoreError(
+                                    "another rebuild started while this one ran and dropped "
+                                    "its half-built tables: this one stopped; the tables in "
+                                    "use are those of whichever rebuild finishes"
+                                )
                             if progress is not None and total is None:
                                 total = store.last_position()
                                 progress(0, total)
@@ -655,6 +669,9 @@ class _Dialect(Protocol):
     def rename(self, table: Table, name: str) -> None:
         """Rename the table (its indexes, if any, keep their names)."""
 
+    def table_names(self) -> list[str]:
+        """The names of the tables there."""
+
     def execute(self, sql: str, params: Sequence[Any]) -> None:
         """Run one statement (in this backend's form)."""
 
@@ -736,6 +753,10 @@ class _SQLite:
 
     def rename(self, table: Table, name: str) -> None:
         self._conn.execute(f"ALTER TABLE [{table.name}] RENAME TO [{name}]")
+
+    def table_names(self) -> list[str]:
+        rows = self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return [name for (name,) in rows]
 
     def execute(self, sql: str, params: Sequence[Any]) -> None:
         self._conn.execute(sql, params)

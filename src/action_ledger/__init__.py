@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._decider import Action, Context, Meeting, decide, evolve
 from ._due import Due, resolve_due
 from ._history import AuditEntry
+from ._keys import KeyRecord, Keyring, KeySchedule, key_id
 from ._ledger import Ledger
 from ._memory import MemoryEventStore
 from ._projections import Change, Delete, Projection, Put, Replace, Table
@@ -27,6 +28,7 @@ from .exceptions import (
     ConnectionLostError,
     DuplicateEventError,
     IntegrityError,
+    KeyMismatchError,
     NotFoundError,
     RuleViolationError,
     StoreError,
@@ -57,6 +59,10 @@ __all__ = [
     "DuplicateEventError",
     "EventStore",
     "IntegrityError",
+    "KeyMismatchError",
+    "KeyRecord",
+    "KeySchedule",
+    "Keyring",
     "Ledger",
     "Link",
     "Meeting",
@@ -81,5 +87,6 @@ __all__ = [
     "__version__",
     "decide",
     "evolve",
+    "key_id",
     "resolve_due",
 ]

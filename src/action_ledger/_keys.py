@@ -383,8 +383,8 @@ def restore_schedule(
     with ``given`` (whose own schedule is ``schedule``).
 
     Raises:
-        KeyMismatchError: a keyed backup and no key, a plain backup and a key, or the key
-            that seals the backup's last part not given.
+        KeyMismatchError: a keyed backup and no key, a plain backup and a key, or one of
+            the backup's keys not given.
         IntegrityError: a record that does not match its key.
     """
     keyring = as_keyring(given)
@@ -401,4 +401,11 @@ def restore_schedule(
             "was opened without a key: give its key file"
         )
     restored, _ = open_schedule(keyring, records, first_hash_plain=None, where="the backup")
+    missing = [r for r in restored.records if restored.secret(r.key_id) is None]
+    if missing:
+        raise KeyMismatchError(
+            f"the backup's key {missing[0].key_id} (sealing from position "
+            f"{missing[0].from_position}) was not given: open {where} with the key file "
+            "holding every key of the backup, oldest first"
+        )
     return restored

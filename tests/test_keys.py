@@ -435,9 +435,10 @@ def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
     path = tmp_path / "register.key"
-    code, out, _ = cli("new-key")
+    code, out, _ = cli("new-key", "--to", str(path))
     assert code == 0
-    path.write_text(out)
+    assert f"to {path} (1 key;" in out
+    assert path.stat().st_mode & 0o077 == 0
     return path
 
 
@@ -460,7 +461,8 @@ def test_cli_keyed_register_from_init_to_rotation(tmp_path: Path, key_file: Path
     assert "--key-file" in err
     assert "Traceback" not in err
     old = key_file.read_text()
-    key_file.write_text(old + cli("new-key")[1])
+    code, out, _ = cli("new-key", "--to", str(key_file))
+    assert "(2 keys;" in out
     code, out, _ = cli("--db", db, "--key-file", str(key_file), "rotate-key")
     assert code == 0
     assert "from position 2" in out
@@ -505,7 +507,9 @@ def test_cli_copy_and_backup_of_a_rotated_register(tmp_path: Path, key_file: Pat
     keys = ("--key-file", str(key_file))
     assert cli("--db", db, *keys, "init", "--keyed")[0] == 0
     assert cli("--db", db, *keys, "raise", "One", "--owner", "CC")[0] == 0
-    key_file.write_text(key_file.read_text() + cli("new-key")[1])
+    code, printed, _ = cli("new-key")
+    assert len(printed.strip()) >= 43
+    key_file.write_text(key_file.read_text() + printed)
     assert cli("--db", db, *keys, "rotate-key")[0] == 0
     assert cli("--db", db, *keys, "raise", "Two", "--owner", "CC")[0] == 0
     code, _out, err = cli(*keys, "copy", "--from", db, "--to", copied)

@@ -134,7 +134,7 @@ class Keyring:
             keys.append(line.encode())
         if not keys:
             raise ValidationError(
-                f"{source} holds no key: add one line made by 'action-ledger new-key'",
+                f"{source} holds no key: add one with 'action-ledger new-key --to FILE'",
                 field="key",
             )
         try:

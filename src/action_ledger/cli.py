@@ -26,7 +26,7 @@ import click
 from ._clock import LONDON
 from ._decider import Action
 from ._history import AuditEntry, show
-from ._keys import Keyring
+from ._keys import Keyring, key_id
 from ._ledger import Ledger, open_store
 from ._readmodel import Progress
 from ._values import Attendee
@@ -966,13 +966,13 @@ def init(ctx: click.Context, keyed: bool) -> None:
     \b
     Example:
         action-ledger --db register.db init
-        action-ledger new-key > register.key
+        action-ledger new-key --to register.key
         action-ledger --db keyed.db --key-file register.key init --keyed
     """
     db = ctx.obj.db
     if keyed and not _has_key(ctx):
         _show(
-            "error: init --keyed needs a key: make one with 'action-ledger new-key > "
+            "error: init --keyed needs a key: make one with 'action-ledger new-key --to "
             f"register.key', then give --key-file register.key (or set {KEY_FILE_ENV})",
             err=True,
         )
@@ -996,18 +996,45 @@ def _has_key(ctx: click.Context) -> bool:
 
 
 @main.command("new-key")
-def new_key() -> None:
-    """Print a new random chain key (256 bits), for a key file.
+@click.option(
+    "--to",
+    "key_file",
+    type=click.Path(dir_okay=False),
+    help="Add the key as the last line of this key file (made readable by you alone if new), "
+    "instead of printing it.",
+)
+@click.pass_context
+def new_key(ctx: click.Context, key_file: str | None) -> None:
+    """Make a new random chain key (256 bits): print it, or add it to a key file.
 
-    Keep the key file private (readable only by those who record) and backed up apart from
-    the register: without it a keyed register can be neither written nor verified.
+    Keep the key file private and backed up apart from the register: without it a keyed
+    register can be neither written nor verified. Adding a key to the key file of a keyed
+    register is the first step of a rotation (then: rotate-key).
 
     \b
     Example:
-        action-ledger new-key > register.key
-        action-ledger new-key >> register.key    # then: rotate-key
+        action-ledger new-key --to register.key
+        action-ledger --db register.db --key-file register.key init --keyed
     """
-    click.echo(secrets.token_urlsafe(32))
+    key = secrets.token_urlsafe(32)
+    if key_file is None:
+        click.echo(key)
+        return
+    try:
+        existing = Keyring.read(key_file) if Path(key_file).exists() else None
+        fd = os.open(key_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(key + "\n")
+    except ActionLedgerError as error:
+        _show(f"error: {error}", err=True)
+        ctx.exit(_exit_code(error))
+    except OSError as error:
+        raise click.FileError(key_file, hint=error.strerror or str(error)) from None
+    count = 1 if existing is None else len(existing.keys) + 1
+    click.echo(
+        f"added key {key_id(key.encode())} to {key_file} ({count} "
+        f"{'key' if count == 1 else 'keys'}; the last one seals new events)"
+    )
 
 
 @main.command("rotate-key")
@@ -1021,7 +1048,7 @@ def rotate_key(ctx: click.Context) -> None:
 
     \b
     Example:
-        action-ledger new-key >> register.key
+        action-ledger new-key --to register.key
         action-ledger --key-file register.key rotate-key
     """
     settings: _Settings = ctx.obj
@@ -1030,7 +1057,7 @@ def rotate_key(ctx: click.Context) -> None:
         if keyring is None or len(keyring.keys) < 2:
             raise ValidationError(
                 "rotate-key needs the key file with the register's current key and, on the "
-                "last line, the new one: add it with 'action-ledger new-key >> KEYFILE' and "
+                "last line, the new one: add it with 'action-ledger new-key --to KEYFILE' and "
                 "give --key-file KEYFILE",
                 field="key",
             )

@@ -294,7 +294,10 @@ def verify_chain(
 class EventStore(Protocol):
     """What every backend provides (in-memory, SQLite, PostgreSQL); one contract suite tests all.
 
-    The store owns ``recorded_at`` and the hash chain; it never sees domain classes.
+    The store owns ``recorded_at`` and the hash chain; it never sees domain classes. The
+    library's backends also keep ``keys`` (a :class:`~action_ledger.KeySchedule`: which key
+    seals which positions), take ``keys=`` (a backup's key records) in ``restore`` and have
+    ``rotate_key(new_key)``; a store without them is sealed by ``key`` throughout.
     """
 
     key: bytes | None

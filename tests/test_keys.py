@@ -408,6 +408,32 @@ def test_backup_carries_the_key_records_and_restores_under_them(
     assert plain.last_position() == 0
 
 
+def test_a_failed_keyed_restore_leaves_the_store_as_it_was(
+    fresh: Callable[..., EventStore],
+) -> None:
+    """A keyed backup with an altered event fails at that event's position, and the store
+    keeps no event and its own key records, not the backup's."""
+    source = MemoryEventStore(key=K1)
+    append(source, "A", 2)
+    source.rotate_key(K2)
+    append(source, "B", 2)
+    lines = _exported(source).splitlines()
+    event = json.loads(lines[4])
+    event["actor"] = "Someone Else"
+    lines[4] = json.dumps(event, sort_keys=True, separators=(",", ":"))
+    store = fresh(Keyring((K1, K2)))
+    before = keys_of(store)
+    with pytest.raises(IntegrityError, match=r"position 4\b"):
+        import_events(store, io.StringIO("\n".join(lines) + "\n"))
+    assert store.last_position() == 0
+    assert keys_of(store) == before
+    assert store.key == K2
+    if isinstance(store, SQLiteEventStore):  # and so says the file
+        reopened = SQLiteEventStore(store.path, key=Keyring((K1, K2)))
+        assert keys_of(reopened) == before
+        reopened.close()
+
+
 def test_a_backup_without_key_records_restores_under_the_stores_key() -> None:
     """A keyed backup made before registers recorded their keys (no ``keys`` in its header)
     restores into a store opened with its key, and fails at position 1 under another."""

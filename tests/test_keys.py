@@ -336,6 +336,21 @@ def test_a_writer_opened_before_a_rotation_is_stopped(place: Place) -> None:
     assert place.state()[0][-1][0] == 1
 
 
+def test_a_plain_writer_is_stopped_once_another_process_keys_the_empty_register(
+    place: Place,
+) -> None:
+    """A store that opened the empty register plain refuses to append once another process
+    has keyed it (its event would be sealed without the key), and stores nothing."""
+    plain = place.open()
+    place.open(K1)
+    with pytest.raises(StoreError, match="open it again"):
+        plain.append("action:A", new_events("A", 1), 0)
+    assert place.state()[0] == []
+    keyed = place.open(K1)
+    append(keyed, "A", 1)
+    assert verify(keyed).ok
+
+
 def test_rotation_needs_a_new_key_and_a_keyed_register(place: Place) -> None:
     """Rotating to a key used before is a ValidationError; a plain register with events cannot
     become keyed (KeyMismatchError); neither changes anything."""

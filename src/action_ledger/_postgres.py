@@ -454,6 +454,9 @@ class PostgresEventStore:
         self._given = key
         self.keys = KeySchedule()
         self.key: bytes | None = None
+        # A plain register without events may still be keyed by another process: until this
+        # store has seen an event, its appends check the key records (on the client's path).
+        self._keys_open = True
         self.schema = schema
         self.dsn = without_password(dsn)
         self._conninfo = dsn
@@ -767,6 +770,7 @@ class PostgresEventStore:
         for record in adopt or ():
             conn.execute(self._q.insert_key, (record.key_id, record.from_position, record.check))
         self.key = self.keys.current
+        self._keys_open = self.keys.keyed or first is None
 
     def rotate_key(self, new_key: bytes) -> KeyRecord:
         """See :meth:`action_ledger.SQLiteEventStore.rotate_key`."""
@@ -783,6 +787,7 @@ class PostgresEventStore:
             self.keys = self.keys.with_record(record, new_key)
             self.key = new_key
             self.server_sealing = False
+            self._keys_open = True
         return record
 
     # -- migrations ---------------------------------------------------------------------------
@@ -884,7 +889,7 @@ class PostgresEventStore:
                 raise StoreError("cannot append inside a read-model transaction")
             careful = False  # look up stored event ids before sealing (after a duplicate)
             times = ClockReadings(self._clock)  # kept: an attempt made again reads no clock
-            server = self.server_sealing and len(batches) == 1
+            server = self.server_sealing and len(batches) == 1 and not self._keys_open
             stale = False  # a connection found dead before anything was sent: replaced once
             for _ in range(4):
                 conn = self._connection()
@@ -936,7 +941,7 @@ class PostgresEventStore:
         parts.append(q.last.as_string(conn))
         if tables is not None:
             parts.append(tables.probe.as_string(conn))
-        if self.keys.keyed:
+        if self._keys_open:
             parts.append(q.key_ids.as_string(conn))
         try:
             results = _results(cursor, "; ".join(parts))
@@ -951,12 +956,14 @@ class PostgresEventStore:
             versions = {s: v for s, v in results[1] if v is not None}
             last: _Last = results[2][0] if results[2] else None
             probe = results[3][0] if tables is not None else None
-            if self.keys.keyed and results[-1][0][0] != ",".join(self.keys.key_ids()):
+            if self._keys_open and results[-1][0][0] != (",".join(self.keys.key_ids()) or None):
                 raise StoreError(
                     f"the chain keys of the register in schema {self.schema!r} changed since "
-                    "it was opened (another process rotated them): open it again with the "
-                    "current key file"
+                    "it was opened (another process rotated them or keyed the register): open "
+                    "it again with the current key file"
                 )
+            if not self.keys.keyed and last is not None:
+                self._keys_open = False  # a plain register with events stays plain
             stored: _Found = self._stored(conn, batches) if careful else {}
             try:
                 sealed, positions = self._seal(batches, versions, last, stored, times, checked)
@@ -1265,6 +1272,7 @@ class PostgresEventStore:
             restored = self._locked(work)
             self.keys, self.key = schedule, schedule.current
             self.server_sealing = self.server_sealing and self.key is None
+            self._keys_open = self.keys.keyed or restored == 0
         return restored
 
     def _restore_rows(self, conn: _Conn, rows: list[tuple[Any, ...]]) -> None:

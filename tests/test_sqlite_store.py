@@ -625,7 +625,9 @@ def test_processes_creating_one_new_file_at_once(path: Path) -> None:
         assert out.strip() == "ready"
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone() == (1,)
+        assert conn.execute(
+            "SELECT count(*), count(DISTINCT name) FROM _sqlite_migrations"
+        ).fetchone() == (2, 2)
     finally:
         conn.close()
 

@@ -19,6 +19,7 @@ from hypothesis import given as for_all
 from action_ledger import (
     Action,
     IntegrityError,
+    KeyMismatchError,
     Ledger,
     Meeting,
     MemoryEventStore,
@@ -26,6 +27,7 @@ from action_ledger import (
     StoreError,
     ValidationError,
     VerifyReport,
+    key_id,
 )
 from action_ledger._backup import export_events, import_events
 from action_ledger._codec import encode, stream_of
@@ -124,6 +126,7 @@ def test_export_writes_a_header_then_one_canonical_line_per_event() -> None:
         "events": 7,
         "head": log[-1].hash,
         "keyed": False,
+        "keys": [],
     }
     assert len(lines) == 7
     for stored, line in zip(log, lines, strict=True):
@@ -152,6 +155,7 @@ def test_export_of_an_empty_store() -> None:
         "events": 0,
         "head": GENESIS_HASH,
         "keyed": False,
+        "keys": [],
     }
     report = import_events(MemoryEventStore(), io.StringIO(text))
     assert (report.ok, report.checked, report.head_hash) == (True, 0, GENESIS_HASH)
@@ -211,9 +215,10 @@ def test_west_mercia_keyed_round_trip(keyed_west_mercia: Recorded, target: Targe
 def test_keyed_backup_under_another_key_is_refused(
     keyed_west_mercia: Recorded, target: Target
 ) -> None:
-    """Under another key the first event's hash fails at restore, and nothing is restored."""
+    """Under another key the restore is refused before any event is read (the backup's key
+    records name the key that sealed it), and nothing is restored."""
     store = target(key=b"not-the-key")
-    with pytest.raises(IntegrityError, match=r"position 1\b.*hash"):
+    with pytest.raises(KeyMismatchError, match=f"sealed with key {key_id(KEY)}"):
         import_events(store, io.StringIO(keyed_west_mercia.text))
     assert_empty(store)
 

@@ -136,13 +136,16 @@ def test_memory_database_works(tmp_path: Path) -> None:
 
 
 def test_migrations_are_recorded(path: Path, store: SQLiteEventStore) -> None:
-    """The schema migration is recorded once in ``_sqlite_migrations``."""
+    """The schema migrations are recorded once each, in order, in ``_sqlite_migrations``."""
     conn = sqlite3.connect(path)
     try:
         rows = conn.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall()
     finally:
         conn.close()
-    assert rows == [("action_ledger.events", "0001_events")]
+    assert rows == [
+        ("action_ledger.events", "0001_events"),
+        ("action_ledger.events", "0002_chain_keys"),
+    ]
 
 
 def test_reopening_does_not_rerun_migrations(path: Path) -> None:
@@ -622,7 +625,9 @@ def test_processes_creating_one_new_file_at_once(path: Path) -> None:
         assert out.strip() == "ready"
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone() == (1,)
+        assert conn.execute(
+            "SELECT count(*), count(DISTINCT name) FROM _sqlite_migrations"
+        ).fetchone() == (2, 2)
     finally:
         conn.close()
 

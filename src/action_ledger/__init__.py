@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._decider import Action, Context, Meeting, decide, evolve
 from ._due import Due, resolve_due
 from ._history import AuditEntry
+from ._keys import KeyRecord, Keyring, KeySchedule, key_id
 from ._ledger import Ledger
 from ._memory import MemoryEventStore
 from ._projections import Change, Delete, Projection, Put, Replace, Table
@@ -27,6 +28,7 @@ from .exceptions import (
     ConnectionLostError,
     DuplicateEventError,
     IntegrityError,
+    KeyMismatchError,
     MissingDependencyError,
     NotFoundError,
     RuleViolationError,
@@ -58,6 +60,10 @@ __all__ = [
     "DuplicateEventError",
     "EventStore",
     "IntegrityError",
+    "KeyMismatchError",
+    "KeyRecord",
+    "KeySchedule",
+    "Keyring",
     "Ledger",
     "Link",
     "Meeting",
@@ -83,5 +89,6 @@ __all__ = [
     "__version__",
     "decide",
     "evolve",
+    "key_id",
     "resolve_due",
 ]

@@ -16,8 +16,9 @@ import attrs
 import cattrs
 
 from ._codec import CONVERTER, canonical_json
+from ._keys import KeyRecord
 from .exceptions import IntegrityError, StoreError, ValidationError
-from .store import GENESIS_HASH, EventStore, StoredEvent, VerifyReport, verify_chain
+from .store import GENESIS_HASH, EventStore, StoredEvent, VerifyReport, keys_of, verify_chain
 
 __all__ = ["FORMAT", "VERSION", "export_events", "import_events"]
 
@@ -39,6 +40,9 @@ class _Header:
     events: int
     head: str
     keyed: bool
+    # The register's chain keys (ids, positions, check values; never a key). Absent from
+    # backups made before registers recorded them: restored under the store's own key.
+    keys: tuple[KeyRecord, ...] | None = None
 
 
 def _exactly(kind: type[_T]) -> Callable[[Any, Any], _T]:
@@ -69,7 +73,9 @@ def export_events(store: EventStore, out: TextIO, *, progress: Progress | None =
     """Write every stored event to ``out`` as JSON Lines, in position order.
 
     The first line is a header, ``{"events": N, "format": "action-ledger-events", "head":
-    HASH, "keyed": BOOL, "version": 1}``; each further line one event with every stored field,
+    HASH, "keyed": BOOL, "keys": [...], "version": 1}`` (``keys``: the register's chain-key
+    records, ids and check values but never a key; empty for a plain register); each further
+    line one event with every stored field,
     canonical (sorted keys, compact, UTF-8 kept). Open ``out`` with ``encoding="utf-8"``.
     Events appended while the export runs are left for the next one.
 
@@ -87,8 +93,14 @@ def export_events(store: EventStore, out: TextIO, *, progress: Progress | None =
     if total:
         (last,) = store.read_all(after=total - 1, limit=1)
         head = last.hash
+    schedule = keys_of(store)
     header = _Header(
-        format=FORMAT, version=VERSION, events=total, head=head, keyed=store.key is not None
+        format=FORMAT,
+        version=VERSION,
+        events=total,
+        head=head,
+        keyed=store.key is not None,
+        keys=None if schedule is None else schedule.records,
     )
     out.write(canonical_json(_CONVERTER.unstructure(header)) + "\n")
     if progress is not None:
@@ -115,8 +127,9 @@ def import_events(
     """Restore a backup written by :func:`export_events` into an empty store, then verify it.
 
     The lines are read one at a time and handed to ``store.restore``, so a backend that keeps
-    the log on disk holds only a chunk of it in memory. The store must have the key the
-    backup was sealed with. Nothing is restored unless every line checks out.
+    the log on disk holds only a chunk of it in memory. The store must have been opened with
+    the keys the backup was sealed with (every key, for a backup whose key was rotated); it
+    takes the backup's key records. Nothing is restored unless every line checks out.
 
     Args:
         progress: called with ``(events read, events the header announces)`` as lines go.
@@ -130,10 +143,18 @@ def import_events(
         IntegrityError: an event fails restore's checks (named by position: line ``n + 1``
             holds position ``n``), or the lines do not match the header's count or head.
         StoreError: the store is not empty, or is keyed where the backup is not (or the
-            other way round).
+            other way round): a :class:`~action_ledger.KeyMismatchError` when the store
+            keeps key records.
     """
     lines = iter(source)
     header = _read_header(next(lines, ""))
+    schedule = keys_of(store)
+    if header.keys is not None and schedule is not None:
+        if progress is not None:
+            progress(0, header.events)
+        restore: Any = store.restore  # the backends' restore takes the key records
+        restore(_events(lines, header, progress), keys=header.keys)
+        return verify_chain(store.read_all(), key=store.key, keys=keys_of(store))
     if header.keyed != (store.key is not None):
         raise StoreError(
             "the backup was sealed with an HMAC key but this register has none: open it with "
@@ -145,7 +166,7 @@ def import_events(
     if progress is not None:
         progress(0, header.events)
     store.restore(_events(lines, header, progress))
-    return verify_chain(store.read_all(), key=store.key)
+    return verify_chain(store.read_all(), key=store.key, keys=keys_of(store))
 
 
 def _read_header(line: str) -> _Header:
@@ -172,6 +193,12 @@ def _read_header(line: str) -> _Header:
             f"line 1: event count {header.events} must be 0 or more",
             field="events",
             value=header.events,
+        )
+    if header.keys is not None and header.keyed != bool(header.keys):
+        raise ValidationError(
+            f"line 1: the header says keyed {str(header.keyed).lower()} but lists "
+            f"{len(header.keys)} chain keys: a keyed backup lists its keys, a plain one none",
+            field="keys",
         )
     return header
 

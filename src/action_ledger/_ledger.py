@@ -37,6 +37,7 @@ from ._decider import (
     fold_meeting,
 )
 from ._history import AuditEntry, entries_from_rows
+from ._keys import KeyRecord, Keyring
 from ._memory import MemoryEventStore
 from ._readmodel import Progress, ReadModel
 from ._sqlite import SQLiteEventStore
@@ -74,6 +75,7 @@ from .store import (
     NewEvent,
     StoredEvent,
     VerifyReport,
+    keys_of,
     verify_chain,
 )
 
@@ -150,7 +152,7 @@ class Ledger(RegisterView):
         target: str | Path = ":memory:",
         *,
         create: bool = True,
-        key: bytes | None = None,
+        key: bytes | Keyring | None = None,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         busy_timeout: float = 30.0,
         clock: Clock = system_clock,
@@ -171,7 +173,9 @@ class Ledger(RegisterView):
                 mistyped path is an error, not an empty register. ``":memory:"`` is always
                 created. Either way, another application's SQLite database is refused
                 and left untouched.
-            key: an HMAC key for the hash chain; the same key must be given to verify.
+            key: the HMAC key of the hash chain, or a :class:`~action_ledger.Keyring` (oldest
+                key first; the newest seals). A new register opened with a key is keyed from
+                then on; a keyed register must be opened with its key, a plain one without.
             synchronous: SQLite durability, ``"FULL"`` (default) or ``"NORMAL"``.
             busy_timeout: seconds a SQLite writer waits for another process.
             clock: the clock for ``recorded_at`` and default ``occurred_at`` values.
@@ -188,6 +192,8 @@ class Ledger(RegisterView):
             StoreError: the target cannot be opened: it holds no register and ``create`` is
                 ``False``, it is another application's database, or the file is read-only,
                 locked beyond ``busy_timeout`` or on a full disk.
+            KeyMismatchError: a keyed register opened without its key or with another one, or a
+                plain register opened with a key; nothing was written.
             IntegrityError: the file is damaged.
         """
         store = open_store(
@@ -780,7 +786,7 @@ class Ledger(RegisterView):
         events: Iterable[StoredEvent] = read
         if progress is not None:
             events = _counted(events, self.store.last_position(), progress)
-        report = verify_chain(events, key=self.store.key, head=head)
+        report = verify_chain(events, key=self.store.key, head=head, keys=keys_of(self.store))
         if read.failure is None or (not report.ok and report.first_bad_position is not None):
             return report
         # The log could not be read past some event (a damaged page): a failure there.
@@ -801,6 +807,27 @@ class Ledger(RegisterView):
             return 0, GENESIS_HASH
         (stored,) = self.store.read_all(after=last - 1, limit=1)
         return stored.position, stored.hash
+
+    def rotate_key(self, new_key: bytes) -> KeyRecord:
+        """Seal every event from the next position on with ``new_key``: history is not
+        rewritten, each earlier event keeps the key that sealed it. Keep the old key (in a
+        :class:`~action_ledger.Keyring`, oldest first): verifying those events needs it. A
+        thief of an old key cannot seal events after the rotation.
+
+        Returns:
+            The new key's record (its id, and the first position it seals).
+
+        Raises:
+            ValidationError: ``new_key`` is not a key, or sealed this register before.
+            KeyMismatchError: the register is plain and holds events.
+            StoreError: the store cannot rotate keys, or another process changed them since
+                this one opened the register.
+        """
+        rotate = getattr(self.store, "rotate_key", None)
+        if rotate is None:
+            raise StoreError(f"{type(self.store).__name__} cannot rotate its chain key")
+        record: KeyRecord = rotate(new_key)
+        return record
 
     def as_of(self, moment: MomentInput, axis: Axis = "recorded") -> AsOfView:
         """The register at a past moment: a read-only view with the same queries.
@@ -1182,7 +1209,7 @@ def open_store(
     target: str | Path,
     *,
     create: bool = True,
-    key: bytes | None = None,
+    key: bytes | Keyring | None = None,
     synchronous: Literal["FULL", "NORMAL"] = "FULL",
     busy_timeout: float = 30.0,
     clock: Clock = system_clock,

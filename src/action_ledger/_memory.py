@@ -7,10 +7,12 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 
 from ._clock import Clock, format_utc, system_clock
+from ._keys import KeyRecord, Keyring, plan_rotation, restore_schedule
 from .store import (
     Batch,
     NewEvent,
     StoredEvent,
+    bind_keys,
     check_batch,
     check_paging,
     check_restore,
@@ -24,12 +26,19 @@ class MemoryEventStore:
     """An event store held in a Python list; for tests, demos and embedding tools' tests.
 
     Args:
-        key: an HMAC key for the hash chain (``None`` for plain SHA-256).
+        key: an HMAC key for the hash chain, or a :class:`~action_ledger.Keyring` whose
+            newest key seals (``None`` for plain SHA-256).
         clock: where ``recorded_at`` comes from (the system clock by default).
+
+    Attributes:
+        key: the key that seals new events (``None``: plain).
+        keys: which key seals which positions.
     """
 
-    def __init__(self, *, key: bytes | None = None, clock: Clock = system_clock) -> None:
-        self.key = key
+    def __init__(self, *, key: bytes | Keyring | None = None, clock: Clock = system_clock) -> None:
+        self._given = key
+        self.keys, _ = bind_keys(key, (), None, where="the in-memory register")
+        self.key = self.keys.current
         self._clock = clock
         self._log: list[StoredEvent] = []
         self._streams: dict[str, list[StoredEvent]] = {}
@@ -78,16 +87,33 @@ class MemoryEventStore:
             self._ids.update((e.event_id, e) for e in sealed)
             return results
 
-    def restore(self, events: Iterable[StoredEvent]) -> int:
+    def rotate_key(self, new_key: bytes) -> KeyRecord:
+        """See :meth:`action_ledger.SQLiteEventStore.rotate_key`."""
+        with self._lock:
+            record = plan_rotation(self.keys, self.keys.records, len(self._log), new_key)
+            self.keys = self.keys.with_record(record, new_key)
+            self.key = new_key
+            return record
+
+    def restore(
+        self, events: Iterable[StoredEvent], *, keys: Sequence[KeyRecord] | None = None
+    ) -> int:
         """See :meth:`action_ledger.store.EventStore.restore`; the events are gathered aside
-        and become the store's only once every one has checked out."""
+        and become the store's only once every one has checked out.
+
+        Args:
+            keys: the backup's key records (``None``: the log is sealed as this store is).
+        """
         with self._lock:
             if self._log:
                 raise not_empty_error(len(self._log))
+            schedule = self.keys
+            if keys is not None:
+                schedule = restore_schedule(self.keys, self._given, keys, "the register")
             log: list[StoredEvent] = []
             streams: dict[str, list[StoredEvent]] = {}
             ids: dict[str, StoredEvent] = {}
-            for event in check_restore(events, key=self.key):
+            for event in check_restore(events, key=self.key, keys=schedule):
                 first = ids.get(event.event_id)
                 if first is not None:
                     raise repeated_id_error(event.event_id, event.position, first.position)
@@ -96,6 +122,7 @@ class MemoryEventStore:
                 log.append(event)
             self._log, self._streams, self._ids = log, streams, ids
             self._stream_names = sorted(streams)
+            self.keys, self.key = schedule, schedule.current
             return len(log)
 
     def read_stream(self, stream_id: str, *, up_to_version: int | None = None) -> list[StoredEvent]:

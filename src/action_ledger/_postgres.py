@@ -64,6 +64,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ._clock import Clock, system_clock
+from ._keys import KeyRecord, Keyring, KeySchedule, plan_rotation, restore_schedule
 from ._projections import Table
 from .exceptions import (
     ActionLedgerError,
@@ -79,6 +80,7 @@ from .store import (
     ClockReadings,
     NewEvent,
     StoredEvent,
+    bind_keys,
     chain_hash,
     check_batch,
     check_paging,
@@ -352,6 +354,21 @@ _MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             """,
         ),
     ),
+    (
+        # The chain mode: no rows, a plain (SHA-256) register; else each HMAC key and the
+        # first position it seals (see _keys.py). A register made before this table reads as
+        # plain, or as keyed when first opened with the key that seals it.
+        "0003_chain_keys",
+        (
+            """
+            CREATE TABLE {schema}.chain_keys (
+                key_id text PRIMARY KEY,
+                from_position bigint NOT NULL UNIQUE,
+                check_value text NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 
@@ -394,7 +411,9 @@ class PostgresEventStore:
         dsn: a libpq connection string or URL, e.g. ``"postgresql://user@host/dbname"``.
         schema: the schema holding the register (created with its tables if missing): a
             lower-case SQL name, ``[a-z_][a-z0-9_]{0,62}``.
-        key: an HMAC key for the hash chain (``None`` for plain SHA-256).
+        key: an HMAC key for the hash chain, or a :class:`~action_ledger.Keyring` whose
+            newest key seals (``None`` for plain SHA-256). A new register opened with a key
+            records it and is keyed from then on.
         clock: where ``recorded_at`` comes from.
         connect_timeout: seconds to wait for the server when connecting.
         create: ``False`` to refuse a schema that holds no register, creating neither the
@@ -403,11 +422,15 @@ class PostgresEventStore:
     Attributes:
         dsn: the connection string without its password (for messages).
         schema: the schema name.
+        key: the key that seals new events (``None``: plain).
+        keys: which key seals which positions.
 
     Raises:
         ValidationError: the schema name is not accepted.
         StoreError: the server cannot be reached, the schema holds an ``events`` table that
             action_ledger did not create, or (with ``create=False``) it holds no register.
+        KeyMismatchError: a keyed register opened without its key or with another, or a
+            plain register opened with a key; nothing is written.
     """
 
     def __init__(
@@ -415,7 +438,7 @@ class PostgresEventStore:
         dsn: str,
         *,
         schema: str = "action_ledger",
-        key: bytes | None = None,
+        key: bytes | Keyring | None = None,
         clock: Clock = system_clock,
         connect_timeout: float = 10.0,
         group_commit: bool = True,
@@ -428,7 +451,12 @@ class PostgresEventStore:
                 field="schema",
                 value=schema,
             )
-        self.key = key
+        self._given = key
+        self.keys = KeySchedule()
+        self.key: bytes | None = None
+        # A plain register without events may still be keyed by another process: until this
+        # store has seen an event, its appends check the key records (on the client's path).
+        self._keys_open = True
         self.schema = schema
         self.dsn = without_password(dsn)
         self._conninfo = dsn
@@ -446,9 +474,10 @@ class PostgresEventStore:
         self._conn = self._connect()
         try:
             self._run(self._migrate, retry=False)
+            self._locked(self._bind_keys)
             self.group_commit = group_commit and self._run(self._barrier_works, retry=False)
             # The server seals one-stream appends when it hashes exactly as we do (unkeyed).
-            self.server_sealing = key is None and self._run(self._sealing_works, retry=False)
+            self.server_sealing = self.key is None and self._run(self._sealing_works, retry=False)
         except BaseException:
             self._conn.close()
             raise
@@ -721,6 +750,46 @@ class PostgresEventStore:
             return False
         return True
 
+    # -- chain keys ---------------------------------------------------------------------------
+
+    def _key_records(self, conn: _Conn) -> list[KeyRecord]:
+        return [
+            KeyRecord(key_id=i, from_position=p, check=c)
+            for i, p, c in conn.execute(self._q.key_records)
+        ]
+
+    def _bind_keys(self, conn: _Conn) -> None:
+        """Bind the key given to the register's (under the register's lock)."""
+        records = self._key_records(conn)
+        first = None
+        if not records:
+            row = conn.execute(self._q.first_event).fetchone()
+            first = None if row is None else stored_from_row(row)
+        where = f"the register in schema {self.schema!r} at {self.dsn}"
+        self.keys, adopt = bind_keys(self._given, records, first, where=where)
+        for record in adopt or ():
+            conn.execute(self._q.insert_key, (record.key_id, record.from_position, record.check))
+        self.key = self.keys.current
+        self._keys_open = self.keys.keyed or first is None
+
+    def rotate_key(self, new_key: bytes) -> KeyRecord:
+        """See :meth:`action_ledger.SQLiteEventStore.rotate_key`."""
+
+        def work(conn: _Conn) -> KeyRecord:
+            last = self._count(conn, self._q.last_position, ())
+            record = plan_rotation(self.keys, self._key_records(conn), last, new_key)
+            conn.execute(self._q.delete_keys_from, (record.from_position,))
+            conn.execute(self._q.insert_key, (record.key_id, record.from_position, record.check))
+            return record
+
+        with self._lock:
+            record = self._locked(work)
+            self.keys = self.keys.with_record(record, new_key)
+            self.key = new_key
+            self.server_sealing = False
+            self._keys_open = True
+        return record
+
     # -- migrations ---------------------------------------------------------------------------
 
     def _migrate(self, conn: _Conn) -> None:
@@ -820,7 +889,7 @@ class PostgresEventStore:
                 raise StoreError("cannot append inside a read-model transaction")
             careful = False  # look up stored event ids before sealing (after a duplicate)
             times = ClockReadings(self._clock)  # kept: an attempt made again reads no clock
-            server = self.server_sealing and len(batches) == 1
+            server = self.server_sealing and len(batches) == 1 and not self._keys_open
             stale = False  # a connection found dead before anything was sent: replaced once
             for _ in range(4):
                 conn = self._connection()
@@ -872,6 +941,8 @@ class PostgresEventStore:
         parts.append(q.last.as_string(conn))
         if tables is not None:
             parts.append(tables.probe.as_string(conn))
+        if self._keys_open:
+            parts.append(q.key_ids.as_string(conn))
         try:
             results = _results(cursor, "; ".join(parts))
         except psycopg.Error as exc:
@@ -885,6 +956,14 @@ class PostgresEventStore:
             versions = {s: v for s, v in results[1] if v is not None}
             last: _Last = results[2][0] if results[2] else None
             probe = results[3][0] if tables is not None else None
+            if self._keys_open and results[-1][0][0] != (",".join(self.keys.key_ids()) or None):
+                raise StoreError(
+                    f"the chain keys of the register in schema {self.schema!r} changed since "
+                    "it was opened (another process rotated them or keyed the register): open "
+                    "it again with the current key file"
+                )
+            if not self.keys.keyed and last is not None:
+                self._keys_open = False  # a plain register with events stays plain
             stored: _Found = self._stored(conn, batches) if careful else {}
             try:
                 sealed, positions = self._seal(batches, versions, last, stored, times, checked)
@@ -1147,19 +1226,34 @@ class PostgresEventStore:
 
     # -- restoring ----------------------------------------------------------------------------
 
-    def restore(self, events: Iterable[StoredEvent]) -> int:
+    def restore(
+        self, events: Iterable[StoredEvent], *, keys: Sequence[KeyRecord] | None = None
+    ) -> int:
         """See :meth:`action_ledger.store.EventStore.restore`: one transaction, the rows
         inserted in chunks as they are checked, so memory stays bounded; the unique index on
-        ``event_id`` finds a repeated id."""
+        ``event_id`` finds a repeated id.
+
+        Args:
+            keys: the backup's key records, stored with the events (``None``: the log is
+                sealed as this store is).
+        """
+        schedule = self.keys
 
         def work(conn: _Conn) -> int:
+            nonlocal schedule
             if conn.execute(self._q.any_event).fetchone() is not None:
                 raise not_empty_error(self._count(conn, self._q.last_position, ()))
+            if keys is not None:
+                where = f"the register in schema {self.schema!r}"
+                schedule = restore_schedule(self.keys, self._given, keys, where)
+                conn.execute(self._q.delete_keys)
+                for r in schedule.records:
+                    conn.execute(self._q.insert_key, (r.key_id, r.from_position, r.check))
             restored = 0
             rows: list[tuple[Any, ...]] = []
             last: list[tuple[Any, ...]] = []  # the last row restored, for the notification
             try:
-                for event in check_restore(events, key=self.key):
+                for event in check_restore(events, key=self.key, keys=schedule):
                     rows.append(stored_as_row(event))
                     if len(rows) == _RESTORE_CHUNK:
                         self._restore_rows(conn, rows)
@@ -1174,7 +1268,12 @@ class PostgresEventStore:
             return restored + len(rows)
 
         # Never retried: the events may be an iterator, consumed by the first attempt.
-        return self._locked(work)
+        with self._lock:
+            restored = self._locked(work)
+            self.keys, self.key = schedule, schedule.current
+            self.server_sealing = self.server_sealing and self.key is None
+            self._keys_open = self.keys.keyed or restored == 0
+        return restored
 
     def _restore_rows(self, conn: _Conn, rows: list[tuple[Any, ...]]) -> None:
         """Insert checked rows of a restore (in the caller's transaction).
@@ -1431,6 +1530,19 @@ class _Queries:
             "SELECT coalesce(max(version), 0) FROM {schema}.events WHERE stream_id = %s"
         )
         self.last_position = self.format("SELECT coalesce(max(position), 0) FROM {schema}.events")
+        self.key_records = self.format(
+            "SELECT key_id, from_position, check_value FROM {schema}.chain_keys "
+            "ORDER BY from_position"
+        )
+        self.key_ids = self.format(
+            "SELECT string_agg(key_id, ',' ORDER BY from_position) FROM {schema}.chain_keys"
+        )
+        self.insert_key = self.format("INSERT INTO {schema}.chain_keys VALUES (%s, %s, %s)")
+        self.delete_keys = self.format("DELETE FROM {schema}.chain_keys")
+        self.delete_keys_from = self.format(
+            "DELETE FROM {schema}.chain_keys WHERE from_position >= %s"
+        )
+        self.first_event = select + sql.SQL("WHERE position = 1")
         self.count_streams = self.format(
             "SELECT count(*) FROM {schema}.events WHERE version = 1 AND stream_id >= %s "
             "AND stream_id < %s"

@@ -21,6 +21,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from ._clock import Clock, system_clock
+from ._keys import KeyRecord, Keyring, KeySchedule, plan_rotation, restore_schedule
 from .exceptions import ActionLedgerError, IntegrityError, StoreError
 from .store import (
     STORED_COLUMNS,
@@ -28,6 +29,7 @@ from .store import (
     ClockReadings,
     NewEvent,
     StoredEvent,
+    bind_keys,
     check_batch,
     check_paging,
     check_restore,
@@ -171,6 +173,20 @@ def _create_events(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_events_stream_starts ON events (stream_id) WHERE version = 1")
 
 
+@MIGRATIONS(name="0002_chain_keys")
+def _create_chain_keys(db: sqlite_utils.Database) -> None:
+    # The chain mode: no rows, a plain (SHA-256) register; else each HMAC key and the first
+    # position it seals (see _keys.py). A register made before this table reads as plain,
+    # or as keyed when first opened with the key that seals it.
+    db.execute(
+        "CREATE TABLE chain_keys (key_id TEXT PRIMARY KEY, from_position INTEGER NOT NULL "
+        "UNIQUE, check_value TEXT NOT NULL)"
+    )
+
+
+_KEYS = "SELECT key_id, from_position, check_value FROM chain_keys ORDER BY from_position"
+
+
 class SQLiteEventStore:
     """An event store in a SQLite file (or ``":memory:"``).
 
@@ -182,12 +198,20 @@ class SQLiteEventStore:
             ``"NORMAL"`` (faster; in WAL mode a power cut may lose the last commits, never
             corrupt the file).
         busy_timeout: seconds a writer waits for another process's transaction.
-        key: an HMAC key for the hash chain (``None`` for plain SHA-256).
+        key: an HMAC key for the hash chain, or a :class:`~action_ledger.Keyring` whose
+            newest key seals (``None`` for plain SHA-256). A new register opened with a key
+            records it and is keyed from then on.
         clock: where ``recorded_at`` comes from.
+
+    Attributes:
+        key: the key that seals new events (``None``: plain).
+        keys: which key seals which positions.
 
     Raises:
         StoreError: the file cannot be opened as a SQLite database, is another
             application's database, or (with ``create=False``) holds no register.
+        KeyMismatchError: a keyed register opened without its key or with another, or a
+            plain register opened with a key; nothing is written.
         IntegrityError: the file is damaged.
     """
 
@@ -198,12 +222,14 @@ class SQLiteEventStore:
         create: bool = True,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         busy_timeout: float = 30.0,
-        key: bytes | None = None,
+        key: bytes | Keyring | None = None,
         clock: Clock = system_clock,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise StoreError(f"synchronous={synchronous!r} is not 'FULL' or 'NORMAL'")
-        self.key = key
+        self._given = key
+        self.keys = KeySchedule()
+        self.key: bytes | None = None
         self.path = str(path)
         self._clock = clock
         self._lock = threading.RLock()
@@ -231,6 +257,7 @@ class SQLiteEventStore:
             with self._immediate():
                 self._check_foreign(create=create)
                 MIGRATIONS.apply(self.db)
+                self._bind_keys(conn)
             if not in_memory:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -249,6 +276,62 @@ class SQLiteEventStore:
                 ) from exc
             raise storage_error(exc, self.path) from exc
         self._conn = conn
+
+    def _key_records(self, conn: sqlite3.Connection) -> list[KeyRecord]:
+        return [KeyRecord(key_id=i, from_position=p, check=c) for i, p, c in conn.execute(_KEYS)]
+
+    def _bind_keys(self, conn: sqlite3.Connection) -> None:
+        """Bind the key given to the register's (in the opening transaction)."""
+        records = self._key_records(conn)
+        first = None
+        if not records:
+            row = conn.execute(f"{_SELECT} WHERE position = 1").fetchone()
+            first = None if row is None else stored_from_row(row)
+        self.keys, adopt = bind_keys(self._given, records, first, where=f"{self.path!r}")
+        if adopt:
+            conn.executemany(
+                "INSERT INTO chain_keys VALUES (?, ?, ?)",
+                [(r.key_id, r.from_position, r.check) for r in adopt],
+            )
+        self.key = self.keys.current
+
+    def _keys_unchanged(self) -> None:
+        """Refuse to seal with keys another process has since rotated (in the write's
+        transaction)."""
+        if [r.key_id for r in self._key_records(self._conn)] != list(self.keys.key_ids()):
+            raise StoreError(
+                f"the chain keys of {self.path!r} changed since it was opened (another process "
+                "rotated them or keyed the register): open it again with the current key file"
+            )
+
+    @typed_faults
+    def rotate_key(self, new_key: bytes) -> KeyRecord:
+        """Seal every event from the next position on with ``new_key``; the events before
+        keep the key that sealed them (nothing is rewritten). Keep the old key: verifying
+        those events needs it.
+
+        Returns:
+            The new key's record.
+
+        Raises:
+            ValidationError: ``new_key`` is not a key, or sealed this register before.
+            KeyMismatchError: the register is plain and holds events.
+            StoreError: the keys changed since this store opened it (another process).
+        """
+        with self._lock, self._immediate():
+            last = self._conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+            stored = self._key_records(self._conn)
+            record = plan_rotation(self.keys, stored, last[0], new_key)
+            self._conn.execute(
+                "DELETE FROM chain_keys WHERE from_position >= ?", (record.from_position,)
+            )
+            self._conn.execute(
+                "INSERT INTO chain_keys VALUES (?, ?, ?)",
+                (record.key_id, record.from_position, record.check),
+            )
+        self.keys = self.keys.with_record(record, new_key)
+        self.key = new_key
+        return record
 
     def _missing(self) -> StoreError:
         return StoreError(
@@ -357,6 +440,8 @@ class SQLiteEventStore:
         """
         times = ClockReadings(self._clock)
         after = 0 if last is None else last[0]
+        if self.keys.keyed or after == 0:
+            self._keys_unchanged()
         try:
             events, results = self._plan(batches, versions, last, {}, times, checked=checked)
         except ActionLedgerError:
@@ -421,17 +506,32 @@ class SQLiteEventStore:
             raise
 
     @typed_faults
-    def restore(self, events: Iterable[StoredEvent]) -> int:
+    def restore(
+        self, events: Iterable[StoredEvent], *, keys: Sequence[KeyRecord] | None = None
+    ) -> int:
         """See :meth:`action_ledger.store.EventStore.restore`: one transaction, the rows
         inserted in chunks as they are checked, so memory stays bounded; the unique index on
-        ``event_id`` finds a repeated id."""
+        ``event_id`` finds a repeated id.
+
+        Args:
+            keys: the backup's key records, stored with the events (``None``: the log is
+                sealed as this store is).
+        """
         with self._lock, self._immediate():
             if self._conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None:
                 raise not_empty_error(self.last_position())
+            schedule = self.keys
+            if keys is not None:
+                schedule = restore_schedule(self.keys, self._given, keys, f"{self.path!r}")
+                self._conn.execute("DELETE FROM chain_keys")
+                self._conn.executemany(
+                    "INSERT INTO chain_keys VALUES (?, ?, ?)",
+                    [(r.key_id, r.from_position, r.check) for r in schedule.records],
+                )
             restored = 0
             rows: list[tuple[Any, ...]] = []
             try:
-                for event in check_restore(events, key=self.key):
+                for event in check_restore(events, key=self.key, keys=schedule):
                     rows.append(stored_as_row(event))
                     if len(rows) == _RESTORE_CHUNK:
                         self._restore_rows(rows)
@@ -442,7 +542,8 @@ class SQLiteEventStore:
                 self._restore_rows(rows)
                 raise
             self._restore_rows(rows)
-            return restored + len(rows)
+        self.keys, self.key = schedule, schedule.current
+        return restored + len(rows)
 
     def _restore_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert checked rows of a restore (in the caller's transaction).

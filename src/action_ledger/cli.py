@@ -9,7 +9,9 @@ from __future__ import annotations
 import getpass
 import io
 import json
+import os
 import re
+import secrets
 import shutil
 import sys
 import textwrap
@@ -24,6 +26,7 @@ import click
 from ._clock import LONDON
 from ._decider import Action
 from ._history import AuditEntry, show
+from ._keys import Keyring, key_id
 from ._ledger import Ledger, open_store
 from ._readmodel import Progress
 from ._values import Attendee
@@ -36,7 +39,7 @@ from .exceptions import (
     RuleViolationError,
     ValidationError,
 )
-from .store import EventStore, StoredEvent, verify_chain
+from .store import EventStore, StoredEvent, keys_of, verify_chain
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -53,6 +56,8 @@ EXIT_CODES = {
 DB_ENV = "ACTION_LEDGER_DB"
 ACTOR_ENV = "ACTION_LEDGER_ACTOR"
 SCHEMA_ENV = "ACTION_LEDGER_SCHEMA"
+KEY_FILE_ENV = "ACTION_LEDGER_KEY_FILE"
+KEY_ENV = "ACTION_LEDGER_KEY"
 
 
 def _exit_code(error: ActionLedgerError) -> int:
@@ -75,6 +80,23 @@ class _Settings:
     login: str | None  # the login name, when it can be read
     explicit_actor: str | None = None
     schema: str = "action_ledger"
+    key_file: str | None = None
+
+    @property
+    def keyring(self) -> Keyring | None:
+        """The chain keys: ``--key-file`` (or its variable), else ``$ACTION_LEDGER_KEY`` (keys
+        separated by spaces, oldest first), else none. Never a command-line value: it would
+        be visible to every user of the machine and kept in shell histories.
+
+        Raises:
+            ValidationError: the file cannot be read or holds no usable key.
+        """
+        if self.key_file:
+            return Keyring.read(self.key_file)
+        text = os.environ.get(KEY_ENV, "")
+        if text.strip():
+            return Keyring.parse("\n".join(text.split()), source=f"${KEY_ENV}")
+        return None
 
     @property
     def actor(self) -> str:
@@ -108,7 +130,11 @@ def _ledger(ctx: click.Context, *, create: bool = False) -> Iterator[Ledger]:
     try:
         with _progress("Bringing the read models up to date") as progress:
             ledger = Ledger.open(
-                settings.db, progress=progress, schema=settings.schema, create=create
+                settings.db,
+                progress=progress,
+                schema=settings.schema,
+                create=create,
+                key=settings.keyring,
             )
         with ledger:
             yield ledger
@@ -281,9 +307,17 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
     show_default=True,
     help=f"For a postgresql:// register: the schema holding it. Also ${SCHEMA_ENV}.",
 )
+@click.option(
+    "--key-file",
+    envvar=KEY_FILE_ENV,
+    default=None,
+    type=click.Path(dir_okay=False),
+    help=f"A keyed register's key file: one key a line, oldest first (see new-key). Also "
+    f"${KEY_FILE_ENV}; or the keys themselves in ${KEY_ENV}.",
+)
 @click.version_option(package_name="action-ledger")
 @click.pass_context
-def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
+def main(ctx: click.Context, db: str, actor: str | None, schema: str, key_file: str | None) -> None:
     """Keep an OPCC action register: every change is an event; history is never lost.
 
     \b
@@ -299,7 +333,9 @@ def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
             err=True,
         )
         ctx.exit(EXIT_CODES["invalid input"])
-    ctx.obj = _Settings(db=db, login=_login_name(), explicit_actor=actor, schema=schema)
+    ctx.obj = _Settings(
+        db=db, login=_login_name(), explicit_actor=actor, schema=schema, key_file=key_file
+    )
 
 
 @main.group()
@@ -711,10 +747,11 @@ def verify(ctx: click.Context, head: str | None, as_json: bool) -> None:
     """
     with _ledger(ctx) as ledger, _progress("Checking the hash chain") as progress:
         report = ledger.verify(head=head, progress=progress)
+        keyed = _key_summary(ledger.store)
     if as_json:
         _echo_json(report)
     elif report.ok:
-        click.echo(f"ok: {report.checked} events checked; head {report.head_hash}")
+        click.echo(f"ok: {report.checked} events checked; head {report.head_hash}{keyed}")
     else:
         click.echo(
             f"FAILED at position {report.first_bad_position}: {report.reason} "
@@ -723,6 +760,15 @@ def verify(ctx: click.Context, head: str | None, as_json: bool) -> None:
         )
     if not report.ok:
         ctx.exit(EXIT_CODES["verify failed"])
+
+
+def _key_summary(store: EventStore) -> str:
+    """``"; keyed: key ID from position 1, …"`` for a keyed register, else nothing."""
+    schedule = keys_of(store)
+    if schedule is None or not schedule.keyed:
+        return ""
+    keys = ", ".join(f"key {r.key_id} from position {r.from_position}" for r in schedule.records)
+    return f"; keyed: {keys}"
 
 
 def render_agenda(agenda: Agenda) -> str:
@@ -905,22 +951,128 @@ def _progress(label: str) -> Iterator[Progress]:
 
 
 @main.command()
+@click.option(
+    "--keyed",
+    is_flag=True,
+    help="Seal the hash chain with the key of --key-file (HMAC): a keyed register is opened "
+    "only with its key.",
+)
 @click.pass_context
-def init(ctx: click.Context) -> None:
+def init(ctx: click.Context, keyed: bool) -> None:
     """Create an empty register file (nothing happens to one that exists).
+
+    With a key (--key-file), the new register is keyed: its hash chain is an HMAC under the
+    key, and it is opened only with that key.
 
     \b
     Example:
         action-ledger --db register.db init
+        action-ledger new-key --to register.key
+        action-ledger --db keyed.db --key-file register.key init --keyed
     """
     db = ctx.obj.db
+    if keyed and not _has_key(ctx):
+        _show(
+            "error: init --keyed needs a key: make one with 'action-ledger new-key --to "
+            f"register.key', then give --key-file register.key (or set {KEY_FILE_ENV})",
+            err=True,
+        )
+        ctx.exit(EXIT_CODES["invalid input"])
     existed = db != ":memory:" and Path(db).exists()
     with _ledger(ctx, create=True) as ledger:
         count = ledger.store.last_position()
+        schedule = keys_of(ledger.store)
+    kind = "register"
+    if schedule is not None and schedule.keyed:
+        kind = f"keyed register (current key {schedule.records[-1].key_id})"
     if existed:
-        click.echo(f"{db} is already a register ({count} events); nothing changed")
+        click.echo(f"{db} is already a {kind} ({count} events); nothing changed")
     else:
-        click.echo(f"created an empty register in {db}")
+        click.echo(f"created an empty {kind} in {db}")
+
+
+def _has_key(ctx: click.Context) -> bool:
+    settings: _Settings = ctx.obj
+    return bool(settings.key_file) or bool(os.environ.get(KEY_ENV, "").strip())
+
+
+@main.command("new-key")
+@click.option(
+    "--to",
+    "key_file",
+    type=click.Path(dir_okay=False),
+    help="Add the key as the last line of this key file (made readable by you alone if new), "
+    "instead of printing it.",
+)
+@click.pass_context
+def new_key(ctx: click.Context, key_file: str | None) -> None:
+    """Make a new random chain key (256 bits): print it, or add it to a key file.
+
+    Keep the key file private and backed up apart from the register: without it a keyed
+    register can be neither written nor verified. Adding a key to the key file of a keyed
+    register is the first step of a rotation (then: rotate-key).
+
+    \b
+    Example:
+        action-ledger new-key --to register.key
+        action-ledger --db register.db --key-file register.key init --keyed
+    """
+    key = secrets.token_urlsafe(32)
+    if key_file is None:
+        click.echo(key)
+        return
+    try:
+        existing = Keyring.read(key_file) if Path(key_file).exists() else None
+        fd = os.open(key_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(key + "\n")
+    except ActionLedgerError as error:
+        _show(f"error: {error}", err=True)
+        ctx.exit(_exit_code(error))
+    except OSError as error:
+        raise click.FileError(key_file, hint=error.strerror or str(error)) from None
+    count = 1 if existing is None else len(existing.keys) + 1
+    click.echo(
+        f"added key {key_id(key.encode())} to {key_file} ({count} "
+        f"{'key' if count == 1 else 'keys'}; the last one seals new events)"
+    )
+
+
+@main.command("rotate-key")
+@click.pass_context
+def rotate_key(ctx: click.Context) -> None:
+    """Start sealing with the newest key of the key file (its last line).
+
+    The key before it must be the register's current key. Events already stored keep the
+    key that sealed them (nothing is rewritten); keep the old keys in the key file: verify
+    needs them. Whoever holds only an old key cannot seal events after the rotation.
+
+    \b
+    Example:
+        action-ledger new-key --to register.key
+        action-ledger --key-file register.key rotate-key
+    """
+    settings: _Settings = ctx.obj
+    try:
+        keyring = settings.keyring
+        if keyring is None or len(keyring.keys) < 2:
+            raise ValidationError(
+                "rotate-key needs the key file with the register's current key and, on the "
+                "last line, the new one: add it with 'action-ledger new-key --to KEYFILE' and "
+                "give --key-file KEYFILE",
+                field="key",
+            )
+        with Ledger.open(
+            settings.db, schema=settings.schema, create=False, key=Keyring(keyring.keys[:-1])
+        ) as ledger:
+            record = ledger.rotate_key(keyring.current)
+    except ActionLedgerError as error:
+        _show(f"error: {error}", err=True)
+        ctx.exit(_exit_code(error))
+    click.echo(
+        f"rotated: events from position {record.from_position} on are sealed with key "
+        f"{record.key_id}; keep the older keys in the key file, verify needs them"
+    )
 
 
 @main.command()
@@ -1292,16 +1444,18 @@ def copy(
     """
     schema = ctx.obj.schema
     try:
-        source_store = open_store(source, schema=from_schema or schema, create=False)
+        key = ctx.obj.keyring
+        source_store = open_store(source, schema=from_schema or schema, create=False, key=key)
         try:
-            target_store = open_store(target, schema=to_schema or schema)
+            target_store = open_store(target, schema=to_schema or schema, key=key)
             try:
                 result = _copy(source_store, target_store, source, target)
             finally:
                 target_store.close()
         finally:
             source_store.close()
-        with Ledger.open(target, schema=to_schema or schema) as copied:  # builds its tables
+        # Builds its tables.
+        with Ledger.open(target, schema=to_schema or schema, key=key) as copied:
             copied.register()
     except ActionLedgerError as error:
         _show(f"error: {error}", err=True)
@@ -1319,16 +1473,21 @@ def _copy(
     source: EventStore, target: EventStore, source_name: str, target_name: str
 ) -> dict[str, Any]:
     with _progress(f"Checking {source_name}") as progress:
-        before = verify_chain(_each(source, progress), key=source.key)
+        before = verify_chain(_each(source, progress), key=source.key, keys=keys_of(source))
     if not before.ok:
         raise IntegrityError(
             f"{source_name} does not verify (position {before.first_bad_position}: "
             f"{before.reason}); nothing was copied"
         )
     with _progress(f"Copying to {target_name}") as progress:
-        target.restore(_each(source, progress))
+        schedule = keys_of(source)
+        if schedule is not None and keys_of(target) is not None:
+            restore: Any = target.restore  # the backends' restore takes the key records
+            restore(_each(source, progress), keys=schedule.records)
+        else:
+            target.restore(_each(source, progress))
     with _progress(f"Checking {target_name}") as progress:
-        after = verify_chain(_each(target, progress), key=target.key)
+        after = verify_chain(_each(target, progress), key=target.key, keys=keys_of(target))
     if not after.ok or (after.checked, after.head_hash) != (before.checked, before.head_hash):
         raise IntegrityError(
             f"{target_name} does not end at the source's head after the copy: "

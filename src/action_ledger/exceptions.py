@@ -12,6 +12,7 @@ __all__ = [
     "ConnectionLostError",
     "DuplicateEventError",
     "IntegrityError",
+    "KeyMismatchError",
     "MissingDependencyError",
     "NotFoundError",
     "RuleViolationError",
@@ -121,6 +122,12 @@ class IntegrityError(ActionLedgerError):
 
 class StoreError(ActionLedgerError):
     """The event store could not be opened or used (a bad path, URL or connection)."""
+
+
+class KeyMismatchError(StoreError):
+    """A register's chain key and the key given do not agree: a keyed register opened without
+    its key or with another one, a plain register opened with a key, or a key file whose
+    newest key the register does not know. Raised before anything is read or written."""
 
 
 class ConnectionLostError(StoreError):

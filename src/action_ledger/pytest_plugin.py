@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 if TYPE_CHECKING:
-    from action_ledger import Ledger
+    from action_ledger import Keyring, Ledger
     from action_ledger._clock import Clock
     from action_ledger.store import EventStore
 
@@ -207,7 +207,7 @@ class LedgerFactory:
         self,
         backend: str = "sqlite",
         *,
-        key: bytes | None = None,
+        key: bytes | Keyring | None = None,
         clock: Clock | None = None,
         **options: Any,
     ) -> Ledger:
@@ -216,7 +216,7 @@ class LedgerFactory:
 
         Args:
             backend: where the register is kept.
-            key: an HMAC key for the hash chain.
+            key: an HMAC key for the hash chain (or a :class:`~action_ledger.Keyring`).
             clock: the ledger's and store's clock; ``None`` for the default (system) clock.
             options: further arguments of :meth:`Ledger.open <action_ledger.Ledger.open>`
                 (``max_retries``, ``cache_size``, ``synchronous``…; not ``schema``, which the
@@ -235,7 +235,11 @@ class LedgerFactory:
         return ledger
 
     def store(
-        self, backend: str = "sqlite", *, key: bytes | None = None, clock: Clock | None = None
+        self,
+        backend: str = "sqlite",
+        *,
+        key: bytes | Keyring | None = None,
+        clock: Clock | None = None,
     ) -> EventStore:
         """A fresh, empty event store of ``backend``, without a ledger or read model (e.g. for
         :class:`action_ledger.testing.contract.EventStoreContract`); arguments as for a

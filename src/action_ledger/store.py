@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from ._clock import Clock, format_utc
+from ._keys import KeyCursor, KeyRecord, Keyring, KeySchedule, as_keyring, open_schedule
 from .exceptions import (
     ConcurrencyError,
     DuplicateEventError,
@@ -181,14 +182,17 @@ class ChainCheck:
 
     Args:
         key: the HMAC key, if the log was written with one.
+        keys: which key seals which positions (a register whose key was rotated); when
+            given, ``key`` is not used.
 
     Attributes:
         position: the position of the last event that checked out (0 before the first).
         head_hash: that event's hash (``GENESIS_HASH`` before the first).
     """
 
-    def __init__(self, *, key: bytes | None = None) -> None:
+    def __init__(self, *, key: bytes | None = None, keys: KeySchedule | None = None) -> None:
         self.key = key
+        self._keys = KeyCursor(KeySchedule.of(key) if keys is None else keys)
         self.position = 0
         self.head_hash = GENESIS_HASH
         self._versions: dict[str, int] = {}
@@ -216,6 +220,9 @@ class ChainCheck:
             )
         if event.prev_hash != self.head_hash:
             return "prev_hash does not match the hash of the event before it"
+        key, missing = self._keys.key_at(event.position)
+        if missing is not None:
+            return missing
         recomputed = chain_hash(
             self.head_hash,
             position=event.position,
@@ -223,7 +230,7 @@ class ChainCheck:
             version=event.version,
             event=event,
             recorded_at=event.recorded_at,
-            key=self.key,
+            key=key,
         )
         if not hmac.compare_digest(recomputed, event.hash):
             return _HASH_MISMATCH
@@ -234,7 +241,11 @@ class ChainCheck:
 
 
 def verify_chain(
-    events: Iterable[StoredEvent], *, key: bytes | None = None, head: str | None = None
+    events: Iterable[StoredEvent],
+    *,
+    key: bytes | None = None,
+    head: str | None = None,
+    keys: KeySchedule | None = None,
 ) -> VerifyReport:
     """Check a log read in position order, in constant memory per stream.
 
@@ -247,8 +258,10 @@ def verify_chain(
         key: the HMAC key, if the store was written with one.
         head: a head hash published earlier; the report fails if no checked event has it
             (the log was rewritten since).
+        keys: which key seals which positions, for a register whose key was rotated (a
+            keyed store's ``keys``); when given, ``key`` is not used.
     """
-    chain = ChainCheck(key=key)
+    chain = ChainCheck(key=key, keys=keys)
     checked = 0
     head_seen = head is None
     for event in events:
@@ -281,7 +294,10 @@ def verify_chain(
 class EventStore(Protocol):
     """What every backend provides (in-memory, SQLite, PostgreSQL); one contract suite tests all.
 
-    The store owns ``recorded_at`` and the hash chain; it never sees domain classes.
+    The store owns ``recorded_at`` and the hash chain; it never sees domain classes. The
+    library's backends also keep ``keys`` (a :class:`~action_ledger.KeySchedule`: which key
+    seals which positions), take ``keys=`` (a backup's key records) in ``restore`` and have
+    ``rotate_key(new_key)``; a store without them is sealed by ``key`` throughout.
     """
 
     key: bytes | None
@@ -564,7 +580,9 @@ def seal_batches(
 # -- shared by the backends: restoring a backup ------------------------------------------------
 
 
-def check_restore(events: Iterable[StoredEvent], *, key: bytes | None) -> Iterator[StoredEvent]:
+def check_restore(
+    events: Iterable[StoredEvent], *, key: bytes | None, keys: KeySchedule | None = None
+) -> Iterator[StoredEvent]:
     """Yield the events of an exported log, each once it has passed the checks of
     :meth:`EventStore.restore` (the chain, as :func:`verify_chain` checks it, and
     ``recorded_at`` never decreasing). Event ids are left to the backend, which keeps them
@@ -573,7 +591,7 @@ def check_restore(events: Iterable[StoredEvent], *, key: bytes | None) -> Iterat
     Raises:
         IntegrityError: at the first event that fails, naming its position.
     """
-    chain = ChainCheck(key=key)
+    chain = ChainCheck(key=key, keys=keys)
     recorded_at = ""
     for event in events:
         position = chain.position + 1
@@ -591,6 +609,54 @@ def check_restore(events: Iterable[StoredEvent], *, key: bytes | None) -> Iterat
             )
         recorded_at = event.recorded_at
         yield event
+
+
+def bind_keys(
+    given: bytes | Keyring | None,
+    records: Sequence[KeyRecord],
+    first: StoredEvent | None,
+    *,
+    where: str,
+) -> tuple[KeySchedule, tuple[KeyRecord, ...] | None]:
+    """A store's key schedule on opening: the keys given (``key=``) bound to the register's
+    key records, or refused (see :func:`action_ledger._keys.open_schedule`).
+
+    A register without key records and with events was written before registers recorded
+    their keys: it is plain if its first event's hash is plain SHA-256, and keyed with the
+    key given if that key seals it (the records to store are returned then).
+
+    Args:
+        first: the event at position 1 (``None``: the log is empty); read only when the
+            register has no key records.
+    """
+    sealers: list[bytes] = []
+    plain: bool | None = None
+    keyring = as_keyring(given)
+    if not records and first is not None:
+        plain = first.hash == _first_hash(first, None)
+        if keyring is not None:
+            sealers = [k for k in reversed(keyring.keys) if first.hash == _first_hash(first, k)]
+    return open_schedule(
+        keyring, records, first_hash_plain=plain, first_sealed_by=sealers, where=where
+    )
+
+
+def _first_hash(first: StoredEvent, key: bytes | None) -> str:
+    return chain_hash(
+        GENESIS_HASH,
+        position=first.position,
+        stream_id=first.stream_id,
+        version=first.version,
+        event=first,
+        recorded_at=first.recorded_at,
+        key=key,
+    )
+
+
+def keys_of(store: object) -> KeySchedule | None:
+    """The key schedule of a store that keeps one (``None``: its ``key`` seals the whole log)."""
+    keys = getattr(store, "keys", None)
+    return keys if isinstance(keys, KeySchedule) else None
 
 
 def repeated_id_error(event_id: str, position: int, first: int) -> IntegrityError:

@@ -16,10 +16,12 @@ person, in order).
 
 ``--set heldout`` scores the held-out notes instead: every notes file in
 ``benchmarks/minutes_heldout/`` (plain text and Word, written in other offices' layouts and not
-used to tune the reader) against the gold ``<file stem>.toml`` beside it.
+used to tune the reader) against the gold ``<file stem>.toml`` beside it. ``--set test`` scores
+the final test set, ``benchmarks/minutes_test/``, the same way (kept unseen while the reader is
+tuned on the held-out set).
 
 Run from the repository root:
-``python benchmarks/bench_minutes.py [--set seeds|heldout] [--seeds DIR] [--check]``
+``python benchmarks/bench_minutes.py [--set seeds|heldout|test] [--seeds DIR] [--check]``
 (``--check`` exits 1 when actions raised are below 0.9 precision or recall, or the meeting's
 date, time or attendance is wrong in any file).
 """
@@ -40,6 +42,7 @@ from action_ledger.minutes import MinutesDraft, read_minutes
 HERE = Path(__file__).resolve().parent
 GOLD = HERE / "minutes_gold"
 HELDOUT = HERE / "minutes_heldout"
+TEST = HERE / "minutes_test"
 THRESHOLD = 85.0
 FIELDS = ("date", "time", "title", "chair", "minutes_by", "venue", "attendance", "apologies")
 
@@ -157,18 +160,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--set",
-        choices=("seeds", "heldout"),
+        choices=("seeds", "heldout", "test"),
         default="seeds",
-        help="seeds: the three West Mercia notes (in-sample); heldout: benchmarks/minutes_heldout",
+        help="seeds: the three West Mercia notes (in-sample); heldout: benchmarks/minutes_heldout;"
+        " test: benchmarks/minutes_test",
     )
     parser.add_argument("--seeds", type=Path, default=None, help="the notes' directory")
     parser.add_argument("--gold", type=Path, default=None, help="the gold drafts' directory")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
-    if args.set == "heldout":
-        args.seeds = args.seeds or HELDOUT
-        args.gold = args.gold or HELDOUT
+    if args.set in ("heldout", "test"):
+        directory = HELDOUT if args.set == "heldout" else TEST
+        args.seeds = args.seeds or directory
+        args.gold = args.gold or directory
     else:
         args.seeds = args.seeds or HERE.parent.parent.parent / "shared" / "seeds"
         args.gold = args.gold or GOLD

@@ -1,8 +1,9 @@
-"""The held-out minutes set stays sound: its gold drafts fit the draft model and their notes.
+"""The held-out and test minutes sets stay sound: their gold drafts fit the draft model and notes.
 
-The held-out notes (``benchmarks/minutes_heldout/``) measure the notes reader on layouts it was
-not tuned on; these tests check the set itself and the benchmark's ``--set heldout``, never the
-reader's scores.
+The held-out notes (``benchmarks/minutes_heldout/``) and the final test set
+(``benchmarks/minutes_test/``) measure the notes reader on layouts it was not tuned on; these
+tests check the sets themselves and the benchmark's ``--set heldout`` and ``--set test``, never
+the reader's scores.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from action_ledger.minutes import (
 
 BENCH = Path(__file__).parent.parent / "benchmarks"
 HELDOUT = BENCH / "minutes_heldout"
-GOLDS = sorted(HELDOUT.glob("*.toml"))
+TEST = BENCH / "minutes_test"
+GOLDS = sorted(HELDOUT.glob("*.toml")) + sorted(TEST.glob("*.toml"))
 
 
 def _bench() -> ModuleType:
@@ -100,12 +102,17 @@ def _draft(gold: dict[str, Any]) -> MinutesDraft:
     )
 
 
-def test_the_set_has_eight_text_notes_and_two_word_versions() -> None:
-    """At least eight plain-text notes and two Word notes, each with its gold draft."""
-    files = [_gold(path)["file"] for path in GOLDS]
-    assert len([f for f in files if f.endswith(".txt")]) >= 8
+@pytest.mark.parametrize(
+    ("directory", "n_text"), [(HELDOUT, 8), (TEST, 6)], ids=["heldout", "test"]
+)
+def test_the_set_has_enough_text_notes_and_two_word_versions(directory: Path, n_text: int) -> None:
+    """At least eight (held-out) or six (test) plain-text notes and two Word notes, each with its
+    gold draft."""
+    golds = sorted(directory.glob("*.toml"))
+    files = [_gold(path)["file"] for path in golds]
+    assert len([f for f in files if f.endswith(".txt")]) >= n_text
     assert len([f for f in files if f.endswith(".docx")]) == 2
-    assert all(Path(f).stem == path.stem for f, path in zip(files, GOLDS, strict=True))
+    assert all(Path(f).stem == path.stem for f, path in zip(files, golds, strict=True))
 
 
 @pytest.mark.parametrize("path", GOLDS, ids=lambda p: p.stem)
@@ -113,7 +120,7 @@ def test_a_gold_draft_names_its_notes_exactly(path: Path) -> None:
     """The gold's file exists, its SHA-256 is the notes' bytes', and every source line is in it."""
     gold = _gold(path)
     assert gold["format"] == "action-ledger minutes draft 1"
-    notes = HELDOUT / gold["file"]
+    notes = path.parent / gold["file"]
     assert hashlib.sha256(notes.read_bytes()).hexdigest() == gold["sha256"]
     n_lines = _n_lines(notes)
     if notes.suffix == ".txt":
@@ -151,10 +158,14 @@ def test_a_draft_equal_to_its_gold_scores_full_marks(path: Path) -> None:
     assert result["notes"] == []
 
 
-def test_the_benchmark_scores_the_heldout_set(capsys: pytest.CaptureFixture[str]) -> None:
-    """``--set heldout`` reads every held-out notes file (text and Word) and prints its row."""
-    _bench().main(["--set", "heldout"])
+@pytest.mark.parametrize(("name", "directory"), [("heldout", HELDOUT), ("test", TEST)])
+def test_the_benchmark_scores_the_set(
+    name: str, directory: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--set heldout`` / ``--set test`` reads every notes file of the set (text and Word) and
+    prints its row."""
+    _bench().main(["--set", name])
     out = capsys.readouterr().out
     rows = [line.split(" | ")[0] for line in out.splitlines() if " | " in line]
-    assert rows[1:-1] == [_gold(path)["file"] for path in GOLDS]
+    assert rows[1:-1] == [_gold(path)["file"] for path in sorted(directory.glob("*.toml"))]
     assert rows[-1] == "overall"

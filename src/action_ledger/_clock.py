@@ -165,7 +165,7 @@ def _words(field: str) -> str:
 
 
 #: The forms of a date people write in England, besides ISO ``2022-08-25``: pendulum tokens.
-DATE_FORMS = ("D/M/YYYY", "D MMMM YYYY", "D MMM YYYY", "dddd D MMMM YYYY")
+DATE_FORMS = ("D/M/YYYY", "D MMMM YYYY", "D MMM YYYY", "dddd D MMMM YYYY", "dddd D MMM YYYY")
 _DATE_EXAMPLES = "2022-08-25, 25/08/2022 or 25 August 2022"
 _LOOKS_LIKE_A_DATE = re.compile(
     r"\d{1,2}/\d{1,2}/\d{4}|(?:[A-Za-z]+,? +)?\d{1,2}(?:st|nd|rd|th)? +[A-Za-z]+\.? +\d{4}"

@@ -166,9 +166,8 @@ def _summary(event: ActionEvent) -> str:
                 "",
             )
             nxt = show(event.next_revisit)
-            return (
-                f"Revisited{_at(event.meeting, event.item)}{assured}: {event.outcome}"
-                + (f" Next revisit: {nxt}." if nxt else "")
+            return f"Revisited{_at(event.meeting, event.item)}{assured}: {event.outcome}" + (
+                f" Next revisit: {nxt}." if nxt else ""
             )
         case ActionClosed():
             how = (

@@ -254,7 +254,7 @@ def render_history(entries: Sequence[AuditEntry]) -> str:
             textwrap.wrap(e.summary, _width() - 4, initial_indent="    ", subsequent_indent="    ")
         )
         for name, (old, new) in e.changes.items() if e.event_type != "raised" else ():
-            out.append(f"    {name}: {old or '-'} → {new or '-'}")
+            out.append(f"    {name.replace('_', ' ')}: {old or '-'} → {new or '-'}")
         if e.corrected_by:
             out.append(f"    corrected later by {', '.join(c[:8] for c in e.corrected_by)}")
         out.append(f"    event {e.event_id}  hash {e.hash[:16]}…")
@@ -861,16 +861,23 @@ def render_chain(chain: Sequence[ChainLink]) -> str:
     lines = []
     for link in chain:
         a = link.action
-        lines.append(
-            f"{a.id}  {a.status}  raised {a.raised_at.in_tz(LONDON).date()}: {a.text[:90]}"
+        lines.extend(
+            textwrap.wrap(
+                f"{a.id}  {a.status}  raised {a.raised_at.in_tz(LONDON).date()}: {a.text}",
+                _width(),
+                subsequent_indent="    ",
+            )
         )
         for d in link.links:
             verb = "follows" if d.kind == "follows" else "superseded by"
-            lines.append(
-                f"    {d.action} {verb} {d.other} — {d.occurred_at.in_tz(LONDON).date()}"
-                + (f" at {d.meeting}" if d.meeting else "")
-                + f" (event {d.event_id[:8]})"
-            )
+            day = d.occurred_at.in_tz(LONDON).date().isoformat()
+            if d.meeting is None:
+                when = day
+            elif d.meeting == day:  # the meeting id is its date: say it once
+                when = f"at the meeting of {day}"
+            else:
+                when = f"{day} at meeting {d.meeting}"
+            lines.append(f"    {d.action} {verb} {d.other} — {when} (event {d.event_id[:8]})")
     return "\n".join(lines)
 
 

@@ -85,6 +85,17 @@ def test_a_day_that_does_not_exist_is_refused_in_words(text: str) -> None:
     assert "meeting_date" not in message
 
 
+@given(_days, st.integers(1, 6))
+def test_a_wrong_day_of_the_week_is_refused_naming_the_right_one(day: _dt.date, off: int) -> None:
+    """`Monday 4 October 2022` (a Tuesday) is refused, saying which day it really is."""
+    wrong = calendar.day_name[(day.weekday() + off) % 7]
+    text = f"{wrong} {day.day} {calendar.month_name[day.month]} {day.year}"
+    with pytest.raises(ValidationError) as raised:
+        to_date(text, field="meeting_date")
+    assert f"names a {wrong}, but " in str(raised.value)
+    assert f" is a {calendar.day_name[day.weekday()]}" in str(raised.value)
+
+
 def test_agenda_takes_dates_as_written_in_england(db: str) -> None:
     """`agenda 4/10/2021` and `agenda "4 October 2021"` print the ISO date's agenda; a bad
     date is one line in words, exit 2."""

@@ -1,4 +1,5 @@
-"""Time: the one module that reads the clock, and the ISO 8601 boundary.
+"""Time: the one module that reads the clock, and the ISO 8601 boundary (which also reads
+dates as written in England: ``25/08/2022``, ``25 August 2022``).
 
 Everything stored is UTC; meeting-local input is Europe/London. Values are timezone-aware
 pendulum ``DateTime`` and ``Date`` objects.
@@ -165,7 +166,14 @@ def _words(field: str) -> str:
 
 
 #: The forms of a date people write in England, besides ISO ``2022-08-25``: pendulum tokens.
-DATE_FORMS = ("D/M/YYYY", "D MMMM YYYY", "D MMM YYYY", "dddd D MMMM YYYY", "dddd D MMM YYYY")
+DATE_FORMS = ("D/M/YYYY", "D MMMM YYYY", "D MMM YYYY")
+# In English whatever the machine's locale (``calendar.day_name`` follows it).
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAYS = {
+    form: number
+    for number, name in enumerate(_DAY_NAMES)
+    for form in (name.casefold(), name[:3].casefold())
+}
 _DATE_EXAMPLES = "2022-08-25, 25/08/2022 or 25 August 2022"
 _LOOKS_LIKE_A_DATE = re.compile(
     r"\d{1,2}/\d{1,2}/\d{4}|(?:[A-Za-z]+,? +)?\d{1,2}(?:st|nd|rd|th)? +[A-Za-z]+\.? +\d{4}"
@@ -179,22 +187,39 @@ def parse_day(text: str) -> _dt.date | None:
     ``25 August 2022``, ``25 Aug 2022`` and ``Thursday 25 August 2022``.
 
     Raises:
-        ValueError: it is written as a date that does not exist (``31/02/2022``).
+        ValueError: it is written as a date that does not exist (``31/02/2022``), or names
+            the wrong day of the week (``Monday 4 October 2022``: a Tuesday); its message
+            says which.
     """
     text = " ".join(text.replace(",", " ").split())
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return _dt.date.fromisoformat(text)
+        try:
+            return _dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError("is not a real date") from None
     if not _LOOKS_LIKE_A_DATE.fullmatch(text):
         return None
     text = re.sub(r"(?<=\d)(st|nd|rd|th)\b", "", text).replace(".", "")
     text = re.sub(r"\bsept\b", "sep", text, flags=re.IGNORECASE)
+    named = None
+    if text[0].isalpha():  # a day of the week first: checked, not trusted
+        first, text = text.split(" ", 1)
+        named = _WEEKDAYS.get(first.casefold())
+        if named is None:
+            raise ValueError(f"starts with {first!r}, which is not a day of the week")
     for form in DATE_FORMS:
         try:
             parsed = pendulum.from_format(text.title(), form, locale="en")
         except ValueError:
             continue
-        return _dt.date(parsed.year, parsed.month, parsed.day)
-    raise ValueError(text)
+        day = _dt.date(parsed.year, parsed.month, parsed.day)
+        if named is not None and named != day.weekday():
+            written = parsed.format("D MMMM YYYY", locale="en")
+            raise ValueError(
+                f"names a {_DAY_NAMES[named]}, but {written} is a {_DAY_NAMES[day.weekday()]}"
+            )
+        return day
+    raise ValueError("is not a real date")
 
 
 def to_date(value: object, *, field: str) -> pendulum.Date:
@@ -214,13 +239,14 @@ def to_date(value: object, *, field: str) -> pendulum.Date:
     if isinstance(value, _dt.date):
         return pendulum.date(value.year, value.month, value.day)
     if isinstance(value, str):
+        problem = "is not a real date"
         try:
             parsed = parse_day(value)
-        except ValueError:
-            parsed = None
+        except ValueError as error:
+            parsed, problem = None, str(error)
         if parsed is None:
             raise ValidationError(
-                f"{name}: {value!r} is not a real date; give one such as {_DATE_EXAMPLES}",
+                f"{name}: {value!r} {problem}; give one such as {_DATE_EXAMPLES}",
                 field=field,
                 value=value,
             ) from None

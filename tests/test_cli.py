@@ -316,7 +316,7 @@ def test_export_publishes_html_and_markdown_with_a_verifiable_footer(
     assert "ACT-2018-001" not in out
     code, out, _ = run(db, "export", "--format", "csv")
     header, *rows = out.splitlines()
-    assert header.split(",")[:4] == ["ref", "meeting", "item", "action"]
+    assert header.split(",")[:4] == ["ref", "meeting", "source", "item"]
     assert len(rows) >= count // 2
 
 

@@ -174,13 +174,16 @@ def test_html_is_one_accessible_document(published: Ledger) -> None:
     page = Page(text)
     assert page.lang == "en-GB"
     assert page.title == "Action log"
-    assert len(page.tables) == 4  # three meetings and "Other sources"
+    # Three meetings, "Other sources", and the actions from elsewhere revisited in October 2021.
+    assert len(page.tables) == 5
     for table in page.tables:
         assert table["caption"].strip()
-        assert len(table["cols"]) == 8
+        assert len(table["cols"]) in (9, 5)
         assert table["cols"][0] == "Ref"
-        assert all(n == 8 for n in table["cells"])  # header row and every data row
-    refs = [ref for table in page.tables for ref in table["rows"]]
+        assert all(n == len(table["cols"]) for n in table["cells"])  # header and data rows
+    actions = [table for table in page.tables if len(table["cols"]) == 9]
+    assert len(actions) == 4
+    refs = [ref for table in actions for ref in table["rows"]]
     expected = [a.id for a in published.register(restricted=False)]
     assert sorted(refs) == sorted(expected)
     assert len(refs) == 15
@@ -193,9 +196,10 @@ def test_html_leaves_out_restricted_actions_and_notes(published: Ledger) -> None
     secret_id = published.register(restricted=True)[0].id
     assert "SECRET" not in text
     assert secret_id not in text
-    row = re.search(r'<tr><th scope="row">ACT-2021-002</th>.*?</tr>', text)
+    rows = re.findall(r'<tr><th scope="row">ACT-2021-002</th>.*?</tr>', text)
+    row = next((r for r in rows if "status-open" in r), None)
     assert row is not None
-    assert "2021-10-01: Written update provided in advance of the meeting" in row[0]
+    assert "2021-10-01: Written update provided in advance of the meeting" in row
     assert published.get("ACT-2021-002").last_update == SECRET_NOTE  # the register keeps it
 
 
@@ -237,7 +241,12 @@ def test_html_is_deterministic_and_exact(published: Ledger) -> None:
         "<td>CC</td><td>2021-09-01 (Revisit in 6 months)</td>"
         '<td><span class="status-closed">Closed (superseded by ACT-2021-003)</span></td>'
         "<td>2021-10-01: Written update provided in advance of the meeting: it evidenced force "
-        "activity across all 4Ps.</td><td>2021-10-04</td></tr>"
+        "activity across all 4Ps.</td>"
+        "<td>2021-10-04 (meeting 2021-10-04): The written update evidenced force activity "
+        "across all 4Ps. The PCC asked if there was an opportunity to reassure the public about "
+        "action taken to disrupt criminal groups. The CC responded that regardless of what "
+        "public feedback is about they need to publicise good work throughout the criminal "
+        "justice process.</td><td>2021-10-04</td></tr>"
     ) in first
     assert (
         '<h2 id="meeting-2018-04-23">Monthly Assurance Meeting April 2018, 23 April 2018</h2>'
@@ -252,9 +261,13 @@ def test_select_one_meeting(published: Ledger) -> None:
         ["ACT-2018-005", "ACT-2018-006", "ACT-2018-007", "ACT-2018-008"]
     ]
     october_2021 = Page(publish_html(published, meeting="2021-10-04", generated_at=GENERATED))
-    (table,) = october_2021.tables
+    table, revisited = october_2021.tables
     assert "ACT-2021-003" in table["rows"]
     assert len(table["rows"]) == 5  # four minuted actions and the <script> one, not the secret
+    # The actions raised elsewhere that the meeting revisited, with what it said.
+    assert revisited["rows"] == ["ACT-2021-001", "ACT-2021-002"]
+    assert revisited["cols"] == ["Ref", "Item", "Action", "Outcome", "PCC assured"]
+    assert any("sight of the review findings this month" in t for t in october_2021.text)
 
 
 def test_select_a_date_range(published: Ledger) -> None:
@@ -275,9 +288,10 @@ def test_select_a_date_range(published: Ledger) -> None:
             published, raised_from="2021-03-01", raised_to="2021-03-31", generated_at=GENERATED
         )
     )
-    (table,) = spring_2021.tables
+    revisited, table = spring_2021.tables  # revisited in October 2021; raised elsewhere
     assert table["rows"] == ["ACT-2021-001", "ACT-2021-002"]
     assert table["cols"][1] == "Source"
+    assert revisited["rows"] == ["ACT-2021-001", "ACT-2021-002"]
     assert "Other sources" in spring_2021.text
 
 
@@ -395,11 +409,11 @@ def test_markdown_tables_are_well_formed(published: Ledger) -> None:
     pipes, markup and HTML in text escaped."""
     text = publish_markdown(published, generated_at=GENERATED)
     tables = markdown_tables(text)
-    assert len(tables) == 4
+    assert len(tables) == 5  # as the HTML: with the actions revisited in October 2021
     for rows in tables:
-        assert rows[1] == ["---"] * 8
-        assert {len(r) for r in rows} == {8}
-    refs = [row[0] for rows in tables for row in rows[2:]]
+        assert rows[1] == ["---"] * len(rows[0])
+        assert {len(r) for r in rows} == {len(rows[0])} <= {9, 5}
+    refs = [row[0] for rows in tables if len(rows[0]) == 9 for row in rows[2:]]
     assert len(refs) == 15
     assert "SECRET" not in text
     assert "<script>" not in text
@@ -459,7 +473,9 @@ def exported(view: Any, **filters: Any) -> str:
 
 
 def test_csv_has_the_trackers_columns(ledger: Ledger) -> None:
-    """The header is the tracker's; owners, due, status and date closed are as minuted."""
+    """The header is the tracker's; owners, due, status and date closed are as minuted; the
+    meeting id and the source, the due date and its words, each date, the RAG and the latest
+    outcome each have their own column."""
     out = io.StringIO(newline="")
     assert write_csv(ledger, out) == 14
     rows = read_csv(out.getvalue())
@@ -467,14 +483,25 @@ def test_csv_has_the_trackers_columns(ledger: Ledger) -> None:
     by_ref = {r["ref"]: r for r in rows}
     assert by_ref["ACT-2018-005"]["owner"] == "PCC, CC"
     assert by_ref["ACT-2018-002"]["due"] == "2019-10-23"
-    assert by_ref["ACT-2018-004"]["due"] == "to the July holding to account"
+    assert by_ref["ACT-2018-002"]["due words"] == "for the next 12 to 18 months"
+    assert by_ref["ACT-2018-004"]["due"] == ""
+    assert by_ref["ACT-2018-004"]["due words"] == "to the July holding to account"
     closed = by_ref["ACT-2021-001"]
     assert closed["status"] == "closed (superseded by ACT-2021-003)"
     assert closed["date closed"] == "2021-10-04"
-    assert closed["meeting"].startswith("March 2021 holding to account meeting on SOC")
+    assert closed["meeting"] == ""
+    assert closed["source"].startswith("March 2021 holding to account meeting on SOC")
+    assert closed["date raised"] == "2021-03-01"
+    assert closed["rag"] == ""
+    assert closed["revisited at"] == "2021-10-04"
+    assert closed["date revisited"] == "2021-10-04"
+    assert closed["latest outcome"].startswith("The written update evidenced force activity")
     assert by_ref["ACT-2021-005"]["status"] == "open"
     assert by_ref["ACT-2021-005"]["meeting"] == "2021-10-04"
+    assert by_ref["ACT-2021-005"]["source"] == ""
     assert by_ref["ACT-2021-005"]["item"] == "2.3"
+    assert {r["rag"] for r in rows if r["status"] == "open"} <= {"red", "amber", "green"}
+    assert by_ref["ACT-2018-002"]["rag"] == "red"
 
 
 def test_csv_filters(ledger: Ledger) -> None:
@@ -688,14 +715,14 @@ def test_the_header_must_be_the_trackers(ledger: Ledger) -> None:
     """Unknown and missing columns are named, with the expected ones; nothing is stored."""
     rows = rows_of(ledger)
     rows[0][CSV_COLUMNS.index("owner")] = "owners"
-    rows[0].append("rag")
+    rows[0].append("colour")
     before = snapshot(ledger)
     with pytest.raises(ValidationError) as raised:
         import_csv(ledger, as_csv(rows), actor=ACTOR)
     message = str(raised.value)
-    assert "unknown columns 'owners', 'rag'" in message
+    assert "unknown columns 'owners', 'colour'" in message
     assert "missing columns 'owner'" in message
-    assert "ref, meeting, item, action, owner, due, status, latest update, date closed" in message
+    assert ", ".join(CSV_COLUMNS) in message
     assert snapshot(ledger) == before
     with pytest.raises(ValidationError, match="empty"):
         import_csv(ledger, io.StringIO(""), actor=ACTOR)

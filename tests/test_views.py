@@ -249,7 +249,9 @@ def test_register_filters_return_exactly_the_matching_actions(
         pytest.param(
             {"raised_from": "2021-02-30"}, "raised_from", "'2021-02-30'", id="no-such-day"
         ),
-        pytest.param({"raised_to": "31/03/2021"}, "raised_to", "'31/03/2021'", id="not-iso"),
+        pytest.param(
+            {"raised_to": "31/02/2021"}, "raised_to", "'31/02/2021'", id="no-such-english-day"
+        ),
         pytest.param({"meeting": "2021-13-01"}, "meeting", "'2021-13-01'", id="no-such-month"),
         pytest.param({"meeting": "October"}, "meeting", "'October'", id="not-a-meeting-id"),
         pytest.param({"owner": ""}, "owner", "owner", id="empty-owner"),

@@ -1,4 +1,5 @@
-"""Time: the one module that reads the clock, and the ISO 8601 boundary.
+"""Time: the one module that reads the clock, and the ISO 8601 boundary (which also reads
+dates as written in England: ``25/08/2022``, ``25 August 2022``).
 
 Everything stored is UTC; meeting-local input is Europe/London. Values are timezone-aware
 pendulum ``DateTime`` and ``Date`` objects.
@@ -7,6 +8,7 @@ pendulum ``DateTime`` and ``Date`` objects.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable
 
 import pendulum
@@ -41,12 +43,14 @@ def to_datetime(value: object, *, field: str, local: bool = True) -> pendulum.Da
     Raises:
         ValidationError: for anything else, or a date that does not exist.
     """
+    name = _words(field)
     if isinstance(value, str):
         text = value.strip()
-        if len(text) == 10:
+        day = bare_date(text)
+        if day is not None:
             raise ValidationError(
-                f"{field}: {value!r} is a date without a time; give a date-time such as "
-                f"{text}T10:00",
+                f"{name}: {value!r} is a date without a time; give a date-time such as "
+                f"{day.isoformat()}T10:00",
                 field=field,
                 value=value,
             )
@@ -54,7 +58,7 @@ def to_datetime(value: object, *, field: str, local: bool = True) -> pendulum.Da
             value = _dt.datetime.fromisoformat(text)
         except ValueError:
             raise ValidationError(
-                f"{field}: {value!r} is not a real ISO 8601 date-time (e.g. 2021-10-04T13:30 "
+                f"{name}: {value!r} is not a real ISO 8601 date-time (e.g. 2021-10-04T13:30 "
                 "for London time, or 2021-10-04T12:30:00Z)",
                 field=field,
                 value=value,
@@ -63,7 +67,7 @@ def to_datetime(value: object, *, field: str, local: bool = True) -> pendulum.Da
         if value.tzinfo is None or value.utcoffset() is None:
             if not local:
                 raise ValidationError(
-                    f"{field}: {value!r} has no time zone; give an aware date-time",
+                    f"{name}: {value!r} has no time zone; give an aware date-time",
                     field=field,
                     value=value,
                 )
@@ -74,13 +78,13 @@ def to_datetime(value: object, *, field: str, local: bool = True) -> pendulum.Da
             return pendulum.instance(value).in_tz(UTC)
         except (OverflowError, ValueError):
             raise ValidationError(
-                f"{field}: {value.isoformat()} is outside the calendar in UTC; give a date-time "
+                f"{name}: {value.isoformat()} is outside the calendar in UTC; give a date-time "
                 f"in the years {FIRST_YEAR}-{LAST_YEAR}",
                 field=field,
                 value=value,
             ) from None
     raise ValidationError(
-        f"{field}: {value!r} is not a date-time; give an ISO 8601 string or an aware datetime",
+        f"{name}: {value!r} is not a date-time; give an ISO 8601 string or an aware datetime",
         field=field,
         value=value,
     )
@@ -101,7 +105,8 @@ def _check_wall_time(naive: _dt.datetime, *, field: str) -> None:
         return  # at the ends of the calendar: no clock change, and the range check follows
     if len(kept) == 2 and first != second:
         raise ValidationError(
-            f"{field}: {naive.isoformat(timespec='minutes')} happened twice in Europe/London "
+            f"{_words(field)}: {naive.isoformat(timespec='minutes')} happened twice in "
+            "Europe/London "
             f"(the clocks went back that hour): give the offset, "
             f"{naive.isoformat(timespec='minutes')}+01:00 for the first (BST) or "
             f"{naive.isoformat(timespec='minutes')}+00:00 for the second (GMT)",
@@ -110,7 +115,8 @@ def _check_wall_time(naive: _dt.datetime, *, field: str) -> None:
         )
     if not kept:
         raise ValidationError(
-            f"{field}: {naive.isoformat(timespec='minutes')} does not exist in Europe/London "
+            f"{_words(field)}: {naive.isoformat(timespec='minutes')} does not exist in "
+            "Europe/London "
             f"(the clocks went forward that hour, from 01:00 GMT to 02:00 BST): give the time "
             f"with its offset, {naive.isoformat(timespec='minutes')}+00:00 (GMT, the same as "
             f"{(naive + _dt.timedelta(hours=1)).strftime('%H:%M')} BST) or "
@@ -129,7 +135,7 @@ def check_year(field: str, value: object, year: int) -> None:
     """
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise ValidationError(
-            f"{field}: {value!r} is in the year {year}; the register accepts the years "
+            f"{_words(field)}: {value!r} is in the year {year}; the register accepts the years "
             f"{FIRST_YEAR}-{LAST_YEAR} (check for a typing mistake)",
             field=field,
             value=value,
@@ -154,31 +160,133 @@ def to_register_date(value: object, *, field: str) -> pendulum.Date:
     return day
 
 
+def _words(field: str) -> str:
+    """A field's name as words for a message (``meeting_date`` → ``meeting date``)."""
+    return field.replace("_", " ")
+
+
+#: The forms of a date people write in England, besides ISO ``2022-08-25``: pendulum tokens.
+DATE_FORMS = ("D/M/YYYY", "D MMMM YYYY", "D MMM YYYY")
+# In English whatever the machine's locale (``calendar.day_name`` follows it).
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAYS = {
+    form: number
+    for number, name in enumerate(_DAY_NAMES)
+    for form in (name.casefold(), name[:3].casefold())
+}
+_DATE_EXAMPLES = "2022-08-25, 25/08/2022 or 25 August 2022"
+_LOOKS_LIKE_A_DATE = re.compile(
+    r"\d{1,2}/\d{1,2}/\d{4}|(?:[A-Za-z]+,? +)?\d{1,2}(?:st|nd|rd|th)? +[A-Za-z]+\.? +\d{4}"
+)
+
+
+def parse_day(text: str) -> _dt.date | None:
+    """The calendar date ``text`` writes, or ``None`` when it is not written as a date.
+
+    Accepts ISO ``2022-08-25`` and the English forms ``25/08/2022`` (day first),
+    ``25 August 2022``, ``25 Aug 2022`` and ``Thursday 25 August 2022``.
+
+    Raises:
+        ValueError: it is written as a date that does not exist (``31/02/2022``), or names
+            the wrong day of the week (``Monday 4 October 2022``: a Tuesday); its message
+            says which.
+    """
+    text = " ".join(text.replace(",", " ").split())
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return _dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError("is not a real date") from None
+    if not _LOOKS_LIKE_A_DATE.fullmatch(text):
+        return None
+    text = re.sub(r"(?<=\d)(st|nd|rd|th)\b", "", text).replace(".", "")
+    text = re.sub(r"\bsept\b", "sep", text, flags=re.IGNORECASE)
+    named = None
+    if text[0].isalpha():  # a day of the week first: checked, not trusted
+        first, text = text.split(" ", 1)
+        named = _WEEKDAYS.get(first.casefold())
+        if named is None:
+            raise ValueError(f"starts with {first!r}, which is not a day of the week")
+    for form in DATE_FORMS:
+        try:
+            parsed = pendulum.from_format(text.title(), form, locale="en")
+        except ValueError:
+            continue
+        day = _dt.date(parsed.year, parsed.month, parsed.day)
+        if named is not None and named != day.weekday():
+            written = parsed.format("D MMMM YYYY", locale="en")
+            raise ValueError(
+                f"names a {_DAY_NAMES[named]}, but {written} is a {_DAY_NAMES[day.weekday()]}"
+            )
+        return day
+    raise ValueError("is not a real date")
+
+
 def to_date(value: object, *, field: str) -> pendulum.Date:
-    """Coerce ``value`` (a ``date`` or an ISO ``YYYY-MM-DD`` string) to a pendulum ``Date``.
+    """Coerce ``value`` (a ``date``, ISO ``YYYY-MM-DD`` text, or a date as written in England:
+    ``25/08/2022``, ``25 August 2022``) to a pendulum ``Date``.
 
     Raises:
         ValidationError: when it is not a real calendar date (``"2022-02-30"``).
     """
+    name = _words(field)
     if isinstance(value, _dt.datetime):
         raise ValidationError(
-            f"{field}: {value!r} is a date-time; give a date (YYYY-MM-DD)", field=field, value=value
+            f"{name}: {value!r} is a date-time; give a date ({_DATE_EXAMPLES})",
+            field=field,
+            value=value,
         )
     if isinstance(value, _dt.date):
         return pendulum.date(value.year, value.month, value.day)
     if isinstance(value, str):
+        problem = "is not a real date"
         try:
-            parsed = _dt.date.fromisoformat(value.strip())
-        except ValueError:
+            parsed = parse_day(value)
+        except ValueError as error:
+            parsed, problem = None, str(error)
+        if parsed is None:
             raise ValidationError(
-                f"{field}: {value!r} is not a real date in the form YYYY-MM-DD",
+                f"{name}: {value!r} {problem}; give one such as {_DATE_EXAMPLES}",
                 field=field,
                 value=value,
             ) from None
         return pendulum.date(parsed.year, parsed.month, parsed.day)
     raise ValidationError(
-        f"{field}: {value!r} is not a date; give YYYY-MM-DD", field=field, value=value
+        f"{name}: {value!r} is not a date; give one such as {_DATE_EXAMPLES}",
+        field=field,
+        value=value,
     )
+
+
+def bare_date(value: object) -> _dt.date | None:
+    """The date ``value`` gives when it is a date without a time (a ``date``, or text such as
+    ``2022-08-25``, ``25/08/2022`` or ``25 August 2022``); ``None`` for anything else."""
+    if isinstance(value, _dt.datetime):
+        return None
+    if isinstance(value, _dt.date):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_day(value)
+    except ValueError:
+        return None
+
+
+#: The time of day a bare date means when no meeting gives one (Europe/London).
+MIDDAY = _dt.time(12, 0)
+
+
+def moment_on(day: _dt.date, at: _dt.time, *, field: str) -> pendulum.DateTime:
+    """The UTC instant of the London wall time ``at`` on ``day`` (its year checked as
+    :func:`to_register_moment` does).
+
+    Raises:
+        ValidationError: the year is outside ``FIRST_YEAR``-``LAST_YEAR``, or the wall time
+            did not happen once that day in London.
+    """
+    check_year(field, day.isoformat(), day.year)
+    return to_register_moment(_dt.datetime.combine(day, at.replace(tzinfo=None)), field=field)
 
 
 def local_date(moment: pendulum.DateTime) -> pendulum.Date:

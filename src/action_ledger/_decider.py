@@ -339,7 +339,7 @@ def _not_before_raised(subject: str, action: Action, moment: pendulum.DateTime) 
         raise _reject(
             subject,
             "not-before-raised",
-            f"occurred_at {moment.isoformat()} is before the action was raised "
+            f"the time it happened, {moment.isoformat()}, is before the action was raised "
             f"({action.raised_at.isoformat()})",
             moment,
         )
@@ -513,14 +513,15 @@ def _close(command: CloseAction, action: Action, context: Context) -> ActionClos
             raise _reject(
                 subject,
                 "superseded-by-must-exist",
-                f"superseded_by {command.superseded_by!r} does not exist; raise it first",
+                f"the successor {command.superseded_by!r} (superseded by) does not exist; "
+                "raise it first",
                 command.superseded_by,
             )
     elif command.superseded_by is not None:
         raise _reject(
             subject,
             "successor-only-when-superseded",
-            f"superseded_by is only for resolution 'superseded', not {command.resolution!r}",
+            f"superseded by is only for the resolution 'superseded', not {command.resolution!r}",
             command.superseded_by,
         )
     return ActionClosed(
@@ -589,7 +590,7 @@ def _correct(
         raise _reject(
             subject,
             "not-before-raised",
-            f"occurred_at {moment.isoformat()} would put the raise after something that "
+            f"the time it happened, {moment.isoformat()}, would put the raise after something that "
             f"happened to the action at {later.isoformat()}",
             moment,
         )

@@ -121,10 +121,6 @@ def show(value: Any) -> str | None:
     return str(value)
 
 
-def _short(text: str, limit: int = 240) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _at(meeting: str | None, item: str | None) -> str:
     if meeting is None:
         return ""
@@ -159,7 +155,7 @@ def _summary(event: ActionEvent) -> str:
             text = (
                 f"Updated ({event.source}{_at(event.meeting, None)}"
                 + (", restricted" if event.restricted else "")
-                + f"): {_short(event.note)}"
+                + f"): {event.note}"
             )
             if changed:
                 text += f" Changed {', '.join(changed)} because {event.reason}."
@@ -170,9 +166,8 @@ def _summary(event: ActionEvent) -> str:
                 "",
             )
             nxt = show(event.next_revisit)
-            return (
-                f"Revisited{_at(event.meeting, event.item)}{assured}: {_short(event.outcome)}"
-                + (f" Next revisit: {nxt}." if nxt else "")
+            return f"Revisited{_at(event.meeting, event.item)}{assured}: {event.outcome}" + (
+                f" Next revisit: {nxt}." if nxt else ""
             )
         case ActionClosed():
             how = (
@@ -180,13 +175,13 @@ def _summary(event: ActionEvent) -> str:
                 if event.resolution == "superseded"
                 else event.resolution
             )
-            return f"Closed as {how}{_at(event.meeting, event.item)}: {_short(event.note)}"
+            return f"Closed as {how}{_at(event.meeting, event.item)}: {event.note}"
         case ActionReopened():
-            return f"Reopened{_at(event.meeting, None)}: {_short(event.reason)}"
+            return f"Reopened{_at(event.meeting, None)}: {event.reason}"
         case ActionCorrected():
             return (
                 f"Corrected the {event.corrects_type} event {event.corrects[:8]} "
-                f"({', '.join(event.corrections.fields())}): {_short(event.reason)}"
+                f"({', '.join(event.corrections.fields())}): {event.reason}"
             )
     raise TypeError(event)  # pragma: no cover
 

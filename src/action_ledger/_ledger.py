@@ -573,6 +573,8 @@ class Ledger(RegisterView):
         ``source`` is one of ``"written update"``, ``"briefing note"``, ``"verbal"``,
         ``"email"``, ``"meeting"``, ``"other"``. A change needs a ``reason``. A
         ``restricted`` note is kept in the register but left out of anything published.
+        ``occurred_at`` (when the update was received) defaults to the time of ``meeting``
+        when one is given, else now.
 
         Raises:
             NotFoundError: no such action.
@@ -781,6 +783,9 @@ class Ledger(RegisterView):
 
         A log that cannot be read past some event (a damaged page of the file) fails at the
         position of the first event that cannot be read.
+
+        Raises:
+            ValidationError: ``head`` is not a whole head hash (64 hexadecimal characters).
         """
         read = _Readable(self.store.read_all())
         events: Iterable[StoredEvent] = read

@@ -547,11 +547,11 @@ def _links(change: Change) -> Iterable[Write]:
 PROJECTIONS: tuple[Projection, ...] = (
     Projection(name="actions", version=2, tables=(ACTIONS_TABLE,), handle=_actions),
     Projection(name="owners", version=1, tables=(OWNERS_TABLE,), handle=_owners),
-    Projection(name="audit_trail", version=1, tables=(AUDIT_TABLE,), handle=_audit),
+    Projection(name="audit_trail", version=2, tables=(AUDIT_TABLE,), handle=_audit),
     # meetings v2: a meeting's data holds the notes' source and SHA-256 (rows of v1 are rebuilt)
     Projection(
         name="meetings", version=2, tables=(MEETINGS_TABLE, ATTENDANCE_TABLE), handle=_meetings
     ),
-    Projection(name="links", version=1, tables=(LINKS_TABLE,), handle=_links),
+    Projection(name="links", version=2, tables=(LINKS_TABLE,), handle=_links),
 )
 """The register's projections, in the order the runner applies them."""

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 import pendulum
 
-from ._clock import LONDON, UTC, format_utc, local_date, to_date, to_datetime
+from ._clock import LONDON, UTC, bare_date, format_utc, local_date, to_date, to_datetime
 from ._codec import ACTION_PREFIX, decode
 from ._decider import LEAN_ACTION, Action, Meeting, fold
 from ._history import AuditEntry, build_history
@@ -569,7 +569,7 @@ def _check_flag(name: str, value: object) -> None:
 def _check_amber(amber_days: object) -> None:
     if isinstance(amber_days, bool) or not isinstance(amber_days, int) or amber_days < 0:
         raise ValidationError(
-            f"amber_days: {amber_days!r} is not a whole number of days >= 0",
+            f"amber days: {amber_days!r} is not a whole number of days >= 0",
             field="amber_days",
             value=amber_days,
         )
@@ -603,9 +603,7 @@ def as_of_moment(moment: MomentInput) -> pendulum.DateTime:
     Raises:
         ValidationError: neither a real date-time nor a real date.
     """
-    if (isinstance(moment, _dt.date) and not isinstance(moment, _dt.datetime)) or (
-        isinstance(moment, str) and len(moment.strip()) == 10
-    ):
+    if bare_date(moment) is not None or (isinstance(moment, str) and len(moment.strip()) == 10):
         day = to_date(moment, field="moment")
         if day == _dt.date.max:  # the day after does not exist: the last instant there is
             return pendulum.instance(_dt.datetime.max.replace(tzinfo=_dt.UTC))

@@ -22,8 +22,9 @@ from typing import Any
 
 import attrs
 import click
+import pendulum
 
-from ._clock import LONDON
+from ._clock import LONDON, MIDDAY, bare_date, moment_on
 from ._decider import Action
 from ._history import AuditEntry, show
 from ._keys import Keyring, key_id
@@ -208,6 +209,29 @@ def render_register(actions: Sequence[Action]) -> str:
     return "\n".join(lines)
 
 
+def _dated(text: str | None, moment: Any) -> str:
+    """A note with the London date it was given, or ``-``."""
+    if text is None:
+        return "-"
+    return f"{moment.in_tz(LONDON).date().isoformat()}: {text}" if moment is not None else text
+
+
+def _revisit_line(action: Action) -> str:
+    """When and where the action was last revisited, and whether the PCC was assured."""
+    if action.last_revisited_at is None:
+        return ""
+    day = action.last_revisited_at.in_tz(LONDON).date().isoformat()
+    where = action.last_revisit_meeting
+    assured = {True: "; the PCC was assured", False: "; the PCC was not assured"}
+    if where is None:
+        when = day
+    elif where == day:  # the meeting id is its date: say it once
+        when = f"at the meeting of {day}"
+    else:
+        when = f"{day} at meeting {where}"
+    return when + assured.get(action.assured, "")  # type: ignore[arg-type]
+
+
 def render_action(action: Action) -> str:
     """One action's state, field by field."""
     fields = [
@@ -228,8 +252,9 @@ def render_action(action: Action) -> str:
         ("Source", action.source or "-"),
         ("Follows", ", ".join(action.follows) or "-"),
         ("Superseded by", action.superseded_by or "-"),
-        ("Last update", action.last_update or "-"),
-        ("Last revisited", show(action.last_revisited_at) or "-"),
+        ("Last update", _dated(action.last_update, action.last_updated_at)),
+        ("Last revisited", _revisit_line(action) or "-"),
+        ("Outcome", action.last_outcome or "-"),
         ("Closed", show(action.closed_at) or "-"),
         ("Restricted", "yes" if action.restricted else "no"),
     ]
@@ -255,7 +280,7 @@ def render_history(entries: Sequence[AuditEntry]) -> str:
             textwrap.wrap(e.summary, _width() - 4, initial_indent="    ", subsequent_indent="    ")
         )
         for name, (old, new) in e.changes.items() if e.event_type != "raised" else ():
-            out.append(f"    {name}: {old or '-'} → {new or '-'}")
+            out.append(f"    {name.replace('_', ' ')}: {old or '-'} → {new or '-'}")
         if e.corrected_by:
             out.append(f"    corrected later by {', '.join(c[:8] for c in e.corrected_by)}")
         out.append(f"    event {e.event_id}  hash {e.hash[:16]}…")
@@ -419,7 +444,11 @@ def meeting_add(
 @click.option("--follows", multiple=True, help="An earlier action it follows on from.")
 @click.option("--restricted", is_flag=True, help="Exempt from publication.")
 @click.option("--id", "action_id", help="Your own action id (default: next ACT-<year>-<n>).")
-@click.option("--occurred-at", help="When it was raised (default: the meeting's time, or now).")
+@click.option(
+    "--occurred-at",
+    help="When it was raised: a London date-time, or a date (then the time of --meeting "
+    "that day, else midday). Default: the meeting's time, or now.",
+)
 @json_option
 @click.pass_context
 def raise_(
@@ -444,6 +473,7 @@ def raise_(
             --owner "T/Ch Supt" --meeting 2021-10-04 --item 2.3 --due "within two weeks"
     """
     with _ledger(ctx) as ledger:
+        when, said = _occurred_at(ledger, occurred_at, meeting)
         new_id = ledger.raise_action(
             text=text,
             owners=list(owners),
@@ -454,13 +484,48 @@ def raise_(
             follows=list(follows),
             restricted=restricted,
             action_id=action_id,
-            occurred_at=occurred_at,
+            occurred_at=when,
             actor=ctx.obj.actor,
         )
+        _note(said)
         if as_json:
             _echo_json(ledger.get(new_id))
         else:
             click.echo(new_id)
+
+
+def _occurred_at(
+    ledger: Ledger, occurred_at: str | None, meeting: str | None
+) -> tuple[str | pendulum.DateTime | None, str | None]:
+    """``--occurred-at`` as the Ledger takes it, and what to tell the user about it.
+
+    A date without a time (``2022-08-25``, ``25/08/2022``, ``25 August 2022``) means the
+    time of ``--meeting`` that day when the meeting is recorded, else midday, Europe/London;
+    the note says which.
+    """
+    day = None if occurred_at is None else bare_date(occurred_at)
+    if day is None:
+        return occurred_at, None
+    held = None
+    if meeting is not None:
+        try:
+            held = ledger.meeting(meeting).held_at
+        except NotFoundError:
+            held = None  # the command itself says the meeting is not recorded
+    if held is None:
+        at, why = MIDDAY, "midday, as no time was given"
+    else:
+        at, why = held.in_tz(LONDON).time(), f"the time of meeting {meeting}, as no time was given"
+    moment = moment_on(day, at, field="occurred_at")
+    return (
+        moment,
+        f"occurred at {moment.in_tz(LONDON).format('YYYY-MM-DD HH:mm')} London time ({why})",
+    )
+
+
+def _note(text: str | None) -> None:
+    if text is not None:
+        _show(text, err=True)
 
 
 def _report(action: Action, as_json: bool) -> None:
@@ -484,7 +549,11 @@ def _report(action: Action, as_json: bool) -> None:
 @click.option("--owner", "owners", multiple=True, help="New owner(s) (needs --reason).")
 @click.option("--due", help="New due date or words (needs --reason).")
 @click.option("--reason", help="Why the text, owners or due date changed.")
-@click.option("--occurred-at", help="When the update was received (default: now).")
+@click.option(
+    "--occurred-at",
+    help="When the update was received: a London date-time, or a date (then the time of "
+    "--meeting that day, else midday). Default: the time of --meeting, else now.",
+)
 @click.option("--restricted", is_flag=True, help="Keep the note out of anything published.")
 @json_option
 @click.pass_context
@@ -509,6 +578,7 @@ def update(
         action-ledger update ACT-2021-004 --note "Timeline agreed" --source "briefing note"
     """
     with _ledger(ctx) as ledger:
+        when, said = _occurred_at(ledger, occurred_at, meeting)
         action = ledger.update_action(
             action_id,
             note=note,
@@ -519,9 +589,10 @@ def update(
             due=due,
             reason=reason,
             restricted=restricted,
-            occurred_at=occurred_at,
+            occurred_at=when,
             actor=ctx.obj.actor,
         )
+        _note(said)
         _report(action, as_json)
 
 
@@ -735,7 +806,10 @@ def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--head", help="A head hash published earlier, that must still be in the log.")
+@click.option(
+    "--head",
+    help="A head hash published earlier (all 64 characters), that must still be in the log.",
+)
 @json_option
 @click.pass_context
 def verify(ctx: click.Context, head: str | None, as_json: bool) -> None:
@@ -753,11 +827,10 @@ def verify(ctx: click.Context, head: str | None, as_json: bool) -> None:
     elif report.ok:
         click.echo(f"ok: {report.checked} events checked; head {report.head_hash}{keyed}")
     else:
-        click.echo(
-            f"FAILED at position {report.first_bad_position}: {report.reason} "
-            f"({report.checked} events read)",
-            err=True,
+        where = (
+            "" if report.first_bad_position is None else f" at position {report.first_bad_position}"
         )
+        click.echo(f"FAILED{where}: {report.reason} ({report.checked} events read)", err=True)
     if not report.ok:
         ctx.exit(EXIT_CODES["verify failed"])
 
@@ -787,17 +860,29 @@ def render_agenda(agenda: Agenda) -> str:
             textwrap.wrap(a.text, _width() - 8, initial_indent=" " * 8, subsequent_indent=" " * 8)
         )
         if a.last_update:
-            when = a.last_updated_at.in_tz(LONDON).date().isoformat() if a.last_updated_at else ""
-            lines.append(f"        last update {when}: {a.last_update[:160]}")
+            lines.extend(_indented(f"last update {_dated(a.last_update, a.last_updated_at)}"))
         if a.last_revisited_at is not None:
-            lines.append(
-                f"        last revisited {a.last_revisited_at.in_tz(LONDON).date().isoformat()}"
-                + (f" at {a.last_revisit_meeting}" if a.last_revisit_meeting else "")
+            lines.extend(
+                _indented(
+                    f"last revisited {_revisit_line(a)}"
+                    + (f": {a.last_outcome}" if a.last_outcome else "")
+                )
             )
     lines.append(f"\nClosed since the previous meeting, for noting ({len(agenda.closed_since)}):")
     for a in agenda.closed_since:
-        lines.append(f"  {a.id}  {a.resolution}: {a.text[:100]}")
+        lines.extend(
+            textwrap.wrap(
+                f"{a.id}  {a.resolution}: {a.text}",
+                _width() - 2,
+                initial_indent="  ",
+                subsequent_indent=" " * 8,
+            )
+        )
     return "\n".join(lines)
+
+
+def _indented(text: str) -> list[str]:
+    return textwrap.wrap(text, _width() - 8, initial_indent=" " * 8, subsequent_indent=" " * 10)
 
 
 def render_rag(statuses: Sequence[DueStatus]) -> str:
@@ -823,16 +908,23 @@ def render_chain(chain: Sequence[ChainLink]) -> str:
     lines = []
     for link in chain:
         a = link.action
-        lines.append(
-            f"{a.id}  {a.status}  raised {a.raised_at.in_tz(LONDON).date()}: {a.text[:90]}"
+        lines.extend(
+            textwrap.wrap(
+                f"{a.id}  {a.status}  raised {a.raised_at.in_tz(LONDON).date()}: {a.text}",
+                _width(),
+                subsequent_indent="    ",
+            )
         )
         for d in link.links:
             verb = "follows" if d.kind == "follows" else "superseded by"
-            lines.append(
-                f"    {d.action} {verb} {d.other} — {d.occurred_at.in_tz(LONDON).date()}"
-                + (f" at {d.meeting}" if d.meeting else "")
-                + f" (event {d.event_id[:8]})"
-            )
+            day = d.occurred_at.in_tz(LONDON).date().isoformat()
+            if d.meeting is None:
+                when = day
+            elif d.meeting == day:  # the meeting id is its date: say it once
+                when = f"at the meeting of {day}"
+            else:
+                when = f"{day} at meeting {d.meeting}"
+            lines.append(f"    {d.action} {verb} {d.other} — {when} (event {d.event_id[:8]})")
     return "\n".join(lines)
 
 
@@ -1087,7 +1179,11 @@ def rotate_key(ctx: click.Context) -> None:
 @click.option("--note", help="The corrected note (of an update or close).")
 @click.option("--outcome", help="The corrected outcome (of a revisit).")
 @click.option("--assured/--not-assured", default=None, help="The corrected assurance.")
-@click.option("--occurred-at", help="When the corrected event really happened.")
+@click.option(
+    "--occurred-at",
+    help="When the corrected event really happened: a London date-time, or a date (then "
+    "the time of --meeting that day, else midday).",
+)
 @json_option
 @click.pass_context
 def correct(
@@ -1134,7 +1230,11 @@ def correct(
                 field="fields",
             )
         full = _event_id_of(ledger, action_id, event_id)
+        said = None
+        if occurred_at is not None:
+            given["occurred_at"], said = _occurred_at(ledger, occurred_at, meeting)
         action = ledger.correct_event(action_id, full, reason=reason, actor=ctx.obj.actor, **given)
+        _note(said)
         _report(action, as_json)
 
 
@@ -1154,19 +1254,25 @@ def _event_id_of(ledger: Ledger, action_id: str, prefix: str) -> str:
 
 @main.command()
 @click.argument("action_id", required=False)
-@click.option("--as-of", required=True, help="A date (end of that day) or a London date-time.")
+@click.option(
+    "--as-of",
+    help="As the register stood then: a date (end of that day) or a London date-time. "
+    "Default: now.",
+)
 @axis_option
 @json_option
 @click.pass_context
 def history(
-    ctx: click.Context, action_id: str | None, as_of: str, axis: str, as_json: bool
+    ctx: click.Context, action_id: str | None, as_of: str | None, axis: str, as_json: bool
 ) -> None:
-    """Print the register (or one action and its trail) as it stood at a past moment.
+    """Print ACTION_ID and its audit trail (as `show` does), or without ACTION_ID the
+    register; with --as-of, as either stood at a past moment.
 
     \b
     Example:
-        action-ledger history --as-of 2022-03-01
+        action-ledger history ACT-2018-005
         action-ledger history ACT-2018-005 --as-of 2018-12-31 --axis occurred
+        action-ledger history --as-of 2022-03-01
     """
     with _ledger(ctx) as ledger:
         view = _view(ledger, as_of, axis)

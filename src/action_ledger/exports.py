@@ -32,10 +32,13 @@ from ._clock import LONDON, UTC, local_date, to_datetime
 from ._codec import ACTION_PREFIX, decode
 from ._decider import Action, ActionState, Context, Meeting, decide, evolve, fold
 from ._due import check_due_words
+from ._history import values_in_effect
 from ._ledger import Ledger
+from ._publication import public_events
 from ._values import (
     MAX_SHORT,
     MAX_TEXT,
+    Attendee,
     check_action_id,
     check_meeting_id,
     check_optional_text,
@@ -44,7 +47,7 @@ from ._values import (
 )
 from ._views import DateInput, RegisterView
 from .commands import RaiseAction, UpdateAction
-from .events import ActionEvent, Event, MeetingRecorded
+from .events import ActionEvent, ActionRevisited, Event, MeetingRecorded
 from .exceptions import (
     NotFoundError,
     RuleViolationError,
@@ -58,6 +61,7 @@ __all__ = [
     "CLOSED_TEXT",
     "COLOUR_PAIRS",
     "CSV_COLUMNS",
+    "CSV_ECHO_COLUMNS",
     "CSV_OPTIONAL_COLUMNS",
     "FOOTER_TEXT",
     "HEADER_BACKGROUND",
@@ -121,8 +125,19 @@ _CSS = (
 # -- the published log -----------------------------------------------------------------------
 
 _OTHER_SOURCES = "Other sources"
-_COLUMNS = ("Ref", "Item", "Action", "Owner", "Due", "Status", "Latest update", "Date closed")
+_COLUMNS = (
+    "Ref",
+    "Item",
+    "Action",
+    "Owner",
+    "Due",
+    "Status",
+    "Latest update",
+    "Latest outcome",
+    "Date closed",
+)
 _OTHER_COLUMNS = ("Ref", "Source", *_COLUMNS[2:])
+_REVISIT_COLUMNS = ("Ref", "Item", "Action", "Outcome", "PCC assured")
 _PUBLISH_ATTEMPTS = 10
 
 Moment = str | _dt.datetime
@@ -140,15 +155,29 @@ class _Row:
     status: str
     open: bool
     update: str
+    outcome: str
     closed: str
 
 
 @attrs.frozen(kw_only=True)
+class _Revisit:
+    """An action raised elsewhere, revisited at a meeting: what that meeting said."""
+
+    ref: str
+    item: str
+    text: str
+    outcome: str
+    assured: str
+
+
+@attrs.frozen(kw_only=True)
 class _Group:
-    """The actions raised at one meeting (or, with no meeting, from other sources)."""
+    """The actions raised at one meeting (or, with no meeting, from other sources), and the
+    actions raised elsewhere that it revisited."""
 
     meeting: Meeting | None
     rows: tuple[_Row, ...]
+    revisits: tuple[_Revisit, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -200,6 +229,44 @@ def _update_cell(action: Action) -> str:
     return f"{local_date(action.last_updated_at).isoformat()}: {action.last_update}"
 
 
+def _outcome_cell(action: Action) -> str:
+    """The outcome of the latest revisit, with its date and meeting."""
+    if action.last_outcome is None or action.last_revisited_at is None:
+        return ""
+    where = action.last_revisit_meeting
+    return (
+        local_date(action.last_revisited_at).isoformat()
+        + (f" (meeting {where})" if where else "")
+        + f": {action.last_outcome}"
+    )
+
+
+_ASSURED = {True: "Yes", False: "No", None: "Not recorded"}
+
+
+def _revisits(ledger: Ledger, action: Action) -> Iterator[tuple[str, _Revisit]]:
+    """Each revisit of a public action at a meeting other than the one that raised it, as
+    (meeting id, row): its values as corrected, from the events a public reader may see."""
+    events = public_events(_stream(ledger, action.id))
+    for event in events:
+        if not isinstance(event, ActionRevisited):
+            continue
+        values = values_in_effect(events, event.event_id)
+        meeting = values.get("meeting", event.meeting)
+        if meeting == action.meeting:
+            continue
+        yield (
+            meeting,
+            _Revisit(
+                ref=action.id,
+                item=values.get("item") or "",
+                text=action.text,
+                outcome=values.get("outcome", event.outcome),
+                assured=_ASSURED[values.get("assured")],
+            ),
+        )
+
+
 def _status_cell(action: Action) -> str:
     if action.status == "open":
         return "Open"
@@ -219,6 +286,7 @@ def _row(action: Action) -> _Row:
         status=_status_cell(action),
         open=action.status == "open",
         update=_update_cell(action),
+        outcome=_outcome_cell(action),
         closed=_closed_cell(action),
     )
 
@@ -270,6 +338,13 @@ def _collect(
         by_meeting: dict[str | None, list[_Row]] = {}
         for action in actions:
             by_meeting.setdefault(action.meeting, []).append(_row(action))
+        # What each meeting said of the actions raised elsewhere: of the selected actions,
+        # or with a meeting chosen, of every public action.
+        revisited: dict[str, list[_Revisit]] = {}
+        for action in actions if chosen is None else ledger.register(restricted=False):
+            for meeting_id, revisit in _revisits(ledger, action):
+                if chosen is None or meeting_id == chosen.id:
+                    revisited.setdefault(meeting_id, []).append(revisit)
         if ledger.head() == (count, head):
             break
     else:
@@ -278,9 +353,13 @@ def _collect(
             "for publishing; try again when it is quieter"
         )
     groups = [
-        _Group(meeting=m, rows=tuple(by_meeting.get(m.id, ())))
+        _Group(
+            meeting=m,
+            rows=tuple(by_meeting.get(m.id, ())),
+            revisits=tuple(revisited.get(m.id, ())),
+        )
         for m in meetings.values()
-        if m.id in by_meeting or (chosen is not None and m.id == chosen.id)
+        if m.id in by_meeting or m.id in revisited or (chosen is not None and m.id == chosen.id)
     ]
     if None in by_meeting:
         groups.append(_Group(meeting=None, rows=tuple(by_meeting[None])))
@@ -297,6 +376,34 @@ def _heading(group: _Group) -> str:
     if group.meeting is None:
         return _OTHER_SOURCES
     return f"{group.meeting.title}, {_long_date(group.meeting.date)}"
+
+
+def _people(people: Sequence[Attendee]) -> str:
+    return "; ".join(
+        p.name
+        + (f", {p.capacity}" if p.capacity else "")
+        + (f" ({p.role})" if p.role and p.role != p.capacity else "")
+        for p in people
+    )
+
+
+def _who(meeting: Meeting) -> list[str]:
+    """The meeting's chair, attendance and apologies as minuted, one line each."""
+    lines = []
+    if meeting.chair:
+        lines.append(f"Chair: {meeting.chair}.")
+    if meeting.attendance:
+        lines.append(f"Present: {_people(meeting.attendance)}.")
+    if meeting.apologies:
+        lines.append(f"Apologies: {_people(meeting.apologies)}.")
+    return lines
+
+
+def _revisit_caption(meeting: Meeting) -> str:
+    return (
+        f"Actions raised elsewhere and revisited at the {meeting.title} "
+        f"({_long_date(meeting.date)}), with what the meeting said"
+    )
 
 
 def _caption(group: _Group) -> str:
@@ -389,30 +496,49 @@ def publish_html(
                 f"{e(_long_date(held.date()))} at {held.strftime('%H:%M')}</time>"
                 f" (meeting {e(group.meeting.id)}).</p>"
             )
+            out.extend(f"<p>{e(line)}</p>" for line in _who(group.meeting))
         if not group.rows:
             out.append("<p>No actions to publish from this meeting.</p>")
-            out.append("</section>")
-            continue
-        headers = _COLUMNS if group.meeting is not None else _OTHER_COLUMNS
-        out.append(f'<table id="table-{number}">')
-        out.append(f"<caption>{e(_caption(group))}</caption>")
-        out.append(
-            "<thead><tr>"
-            + "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
-            + "</tr></thead>"
-        )
-        out.append("<tbody>")
-        for row in group.rows:
-            status_class = "status-open" if row.open else "status-closed"
-            cells = [row.item, row.text, row.owners, row.due]
+        else:
+            headers = _COLUMNS if group.meeting is not None else _OTHER_COLUMNS
+            out.append(f'<table id="table-{number}">')
+            out.append(f"<caption>{e(_caption(group))}</caption>")
             out.append(
-                f'<tr><th scope="row">{e(row.ref)}</th>'
-                + "".join(f"<td>{_html_text(c)}</td>" for c in cells)
-                + f'<td><span class="{status_class}">{e(row.status)}</span></td>'
-                + f"<td>{_html_text(row.update)}</td><td>{e(row.closed)}</td></tr>"
+                "<thead><tr>"
+                + "".join(f'<th scope="col">{e(h)}</th>' for h in headers)
+                + "</tr></thead>"
             )
-        out.append("</tbody>")
-        out.append("</table>")
+            out.append("<tbody>")
+            for row in group.rows:
+                status_class = "status-open" if row.open else "status-closed"
+                cells = [row.item, row.text, row.owners, row.due]
+                out.append(
+                    f'<tr><th scope="row">{e(row.ref)}</th>'
+                    + "".join(f"<td>{_html_text(c)}</td>" for c in cells)
+                    + f'<td><span class="{status_class}">{e(row.status)}</span></td>'
+                    + f"<td>{_html_text(row.update)}</td><td>{_html_text(row.outcome)}</td>"
+                    + f"<td>{e(row.closed)}</td></tr>"
+                )
+            out.append("</tbody>")
+            out.append("</table>")
+        if group.revisits and group.meeting is not None:
+            out.append(f'<table id="revisited-{number}">')
+            out.append(f"<caption>{e(_revisit_caption(group.meeting))}</caption>")
+            out.append(
+                "<thead><tr>"
+                + "".join(f'<th scope="col">{e(h)}</th>' for h in _REVISIT_COLUMNS)
+                + "</tr></thead>"
+            )
+            out.append("<tbody>")
+            for visit in group.revisits:
+                cells = [visit.item, visit.text, visit.outcome, visit.assured]
+                out.append(
+                    f'<tr><th scope="row">{e(visit.ref)}</th>'
+                    + "".join(f"<td>{_html_text(c)}</td>" for c in cells)
+                    + "</tr>"
+                )
+            out.append("</tbody>")
+            out.append("</table>")
         out.append("</section>")
     generated = _utc_text(log.generated_at)
     out += [
@@ -501,25 +627,36 @@ def publish_markdown(
                 f"(meeting {_md(group.meeting.id)}).",
                 "",
             ]
+            for line in _who(group.meeting):
+                out += [_md(line), ""]
         if not group.rows:
             out += ["No actions to publish from this meeting.", ""]
-            continue
-        headers = _COLUMNS if group.meeting is not None else _OTHER_COLUMNS
-        out.append(_md_row(headers))
-        out.append(_md_row(["---"] * len(headers)))
-        for row in group.rows:
-            cells = (
-                row.ref,
-                row.item,
-                row.text,
-                row.owners,
-                row.due,
-                row.status,
-                row.update,
-                row.closed,
-            )
-            out.append(_md_row([_md(c) for c in cells]))
-        out.append("")
+        else:
+            headers = _COLUMNS if group.meeting is not None else _OTHER_COLUMNS
+            out.append(_md_row(headers))
+            out.append(_md_row(["---"] * len(headers)))
+            for row in group.rows:
+                cells = (
+                    row.ref,
+                    row.item,
+                    row.text,
+                    row.owners,
+                    row.due,
+                    row.status,
+                    row.update,
+                    row.outcome,
+                    row.closed,
+                )
+                out.append(_md_row([_md(c) for c in cells]))
+            out.append("")
+        if group.revisits and group.meeting is not None:
+            out += [_md(_revisit_caption(group.meeting)) + ":", ""]
+            out.append(_md_row(_REVISIT_COLUMNS))
+            out.append(_md_row(["---"] * len(_REVISIT_COLUMNS)))
+            for visit in group.revisits:
+                visited = (visit.ref, visit.item, visit.text, visit.outcome, visit.assured)
+                out.append(_md_row([_md(c) for c in visited]))
+            out.append("")
     out += [
         "---",
         "",
@@ -536,23 +673,47 @@ def publish_markdown(
 CSV_COLUMNS = (
     "ref",
     "meeting",
+    "source",
     "item",
+    "date raised",
     "action",
     "owner",
     "due",
+    "due words",
+    "rag",
     "status",
     "latest update",
+    "date updated",
+    "latest outcome",
+    "date revisited",
+    "revisited at",
     "date closed",
     "restricted",
 )
 """The spreadsheet's columns, in the order :func:`write_csv` writes them."""
 
-CSV_OPTIONAL_COLUMNS = ("status", "date closed", "restricted")
+CSV_ECHO_COLUMNS = (
+    "date raised",
+    "rag",
+    "date updated",
+    "latest outcome",
+    "date revisited",
+    "revisited at",
+)
+"""Columns that only echo the register (or, for ``rag``, the day it was written): an import
+reads nothing from them and checks nothing against them."""
+
+CSV_OPTIONAL_COLUMNS = ("source", "due words", "status", "date closed", "restricted")
+"""Columns :func:`import_csv` can do without, besides :data:`CSV_ECHO_COLUMNS`: a file
+written before they existed (with a meeting's id or the source in ``meeting``, and the due
+date or words in ``due``) still imports; ``status`` and ``date closed`` only echo the
+register; a file without ``restricted`` raises its new actions publishable."""
+
 # The columns of an existing action's row that must still say what the register says (its
-# ref names it; a new latest update is what the row records).
-_CHECKED_COLUMNS = tuple(c for c in CSV_COLUMNS if c not in ("ref", "latest update"))
-"""Columns :func:`import_csv` can do without (the first two only echo the register; a file
-without ``restricted`` raises its new actions publishable)."""
+# ref names it; a new latest update is what the row records; the echoes are not read).
+_CHECKED_COLUMNS = tuple(
+    c for c in CSV_COLUMNS if c not in ("ref", "latest update", *CSV_ECHO_COLUMNS)
+)
 
 _YES = ("yes", "y", "true", "1")
 _NO = ("no", "n", "false", "0", "")
@@ -587,16 +748,28 @@ def _csv_status(action: Action) -> str:
     return f"closed ({action.resolution})"
 
 
-def _csv_cells(action: Action) -> dict[str, str]:
+def _day(moment: pendulum.DateTime | None) -> str:
+    return "" if moment is None else local_date(moment).isoformat()
+
+
+def _csv_cells(action: Action, rag: str = "") -> dict[str, str]:
     return {
         "ref": action.id,
-        "meeting": action.meeting or action.source or "",
+        "meeting": action.meeting or "",
+        "source": "" if action.meeting else (action.source or ""),
         "item": action.item or "",
+        "date raised": _day(action.raised_at),
         "action": action.text,
         "owner": ", ".join(map(str, action.owners)),
-        "due": action.due_on.isoformat() if action.due_on else (action.due_text or ""),
+        "due": action.due_on.isoformat() if action.due_on else "",
+        "due words": action.due_text or "",
+        "rag": rag,
         "status": _csv_status(action),
         "latest update": action.last_update or "",
+        "date updated": _day(action.last_updated_at),
+        "latest outcome": action.last_outcome or "",
+        "date revisited": _day(action.last_revisited_at),
+        "revisited at": action.last_revisit_meeting or "",
         "date closed": _closed_cell(action),
         "restricted": "yes" if action.restricted else "no",
     }
@@ -605,10 +778,16 @@ def _csv_cells(action: Action) -> dict[str, str]:
 def write_csv(view: RegisterView, out: TextIO, **register_filters: Any) -> int:
     """Write the register as CSV in the columns of an OPCC action tracker (:data:`CSV_COLUMNS`).
 
-    ``owner`` is as minuted (``"CC: Pippa Mills, PCC"``); ``due`` the date if known, else the
-    words; ``status`` ``"open"``, ``"closed (completed)"``, ``"closed (superseded by
-    ACT-2021-013)"`` or ``"closed (withdrawn)"``; ``date closed`` a Europe/London date;
-    ``restricted`` ``"yes"`` or ``"no"``. By default the file is the working register,
+    ``meeting`` is the id of the meeting that raised the action, ``source`` where it came
+    from otherwise; ``owner`` is as minuted (``"CC: Pippa Mills, PCC"``); ``due`` the due
+    date when there is one, ``due words`` the words as minuted; ``rag`` ``red``, ``amber``
+    (due within 14 days) or ``green`` for an open action on the day the view answers for
+    (today, or an as-of view's day), empty for a closed one; ``status`` ``"open"``,
+    ``"closed (completed)"``, ``"closed (superseded by ACT-2021-013)"`` or ``"closed
+    (withdrawn)"``; ``latest outcome`` what was said at the latest revisit, ``revisited at``
+    that meeting's id; each date (``date raised``, ``date updated``, ``date revisited``,
+    ``date closed``) a Europe/London date in its own column; ``restricted`` ``"yes"`` or
+    ``"no"``. By default the file is the working register,
     restricted actions and notes included. With ``restricted=False`` it is publishable: each
     action in its public form (:meth:`RegisterView.public_forms`: no restricted action, note,
     changed field or link). A cell that a spreadsheet would run as a formula gets a leading
@@ -627,10 +806,13 @@ def write_csv(view: RegisterView, out: TextIO, **register_filters: Any) -> int:
         ValidationError: a malformed filter.
     """
     actions = view.register(**register_filters)
+    # Judged as the rows show the actions: a public form's due date may differ.
+    publishable = register_filters.get("restricted") is False
+    rags = {s.action.id: s.rag for s in view.rag(publishable=publishable)}
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for action in actions:
-        cells = _csv_cells(action)
+        cells = _csv_cells(action, rags.get(action.id, "") if action.status == "open" else "")
         writer.writerow([_protect(cells[c]) for c in CSV_COLUMNS])
     return len(actions)
 
@@ -654,7 +836,11 @@ def _header(names: Sequence[str]) -> list[str]:
     """The column names, normalised; or a ValidationError naming what is wrong."""
     columns = [" ".join(n.replace("\ufeff", "").split()).casefold() for n in names]
     unknown = [n for n in columns if n not in CSV_COLUMNS]
-    missing = [c for c in CSV_COLUMNS if c not in columns and c not in CSV_OPTIONAL_COLUMNS]
+    missing = [
+        c
+        for c in CSV_COLUMNS
+        if c not in columns and c not in CSV_OPTIONAL_COLUMNS and c not in CSV_ECHO_COLUMNS
+    ]
     repeated = sorted({n for n in columns if columns.count(n) > 1 and n in CSV_COLUMNS})
     problems = []
     if unknown:
@@ -666,7 +852,8 @@ def _header(names: Sequence[str]) -> list[str]:
     if problems:
         raise ValidationError(
             f"row 1 (the header): {'; '.join(problems)}. The expected columns are "
-            f"{', '.join(CSV_COLUMNS)} ({', '.join(CSV_OPTIONAL_COLUMNS)} may be left out)",
+            f"{', '.join(CSV_COLUMNS)} ({', '.join(CSV_OPTIONAL_COLUMNS + CSV_ECHO_COLUMNS)} "
+            "may be left out)",
             field="header",
             value=list(names),
         )
@@ -840,17 +1027,28 @@ class _Import:
         if cells.get("date closed", ""):
             problems.append("date closed: a new action is raised open; leave it empty")
         meeting_cell = cells.get("meeting", "")
+        source_cell = cells.get("source", "")
         meeting_id = source = None
         if re.match(r"\d{4}-", meeting_cell):
             meeting_id = check("meeting", check_meeting_id, meeting_cell)
-        elif meeting_cell:
+        elif meeting_cell:  # a file from before the source column: the source is here
             source = check("meeting", check_text, "source", meeting_cell, limit=MAX_SHORT)
+        if source_cell:
+            if source is not None:
+                problems.append(
+                    f"source: {source_cell!r} given, and {meeting_cell!r} in meeting is not a "
+                    "meeting id; give a meeting id in meeting, or only the source"
+                )
+            source = check("source", check_text, "source", source_cell, limit=MAX_SHORT)
         text = check("action", check_text, "action", cells.get("action", ""), limit=MAX_TEXT)
         owner_cell = cells.get("owner", "")
         owners = check("owner", parse_owners, [o for o in owner_cell.split(",") if o.strip()])
         item = check("item", check_optional_text, "item", cells.get("item") or None, limit=20)
         due_cell = cells.get("due", "")
+        words_cell = cells.get("due words", "")
         due = check("due", check_due_words, due_cell) if due_cell else None
+        if words_cell:  # the words as minuted, resolved against the meeting date
+            due = check("due words", check_due_words, words_cell)
         note = _note(cells.get("latest update", ""))
         restricted = _restricted_cell(cells.get("restricted", ""))
         if restricted is None:
@@ -916,6 +1114,8 @@ def _matches(column: str, cell: str, expected: Mapping[str, str], action: Action
             return False
     if column == "due":
         return _same_text(cell, _due_cell(action)) or _same_text(cell, action.due_text or "")
+    if column == "meeting":  # a file from before the source column holds the source here
+        return action.meeting is None and _same_text(cell, action.source or "")
     if column == "restricted":
         return _restricted_cell(cell) == action.restricted
     return False
@@ -930,15 +1130,18 @@ def import_csv(
 ) -> CsvImport:
     """Read a spreadsheet in the columns of :func:`write_csv` into the register, all or nothing.
 
-    - A row with an empty ``ref`` raises a new action: ``meeting`` (a recorded meeting's id,
-      or for an action from elsewhere its source), ``item``, ``action``, ``owner`` (``"CC:
-      Pippa Mills, PCC"``), ``due`` (a date or the words as minuted) and ``restricted``
+    - A row with an empty ``ref`` raises a new action: ``meeting`` (a recorded meeting's id)
+      or ``source`` (where an action from elsewhere came from; in a file without that column,
+      ``meeting`` may hold it), ``item``, ``action``, ``owner`` (``"CC: Pippa Mills,
+      PCC"``), ``due`` (a date; or the words as minuted) or ``due words`` (resolved against
+      the meeting date; they take precedence over ``due``) and ``restricted``
       (``yes`` raises it restricted; empty or ``no``, or no such column, publishable). It gets
       the next ``ACT-<year>-<nnn>`` id. A ``latest update`` given with it is recorded as its
       first update.
     - A row whose ``ref`` exists and whose ``latest update`` differs from the action's records
       that note as a written update; a row the same as the register is skipped. Other columns
-      of such a row must still say what the register says.
+      of such a row must still say what the register says, except those of
+      :data:`CSV_ECHO_COLUMNS` (the dates, RAG and latest outcome), which are not read.
 
     Every row is checked, and every command decided against the register's current state,
     before anything is stored; then the commands are recorded together by

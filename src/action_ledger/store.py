@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -240,6 +241,39 @@ class ChainCheck:
         return None
 
 
+_HEAD_HASH = re.compile("[0-9a-f]{64}")
+# A published hash that differs from one in the log in this many characters or fewer was
+# more likely mistyped than rewritten (two SHA-256 hashes share about 4 by chance).
+_TYPO_CHARACTERS = 4
+
+
+def check_head(head: object) -> str:
+    """A head hash as ``verify --head`` takes it: 64 hexadecimal characters (any case, spaces
+    around it ignored), returned in lower case.
+
+    Raises:
+        ValidationError: anything else, saying how it falls short.
+    """
+    text = head.strip().lower() if isinstance(head, str) else None
+    if text is not None and _HEAD_HASH.fullmatch(text):
+        return text
+    if text is None:
+        problem = "is not text"
+    elif not text:
+        problem = "is empty"
+    elif re.fullmatch("[0-9a-f]+", text):
+        problem = f"is {len(text)} characters long: a shortened or cut-off hash"
+    else:
+        bad = sorted({c for c in text if c not in "0123456789abcdef"})
+        problem = f"has characters that are not hexadecimal ({''.join(bad)!r})"
+    raise ValidationError(
+        f"head hash {head!r} {problem}; give the whole head hash, 64 hexadecimal characters "
+        "(0-9, a-f), as the published log's footer prints it",
+        field="head",
+        value=head,
+    )
+
+
 def verify_chain(
     events: Iterable[StoredEvent],
     *,
@@ -261,9 +295,12 @@ def verify_chain(
         keys: which key seals which positions, for a register whose key was rotated (a
             keyed store's ``keys``); when given, ``key`` is not used.
     """
+    if head is not None:
+        head = check_head(head)
     chain = ChainCheck(key=key, keys=keys)
     checked = 0
     head_seen = head is None
+    nearest: tuple[int, int, str] | None = None  # (characters differing, position, hash)
     for event in events:
         checked += 1
         reason = chain.problem(event)
@@ -275,14 +312,31 @@ def verify_chain(
                 reason=reason,
                 head_hash=chain.head_hash,
             )
-        if not head_seen and event.hash == head:
-            head_seen = True
+        if not head_seen and head is not None:
+            if event.hash == head:
+                head_seen = True
+            else:
+                differ = sum(a != b for a, b in zip(event.hash, head, strict=False))
+                if differ <= _TYPO_CHARACTERS and (nearest is None or differ < nearest[0]):
+                    nearest = (differ, event.position, event.hash)
     if not head_seen:
+        if nearest is not None:
+            reason = (
+                f"the head hash {head} is not in the log, but the event at position "
+                f"{nearest[1]} has {nearest[2]}, which differs from it in {nearest[0]} "
+                "character(s): check the hash for a typing mistake"
+            )
+        else:
+            reason = (
+                f"the head hash {head} is not in the log: either the log was rewritten "
+                "after that head was published, or the hash was copied wrongly (compare it "
+                "with the published footer)"
+            )
         return VerifyReport(
             ok=False,
             checked=checked,
             first_bad_position=None,
-            reason=f"the published head hash {head} is not in the log: it was rewritten",
+            reason=reason,
             head_hash=chain.head_hash,
         )
     return VerifyReport(

@@ -343,7 +343,11 @@ def _checked(cls: type[SignedHead], data: dict[str, Any]) -> SignedHead:
         raise _bad("head", head, "a chain hash (64 lower-case hex digits)")
     if type(position) is not int or position < 1:
         raise _bad("position", position, "a position (a whole number from 1)")
-    if not isinstance(signer, str) or check_text("signer", signer, limit=MAX_SHORT) != signer:
+    try:
+        trimmed = check_text("signer", signer, limit=MAX_SHORT) == signer
+    except ValidationError:
+        trimmed = False
+    if not trimmed:
         raise _bad("signer", signer, f"a name (non-empty, trimmed, at most {MAX_SHORT} chars)")
     if not isinstance(signed_at, str) or not _TIME.fullmatch(signed_at):
         raise _bad("signed_at", signed_at, "a UTC time such as 2021-10-04T13:30:00Z")

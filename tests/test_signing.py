@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import html
 import json
 import os
 import sqlite3
@@ -428,3 +429,33 @@ def test_the_command_line_encrypts_and_uses_a_passphrase(tmp_path: Path) -> None
 def test_signature_error_is_an_integrity_error() -> None:
     """Callers catching IntegrityError (and the CLI's exit 5) cover signed heads too."""
     assert issubclass(SignatureError, IntegrityError)
+
+
+def test_the_published_page_carries_a_signed_head_of_its_own_head(tmp_path: Path) -> None:
+    """export --format html --signed-head shows the signer and the signed head, which reads
+    back and verifies; a signed head of another head, or for markdown, is refused."""
+    db = str(tmp_path / "register.db")
+    private, public = str(tmp_path / "s.pem"), str(tmp_path / "s.pem.pub")
+    head_file, page = str(tmp_path / "head.json"), tmp_path / "log.html"
+    run(db, "demo")
+    run(db, "sign-key", "new", "--to", private)
+    run(db, "sign-head", "--key", private, "--signer", "OPCC <West Mercia>", "-o", head_file)
+    code, _, _ = run(
+        db, "export", "--format", "html", "--signed-head", head_file, "--output", str(page)
+    )
+    assert code == 0
+    text = page.read_text()
+    assert "signed by OPCC &lt;West Mercia&gt;" in text
+    embedded = html.unescape(text.split('<pre id="signed-head">', 1)[1].split("</pre>", 1)[0])
+    signed = SignedHead.loads(embedded)
+    assert signed == SignedHead.loads(Path(head_file).read_text())
+    with Ledger.open(db) as ledger:
+        verify_signed_head(signed, public, ledger)
+        assert f"head hash <code>{signed.head}</code>" in text
+        grow(ledger, 1)
+    code, _, err = run(db, "export", "--format", "html", "--signed-head", head_file)
+    assert code == EXIT_CODES["invalid input"]
+    assert "sign the current head" in err
+    code, _, err = run(db, "export", "--format", "markdown", "--signed-head", head_file)
+    assert code == 2
+    assert "beside the page" in err

@@ -799,20 +799,28 @@ def verify(
         ctx.exit(EXIT_CODES["verify failed"])
 
 
+def _read_signed_head(ctx: click.Context, path: str) -> SignedHead:
+    """The signed head in the file ``path``; a bad file is printed and exits 2."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return SignedHead.loads(handle.read())
+    except UnicodeDecodeError as error:
+        _show(f"error: {_not_utf8(path, error)}", err=True)
+    except OSError as error:
+        raise click.FileError(path, hint=error.strerror or str(error)) from None
+    except ActionLedgerError as error:
+        _show(f"error: {error}", err=True)
+    ctx.exit(EXIT_CODES["invalid input"])
+
+
 def _verified_signed_head(
     ctx: click.Context, ledger: Ledger, path: str, public_key: str
 ) -> SignedHead:
     """The signed head in ``path``, checked with ``public_key`` against ``ledger``; a failure
     is printed and exits (5 for a signature that does not check out, 2 for a bad file)."""
+    signed = _read_signed_head(ctx, path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            signed = SignedHead.loads(handle.read())
         verify_signed_head(signed, public_key, ledger)
-    except UnicodeDecodeError as error:
-        _show(f"error: {_not_utf8(path, error)}", err=True)
-        ctx.exit(EXIT_CODES["invalid input"])
-    except OSError as error:
-        raise click.FileError(path, hint=error.strerror or str(error)) from None
     except ActionLedgerError as error:
         prefix = "FAILED: signed head: " if isinstance(error, IntegrityError) else "error: "
         _show(f"{prefix}{error}", err=True)
@@ -1355,6 +1363,12 @@ def history(
     is_flag=True,
     help="csv: only what may be published (html and markdown always are).",
 )
+@click.option(
+    "--signed-head",
+    type=click.Path(dir_okay=False),
+    help="html: show this signed head (see sign-head) in the footer; it must be of the "
+    "register's current head.",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
 @click.pass_context
 def export(
@@ -1365,6 +1379,7 @@ def export(
     raised_to: str | None,
     title: str | None,
     publishable: bool,
+    signed_head: str | None,
     output: str | None,
 ) -> None:
     """Publish the action log, write the register as CSV, or back up the event log.
@@ -1373,11 +1388,13 @@ def export(
     changes made in restricted updates and links to restricted actions, and end with the
     register's head hash and event count, for `verify --head`. The CSV holds everything
     (with a `restricted` column) unless `--publishable` is given; then it leaves out what
-    the published logs leave out.
+    the published logs leave out. With --signed-head (html), the page's footer also shows who
+    signed its head, and the signed head to check with verify --signed-head.
 
     \b
     Example:
         action-ledger export --format html --meeting 2021-10-04 --output action-log.html
+        action-ledger export --format html --signed-head head.json --output action-log.html
         action-ledger export --format csv --publishable --output tracker.csv
         action-ledger export --format events --output backup.jsonl
     """
@@ -1389,6 +1406,12 @@ def export(
             "--publishable: the event log is the whole register and cannot be made "
             "publishable; publish with --format html, markdown or csv"
         )
+    if signed_head is not None and fmt != "html":
+        raise click.UsageError(
+            "--signed-head: only the html page shows a signed head; for markdown, publish "
+            "the signed head file beside the page"
+        )
+    signed = None if signed_head is None else _read_signed_head(ctx, signed_head)
     with _ledger(ctx) as ledger, _output(output) as out:
         if fmt == "events":
             with _progress("Exporting the event log") as progress:
@@ -1401,8 +1424,11 @@ def export(
             only = {"restricted": False} if publishable else {}
             what = f"{exports.write_csv(ledger, out, **selection, **only)} actions"
         else:
-            publish = exports.publish_html if fmt == "html" else exports.publish_markdown
-            out.write(publish(ledger, title=title, **selection))
+            if fmt == "html":
+                page = exports.publish_html(ledger, title=title, signed_head=signed, **selection)
+            else:
+                page = exports.publish_markdown(ledger, title=title, **selection)
+            out.write(page)
             what = f"the {fmt} action log"
         if output:
             click.echo(f"wrote {what} to {output}", err=True)

@@ -94,7 +94,7 @@ def _other_value(name: str, value: Any, data: st.DataObject) -> Any:
         return data.draw(st.binary(min_size=32, max_size=32).map(bytes.hex).filter(value.__ne__))
     if name == "signed_at":
         moment = data.draw(st.datetimes().filter(lambda d: d.year >= 1900))
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else value
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     if name == "signature":
         raw = bytearray(base64.b64decode(value))
         index = data.draw(st.integers(0, 63))

@@ -459,3 +459,23 @@ def test_the_published_page_carries_a_signed_head_of_its_own_head(tmp_path: Path
     code, _, err = run(db, "export", "--format", "markdown", "--signed-head", head_file)
     assert code == 2
     assert "beside the page" in err
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres"])
+@pytest.mark.parametrize("key", [None, b"a-chain-key-of-the-opcc-register"], ids=["plain", "keyed"])
+def test_every_backend_signs_and_verifies_its_head(
+    ledger_factory: Any, backend: str, key: bytes | None
+) -> None:
+    """On each backend, plain or keyed, a signed head verifies against its register, also
+    after the register grew, and not against a register with other events."""
+    ledger = ledger_factory(backend, key=key)
+    grow(ledger, 3)
+    signed = sign_head(ledger, KEY, signer="OPCC")
+    assert signed.position == 3
+    grow(ledger, 2)
+    verify_signed_head(signed, KEY.public_key(), ledger)
+    other = ledger_factory(backend, key=key)
+    grow(other, 5)
+    with pytest.raises(SignatureError) as caught:
+        verify_signed_head(signed, KEY.public_key(), other)
+    assert caught.value.part == "head"

@@ -366,9 +366,13 @@ def _checked(cls: type[SignedHead], data: dict[str, Any]) -> SignedHead:
     if len(raw) != 64 or base64.b64encode(raw).decode() != signature:
         raise _bad("signature", signature, "an Ed25519 signature (64 bytes in base64)")
     return cls(
-        head=head, position=position, signer=signer, signed_at=signed_at, key=key,
+        head=head,
+        position=position,
+        signer=signer,
+        signed_at=signed_at,
+        key=key,
         signature=signature,
-    )  # fmt: skip
+    )
 
 
 def _message(head: str, position: int, signer: str, signed_at: str, key: str) -> bytes:

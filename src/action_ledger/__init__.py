@@ -32,6 +32,7 @@ from .exceptions import (
     MissingDependencyError,
     NotFoundError,
     RuleViolationError,
+    SignatureError,
     StoreError,
     ValidationError,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "RoleHolder",
     "RuleViolationError",
     "SQLiteEventStore",
+    "SignatureError",
     "StoreError",
     "StoredEvent",
     "Subscription",

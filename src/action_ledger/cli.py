@@ -40,6 +40,7 @@ from .exceptions import (
     RuleViolationError,
     ValidationError,
 )
+from .signing import SignedHead, generate_signing_key, sign_head, verify_signed_head
 from .store import EventStore, StoredEvent, keys_of, verify_chain
 
 __all__ = ["EXIT_CODES", "main"]
@@ -59,6 +60,7 @@ ACTOR_ENV = "ACTION_LEDGER_ACTOR"
 SCHEMA_ENV = "ACTION_LEDGER_SCHEMA"
 KEY_FILE_ENV = "ACTION_LEDGER_KEY_FILE"
 KEY_ENV = "ACTION_LEDGER_KEY"
+PASSPHRASE_ENV = "ACTION_LEDGER_SIGNING_PASSPHRASE"
 
 
 def _exit_code(error: ActionLedgerError) -> int:
@@ -810,22 +812,57 @@ def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
     "--head",
     help="A head hash published earlier (all 64 characters), that must still be in the log.",
 )
+@click.option(
+    "--signed-head",
+    type=click.Path(dir_okay=False),
+    help="A signed head published earlier (see sign-head): its signature must check with "
+    "--public-key, and the log must hold that head at its position.",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False),
+    help="The signer's public key (PEM), for --signed-head.",
+)
 @json_option
 @click.pass_context
-def verify(ctx: click.Context, head: str | None, as_json: bool) -> None:
+def verify(
+    ctx: click.Context,
+    head: str | None,
+    signed_head: str | None,
+    public_key: str | None,
+    as_json: bool,
+) -> None:
     """Check the hash chain; exit 5 if anything was altered, removed or reordered.
+
+    With --signed-head and --public-key, also check a signed head: its signature, and that
+    the chain up to its position ends at its head (events appended since are not covered).
 
     \b
     Example:
         action-ledger verify --head 3f1a…
+        action-ledger verify --signed-head head.json --public-key opcc-signing.pem.pub
     """
+    if (signed_head is None) != (public_key is None):
+        raise click.UsageError(
+            "--signed-head and --public-key go together: a signed head is checked with the "
+            "signer's public key"
+        )
     with _ledger(ctx) as ledger, _progress("Checking the hash chain") as progress:
         report = ledger.verify(head=head, progress=progress)
         keyed = _key_summary(ledger.store)
+        signed = None
+        if signed_head is not None and public_key is not None and report.ok:
+            signed = _verified_signed_head(ctx, ledger, signed_head, public_key)
     if as_json:
-        _echo_json(report)
+        extra = {} if signed is None else {"signed_head": attrs.asdict(signed)}
+        _echo_json({**attrs.asdict(report), **extra})
     elif report.ok:
         click.echo(f"ok: {report.checked} events checked; head {report.head_hash}{keyed}")
+        if signed is not None:
+            _show(
+                f"signed head ok: position {signed.position}, head {signed.head}, signed by "
+                f"{signed.signer} at {signed.signed_at} with key {signed.key}"
+            )
     else:
         where = (
             "" if report.first_bad_position is None else f" at position {report.first_bad_position}"
@@ -833,6 +870,35 @@ def verify(ctx: click.Context, head: str | None, as_json: bool) -> None:
         click.echo(f"FAILED{where}: {report.reason} ({report.checked} events read)", err=True)
     if not report.ok:
         ctx.exit(EXIT_CODES["verify failed"])
+
+
+def _read_signed_head(ctx: click.Context, path: str) -> SignedHead:
+    """The signed head in the file ``path``; a bad file is printed and exits 2."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return SignedHead.loads(handle.read())
+    except UnicodeDecodeError as error:
+        _show(f"error: {_not_utf8(path, error)}", err=True)
+    except OSError as error:
+        raise click.FileError(path, hint=error.strerror or str(error)) from None
+    except ActionLedgerError as error:
+        _show(f"error: {error}", err=True)
+    ctx.exit(EXIT_CODES["invalid input"])
+
+
+def _verified_signed_head(
+    ctx: click.Context, ledger: Ledger, path: str, public_key: str
+) -> SignedHead:
+    """The signed head in ``path``, checked with ``public_key`` against ``ledger``; a failure
+    is printed and exits (5 for a signature that does not check out, 2 for a bad file)."""
+    signed = _read_signed_head(ctx, path)
+    try:
+        verify_signed_head(signed, public_key, ledger)
+    except ActionLedgerError as error:
+        prefix = "FAILED: signed head: " if isinstance(error, IntegrityError) else "error: "
+        _show(f"{prefix}{error}", err=True)
+        ctx.exit(_exit_code(error))
+    return signed
 
 
 def _key_summary(store: EventStore) -> str:
@@ -1167,6 +1233,105 @@ def rotate_key(ctx: click.Context) -> None:
     )
 
 
+@main.group("sign-key")
+def sign_key() -> None:
+    """Ed25519 signing keys, to sign published heads (see sign-head)."""
+
+
+@sign_key.command("new")
+@click.option(
+    "--to",
+    "private_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The private key file to write (PEM, readable by you alone); never overwritten.",
+)
+@click.option(
+    "--public",
+    "public_file",
+    type=click.Path(dir_okay=False),
+    help="The public key file to write (PEM), to publish [default: the --to file + '.pub'].",
+)
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help=f"Encrypt the private key with a passphrase: ${PASSPHRASE_ENV}, else asked for.",
+)
+@click.pass_context
+def sign_key_new(
+    ctx: click.Context, private_file: str, public_file: str | None, encrypt: bool
+) -> None:
+    """Make a new Ed25519 key pair: a private key to sign heads, and its public key, which
+    anyone checking a signed head needs.
+
+    Keep the private key with the person or office that vouches for the register, apart from
+    the register and its chain key; publish the public key (or its fingerprint).
+
+    \b
+    Example:
+        action-ledger sign-key new --to opcc-signing.pem
+    """
+    passphrase = None
+    if encrypt:
+        passphrase = os.environ.get(PASSPHRASE_ENV) or click.prompt(
+            "Passphrase for the private key", hide_input=True, confirmation_prompt=True
+        )
+    try:
+        print_ = generate_signing_key(private_file, public_file, passphrase=passphrase)
+    except ActionLedgerError as error:
+        _show(f"error: {error}", err=True)
+        ctx.exit(_exit_code(error))
+    public = public_file or f"{private_file}.pub"
+    _show(
+        f"wrote the private key to {private_file} and the public key to {public} "
+        f"(fingerprint {print_})"
+    )
+
+
+@main.command("sign-head")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help=f"The signer's private key (PEM; see sign-key new). An encrypted one's passphrase: "
+    f"${PASSPHRASE_ENV}, else asked for.",
+)
+@click.option("--signer", required=True, help="Who vouches for the head, e.g. 'OPCC'.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
+@click.pass_context
+def sign_head_(ctx: click.Context, key_file: str, signer: str, output: str | None) -> None:
+    """Sign the register's head: verify its hash chain, then write a signed head (JSON) to
+    publish beside the action log, checked later with verify --signed-head.
+
+    The signature covers the events up to the head, not those appended after it.
+
+    \b
+    Example:
+        action-ledger sign-head --key opcc-signing.pem --signer OPCC --output head.json
+    """
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    try:
+        encrypted = b"ENCRYPTED" in Path(key_file).read_bytes()
+    except OSError as error:
+        raise click.FileError(key_file, hint=error.strerror or str(error)) from None
+    if encrypted and passphrase is None:
+        passphrase = click.prompt("Passphrase for the private key", hide_input=True, err=True)
+    with _ledger(ctx) as ledger:
+        try:
+            signed = sign_head(ledger, key_file, signer=signer, passphrase=passphrase)
+        except ActionLedgerError as error:
+            _show(f"error: {error}", err=True)
+            ctx.exit(_exit_code(error))
+    with _output(output) as out:
+        out.write(signed.dumps())
+    _show(
+        f"signed the head at position {signed.position} ({signed.head}) as {signed.signer} "
+        f"with key {signed.key}" + (f"; wrote {output}" if output else ""),
+        err=True,
+    )
+
+
 @main.command()
 @click.argument("action_id")
 @click.argument("event_id")
@@ -1304,6 +1469,12 @@ def history(
     is_flag=True,
     help="csv: only what may be published (html and markdown always are).",
 )
+@click.option(
+    "--signed-head",
+    type=click.Path(dir_okay=False),
+    help="html: show this signed head (see sign-head) in the footer; it must be of the "
+    "register's current head.",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="File (default stdout).")
 @click.pass_context
 def export(
@@ -1314,6 +1485,7 @@ def export(
     raised_to: str | None,
     title: str | None,
     publishable: bool,
+    signed_head: str | None,
     output: str | None,
 ) -> None:
     """Publish the action log, write the register as CSV, or back up the event log.
@@ -1322,11 +1494,13 @@ def export(
     changes made in restricted updates and links to restricted actions, and end with the
     register's head hash and event count, for `verify --head`. The CSV holds everything
     (with a `restricted` column) unless `--publishable` is given; then it leaves out what
-    the published logs leave out.
+    the published logs leave out. With --signed-head (html), the page's footer also shows who
+    signed its head, and the signed head to check with verify --signed-head.
 
     \b
     Example:
         action-ledger export --format html --meeting 2021-10-04 --output action-log.html
+        action-ledger export --format html --signed-head head.json --output action-log.html
         action-ledger export --format csv --publishable --output tracker.csv
         action-ledger export --format events --output backup.jsonl
     """
@@ -1338,6 +1512,12 @@ def export(
             "--publishable: the event log is the whole register and cannot be made "
             "publishable; publish with --format html, markdown or csv"
         )
+    if signed_head is not None and fmt != "html":
+        raise click.UsageError(
+            "--signed-head: only the html page shows a signed head; for markdown, publish "
+            "the signed head file beside the page"
+        )
+    signed = None if signed_head is None else _read_signed_head(ctx, signed_head)
     with _ledger(ctx) as ledger, _output(output) as out:
         if fmt == "events":
             with _progress("Exporting the event log") as progress:
@@ -1350,8 +1530,11 @@ def export(
             only = {"restricted": False} if publishable else {}
             what = f"{exports.write_csv(ledger, out, **selection, **only)} actions"
         else:
-            publish = exports.publish_html if fmt == "html" else exports.publish_markdown
-            out.write(publish(ledger, title=title, **selection))
+            if fmt == "html":
+                page = exports.publish_html(ledger, title=title, signed_head=signed, **selection)
+            else:
+                page = exports.publish_markdown(ledger, title=title, **selection)
+            out.write(page)
             what = f"the {fmt} action log"
         if output:
             click.echo(f"wrote {what} to {output}", err=True)

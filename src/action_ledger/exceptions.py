@@ -16,6 +16,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFoundError",
     "RuleViolationError",
+    "SignatureError",
     "StoreError",
     "ValidationError",
 ]
@@ -118,6 +119,22 @@ class DuplicateEventError(ActionLedgerError):
 
 class IntegrityError(ActionLedgerError):
     """Stored data is damaged: a hash does not match, or an envelope cannot be read."""
+
+
+class SignatureError(IntegrityError):
+    """A signed head does not check out.
+
+    Attributes:
+        part: which part failed: ``"key"`` (signed with another key than the public key
+            given), ``"signature"`` (the signature does not match the fields: one was
+            changed, or the signature itself), ``"chain"`` (the register's chain up to the
+            signed position does not verify), ``"head"`` (the register does not hold the
+            signed head at its position: it was rewritten or cut back).
+    """
+
+    def __init__(self, message: str, *, part: str) -> None:
+        super().__init__(message)
+        self.part = part
 
 
 class StoreError(ActionLedgerError):

@@ -54,6 +54,7 @@ from .exceptions import (
     StoreError,
     ValidationError,
 )
+from .signing import SignedHead
 
 __all__ = [
     "BORDER_COLOUR",
@@ -430,6 +431,7 @@ def publish_html(
     raised_to: DateInput | None = None,
     title: str | None = None,
     generated_at: Moment | None = None,
+    signed_head: SignedHead | None = None,
 ) -> str:
     """The action log as one self-contained HTML page, for publication.
 
@@ -451,13 +453,18 @@ def publish_html(
         title: the page title; by default one naming the selection.
         generated_at: the time the footer gives (UTC now by default); the same register and
             the same ``generated_at`` give the same page.
+        signed_head: a signed head of the register's current head
+            (:func:`action_ledger.signing.sign_head`), shown in the footer with who signed
+            it and when, and its published form (``<pre id="signed-head">``), so a reader
+            can check who vouched for the page's head.
 
     Returns:
         The HTML document.
 
     Raises:
         NotFoundError: ``meeting`` is not recorded.
-        ValidationError: a malformed meeting id, date, title or ``generated_at``.
+        ValidationError: a malformed meeting id, date, title or ``generated_at``; a
+            ``signed_head`` of another head than the one the page shows.
         StoreError: the register kept changing while it was read.
     """
     log = _collect(
@@ -549,11 +556,36 @@ def publish_html(
         f'<time datetime="{generated}">{generated}</time> (UTC).</p>',
         "<p>To check that the register still holds this state, run: "
         f"<code>{e(_verify_command(log))}</code></p>",
+        *_signed_footer(log, signed_head),
         "</footer>",
         "</body>",
         "</html>",
     ]
     return "\n".join(out) + "\n"
+
+
+def _signed_footer(log: _Log, signed: SignedHead | None) -> list[str]:
+    """The footer's lines for a signed head of the page's head (none without one)."""
+    if signed is None:
+        return []
+    if (signed.position, signed.head) != (log.count, log.head):
+        raise ValidationError(
+            f"the signed head is of position {signed.position} (head {signed.head}), but the "
+            f"page shows the register at event count {log.count} (head {log.head}): sign "
+            "the current head (action-ledger sign-head) and publish again",
+            field="signed_head",
+            value=signed.head,
+        )
+    e = html.escape
+    return [
+        f"<p>This head was signed by {e(signed.signer)} at "
+        f'<time datetime="{e(signed.signed_at)}">{e(signed.signed_at)}</time> with the '
+        f"Ed25519 key of fingerprint <code>{e(signed.key)}</code>. To check the signature, "
+        "save the signed head below as <code>head.json</code> and run "
+        "<code>action-ledger verify --signed-head head.json --public-key KEY.pub</code> "
+        "with the signer's public key.</p>",
+        f'<pre id="signed-head">{e(signed.dumps())}</pre>',
+    ]
 
 
 def _html_text(text: str) -> str:

@@ -590,8 +590,14 @@ def reopen(
         _report(action, as_json)
 
 
-def _view(ledger: Ledger, as_of: str | None, axis: str) -> RegisterView:
+def _view(
+    ledger: Ledger, as_of: str | None, axis: str, *, publishable: bool = False
+) -> RegisterView:
     if as_of is None:
+        if publishable:  # never publish from tables edited behind the log
+            from .exports import check_published_tables
+
+            check_published_tables(ledger)
         return ledger
     return ledger.as_of(as_of, axis="occurred" if axis == "occurred" else "recorded")
 
@@ -656,7 +662,7 @@ def list_(
         action-ledger list --as-of 2019-01-01 --axis occurred
     """
     with _ledger(ctx) as ledger:
-        actions = _view(ledger, as_of, axis).register(
+        actions = _view(ledger, as_of, axis, publishable=restricted is False).register(
             status=status,
             owner=owner,
             meeting=meeting,
@@ -700,21 +706,44 @@ def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
 
 @main.command()
 @click.option("--head", help="A head hash published earlier, that must still be in the log.")
+@click.option(
+    "--chain-only",
+    is_flag=True,
+    help="Check the hash chain only, not that the read-model tables are the fold of the log.",
+)
 @json_option
 @click.pass_context
-def verify(ctx: click.Context, head: str | None, as_json: bool) -> None:
-    """Check the hash chain; exit 5 if anything was altered, removed or reordered.
+def verify(ctx: click.Context, head: str | None, chain_only: bool, as_json: bool) -> None:
+    """Check the hash chain and the read models; exit 5 if anything was altered, removed or
+    reordered.
+
+    Every read-model table (actions, owners, audit_trail, meetings, attendance, links) is
+    compared with the fold of the verified log; the rows that differ are listed, and
+    `action-ledger rebuild` repairs them.
 
     \b
     Example:
         action-ledger verify --head 3f1a…
     """
     with _ledger(ctx) as ledger, _progress("Checking the hash chain") as progress:
-        report = ledger.verify(head=head, progress=progress)
+        report = ledger.verify(head=head, progress=progress, read_models=not chain_only)
     if as_json:
         _echo_json(report)
     elif report.ok:
-        click.echo(f"ok: {report.checked} events checked; head {report.head_hash}")
+        tables = " and the read models" if report.read_models_checked else ""
+        click.echo(f"ok: {report.checked} events checked{tables}; head {report.head_hash}")
+    elif report.difference_count:
+        click.echo(
+            f"FAILED: {report.difference_count} read-model row(s) differ from the fold of "
+            f"the log ({report.checked} events checked):",
+            err=True,
+        )
+        for difference in report.differences:
+            click.echo(f"  {difference}", err=True)
+        hidden = report.difference_count - len(report.differences)
+        if hidden > 0:
+            click.echo(f"  … and {hidden} more", err=True)
+        click.echo("repair: action-ledger rebuild", err=True)
     else:
         click.echo(
             f"FAILED at position {report.first_bad_position}: {report.reason} "
@@ -811,7 +840,9 @@ def agenda(
         action-ledger agenda 2021-10-04
     """
     with _ledger(ctx) as ledger:
-        found = _view(ledger, as_of, axis).agenda(meeting_date, publishable=publishable)
+        found = _view(ledger, as_of, axis, publishable=publishable).agenda(
+            meeting_date, publishable=publishable
+        )
         if as_json:
             _echo_json(found)
         else:
@@ -850,7 +881,7 @@ def overdue(
         action-ledger overdue 2021-10-04 --all --amber-days 28
     """
     with _ledger(ctx) as ledger:
-        view = _view(ledger, as_of, axis)
+        view = _view(ledger, as_of, axis, publishable=publishable)
         found = (view.rag if show_all else view.overdue)(
             on_date, amber_days=amber_days, publishable=publishable
         )

@@ -30,6 +30,7 @@ __all__ = [
     "GENESIS_HASH",
     "EventStore",
     "NewEvent",
+    "RowDifference",
     "StoredEvent",
     "VerifyReport",
     "chain_hash",
@@ -108,6 +109,45 @@ class VerifyReport:
     first_bad_position: int | None
     reason: str | None
     head_hash: str
+    read_models_checked: tuple[str, ...] = ()
+    """The projections whose tables were compared with the fold of the verified log (none
+    when only the chain was checked, or when the chain is broken)."""
+    differences: tuple[RowDifference, ...] = ()
+    """The first read-model rows that differ from the fold of the log (at most a few)."""
+    difference_count: int = 0
+    """How many rows (and columns) differ in all: repair them with ``action-ledger rebuild``."""
+
+
+@attrs.frozen(kw_only=True)
+class RowDifference:
+    """One read-model row that is not what the projections make of the verified log.
+
+    Attributes:
+        table: the table (``actions``, ``audit_trail``, … or ``read_model_checkpoints``).
+        key: the row's primary-key values.
+        kind: ``"changed"`` (a column holds another value), ``"missing"`` (the log makes a
+            row the table lacks) or ``"extra"`` (the table holds a row the log does not make).
+        column: the column that differs (``None`` for a missing or extra row).
+        expected: the value the log gives (``None`` for an extra row).
+        found: the value in the table (``None`` for a missing row).
+    """
+
+    table: str
+    key: tuple[Any, ...]
+    kind: str
+    column: str | None = None
+    expected: Any = None
+    found: Any = None
+
+    def __str__(self) -> str:
+        key = ", ".join(map(str, self.key))
+        if self.kind == "missing":
+            return f"{self.table} [{key}]: the row is missing"
+        if self.kind == "extra":
+            return f"{self.table} [{key}]: a row the log does not make"
+        return (
+            f"{self.table} [{key}] {self.column}: expected {self.expected!r}, found {self.found!r}"
+        )
 
 
 # One stream's batch for EventStore.append_many: (stream_id, events, expected_version).

@@ -146,8 +146,15 @@ class RowDifference:
         if self.kind == "extra":
             return f"{self.table} [{key}]: a row the log does not make"
         return (
-            f"{self.table} [{key}] {self.column}: expected {self.expected!r}, found {self.found!r}"
+            f"{self.table} [{key}] {self.column}: expected {_short(self.expected)}, "
+            f"found {_short(self.found)}"
         )
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """A value's repr, cut to ``limit`` characters (a ``data`` column holds a whole JSON)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # One stream's batch for EventStore.append_many: (stream_id, events, expected_version).

@@ -32,7 +32,7 @@ from .exceptions import (
     StoreError,
     ValidationError,
 )
-from .store import EventStore, NewEvent, StoredEvent, VerifyReport
+from .store import EventStore, NewEvent, RowDifference, StoredEvent, VerifyReport
 
 try:
     __version__ = version("action-ledger")
@@ -70,6 +70,7 @@ __all__ = [
     "RegisterView",
     "Replace",
     "RoleHolder",
+    "RowDifference",
     "RuleViolationError",
     "SQLiteEventStore",
     "StoreError",

@@ -730,8 +730,8 @@ def verify(ctx: click.Context, head: str | None, chain_only: bool, as_json: bool
     if as_json:
         _echo_json(report)
     elif report.ok:
-        tables = " and the read models" if report.read_models_checked else ""
-        click.echo(f"ok: {report.checked} events checked{tables}; head {report.head_hash}")
+        tables = "; the read models are the fold of the log" if report.read_models_checked else ""
+        click.echo(f"ok: {report.checked} events checked; head {report.head_hash}{tables}")
     elif report.difference_count:
         click.echo(
             f"FAILED: {report.difference_count} read-model row(s) differ from the fold of "

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from action_ledger import IntegrityError, Ledger, ValidationError, VerifyReport
 from action_ledger._projections import PROJECTIONS, Table
 from action_ledger._readcheck import LISTED
+from action_ledger._sqlite import SQLiteEventStore
 from action_ledger.cli import EXIT_CODES, main
 from action_ledger.commands import Command
 from action_ledger.exports import publish_html, publish_markdown, write_csv
@@ -332,6 +333,41 @@ def test_every_kind_of_mutation_of_every_table_is_found(
     with Ledger.open(str(path)) as ledger:
         _mutate_and_check(ledger, data, run, table, kind)
     path.unlink()
+
+
+@pytest.mark.parametrize("kind", ["change", "insert", "delete", "swap"])
+@pytest.mark.parametrize("table", sorted(TABLES))
+@settings(CAMPAIGN, max_examples=2)
+@given(data=st.data())
+def test_every_kind_of_mutation_of_every_postgres_table_is_found(
+    demo_file: Path,
+    ledger_factory: LedgerFactory,
+    postgres_dsn: str,
+    table: str,
+    kind: str,
+    data: st.DataObject,
+) -> None:
+    """The same on PostgreSQL: each table × each kind of mutation of the West Mercia register
+    (restored into a fresh schema) is found and named."""
+    psycopg = pytest.importorskip("psycopg")
+    ledger = ledger_factory("postgres")
+    source = SQLiteEventStore(demo_file)
+    try:
+        ledger.store.restore(source.read_all())
+    finally:
+        source.close()
+    ledger.refresh()
+    schema = ledger.store.schema  # type: ignore[attr-defined]
+
+    def run(sql: str, params: list[Any]) -> None:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(f'SET search_path TO "{schema}"')
+            conn.execute(sql.replace("?", "%s"), params)
+
+    try:
+        _mutate_and_check(ledger, data, run, table, kind)
+    finally:
+        ledger.close()
 
 
 def test_the_campaign_found_every_mutation() -> None:

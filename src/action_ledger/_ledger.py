@@ -818,7 +818,7 @@ class Ledger(RegisterView):
         events: Iterable[StoredEvent] = read
         if twin is not None:
             model, source = twin[0].model, StoreSource(self.store)
-            events = Accepted(events, twin[0], lambda batch: model.feed(batch, source), twin[1])
+            events = Accepted(events, lambda batch: model.feed(batch, source), twin[1])
         if progress is not None:
             events = _counted(events, self.store.last_position(), progress)
         report = verify_chain(events, key=self.store.key, head=head)

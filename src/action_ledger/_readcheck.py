@@ -16,7 +16,7 @@ give each projection's version and the position the tables were compared at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ._projections import Projection, Table
@@ -182,12 +182,16 @@ def compare_checkpoints(
 
 
 class Accepted:
-    """The events the chain check accepted, fed to the twin in batches as they come, up to a
-    position (the one the register's tables are at)."""
+    """The events the chain check accepted, handed to ``feed`` in batches as they come, up to
+    a position (the one the register's tables are at)."""
 
-    def __init__(self, events: Iterable[StoredEvent], twin: Twin, feed: Any, up_to: int) -> None:
+    def __init__(
+        self,
+        events: Iterable[StoredEvent],
+        feed: Callable[[list[StoredEvent]], object],
+        up_to: int,
+    ) -> None:
         self._events = events
-        self._twin = twin
         self._feed = feed
         self._up_to = up_to
         self._batch: list[StoredEvent] = []

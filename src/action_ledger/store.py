@@ -93,14 +93,17 @@ class StoredEvent:
 
 @attrs.frozen(kw_only=True)
 class VerifyReport:
-    """The result of checking the hash chain.
+    """The result of checking the hash chain (and, from :meth:`Ledger.verify
+    <action_ledger.Ledger.verify>`, the read models against it).
 
     Attributes:
-        ok: ``True`` when every event checked out.
+        ok: ``True`` when every event checked out (and every table checked is the fold of
+            the log).
         checked: how many events were read.
         first_bad_position: where the chain first breaks (the position expected there), or
-            ``None`` when ``ok``.
-        reason: what was wrong there, in a sentence; ``None`` when ``ok``.
+            ``None`` when ``ok`` or when only the read models differ.
+        reason: what was wrong, in a sentence (for the read models: how many rows differ,
+            the first, and the repair); ``None`` when ``ok``.
         head_hash: the hash of the last good event (publish it to detect rewrites later).
     """
 

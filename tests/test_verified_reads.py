@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from action_ledger import IntegrityError, Ledger, ValidationError, VerifyReport
+from action_ledger import _ledger as _ledger_module
 from action_ledger._projections import PROJECTIONS, Table
 from action_ledger._readcheck import LISTED
 from action_ledger._sqlite import SQLiteEventStore
@@ -571,3 +572,27 @@ def test_cli_verify_names_the_rows_and_how_to_repair(demo: tuple[Ledger, str]) -
     page = runner.invoke(main, ["--db", path, "export", "--format", "html"])
     assert page.exit_code == 0
     assert "Forged" not in page.output
+
+
+def test_a_write_during_the_comparison_is_no_false_alarm(
+    demo: tuple[Ledger, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process appending while the tables are compared moves the checkpoints: the
+    copy is brought to the new position and the comparison runs again, so a sound register
+    still verifies."""
+    ledger, path = demo
+    writes: list[str] = []
+    compare = _ledger_module.compare_table
+
+    def compare_then_write(*args: Any) -> None:
+        compare(*args)
+        if not writes:
+            with Ledger.open(path) as other:
+                writes.append(
+                    other.raise_action(text="Raised meanwhile.", owners=["CC"], actor="JI")
+                )
+
+    monkeypatch.setattr(_ledger_module, "compare_table", compare_then_write)
+    report = ledger.verify()
+    assert writes
+    assert report.ok, report.reason

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 
-from action_ledger import Ledger, ValidationError
+from action_ledger import IntegrityError, Ledger, ValidationError
 from action_ledger._publication import public_action, public_events
 from action_ledger.cli import main
 from action_ledger.commands import Command
@@ -205,13 +205,15 @@ def test_a_corrected_restricted_update_stays_out() -> None:
 
 def test_a_row_edited_to_look_publishable_is_still_left_out(ledger: Ledger, db: str) -> None:
     """The public form comes from the stream: a restricted action whose table row was
-    edited to say publishable is not published."""
+    edited to say publishable is not in a public query, and publishing refuses the edited
+    table, naming the row."""
     _, secret, _ = _ids(ledger)
     with sqlite3.connect(db) as edit:
         edit.execute("UPDATE actions SET restricted = 0 WHERE id = ?", [secret])
     edit.close()
     assert secret not in [a.id for a in ledger.register(restricted=False)]
-    assert "SECRET-ACTION" not in publish_html(ledger, generated_at=GENERATED)
+    with pytest.raises(IntegrityError, match=rf"actions \[{secret}\] restricted: expected 1"):
+        publish_html(ledger, generated_at=GENERATED)
 
 
 # -- each leak of issue 13 ------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from .exceptions import (
     StoreError,
     ValidationError,
 )
-from .store import EventStore, NewEvent, StoredEvent, VerifyReport
+from .store import EventStore, NewEvent, RowDifference, StoredEvent, VerifyReport
 
 try:
     __version__ = version("action-ledger")
@@ -79,6 +79,7 @@ __all__ = [
     "RegisterView",
     "Replace",
     "RoleHolder",
+    "RowDifference",
     "RuleViolationError",
     "SQLiteEventStore",
     "SignatureError",

@@ -20,6 +20,7 @@ from pathlib import Path
 from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any, Literal
 
+import attrs
 import pendulum
 
 from ._clock import Clock, local_date, system_clock, to_register_moment
@@ -39,7 +40,9 @@ from ._decider import (
 from ._history import AuditEntry, entries_from_rows
 from ._keys import KeyRecord, Keyring
 from ._memory import MemoryEventStore
-from ._readmodel import Progress, ReadModel
+from ._projections import Projection
+from ._readcheck import Accepted, Differences, Twin, compare_checkpoints, compare_table
+from ._readmodel import Progress, ReadModel, StoreSource
 from ._sqlite import SQLiteEventStore
 from ._subscriptions import Handler, Subscription
 from ._values import Attendee, Owner, check_action_id, check_meeting_id
@@ -84,6 +87,7 @@ if TYPE_CHECKING:
     from .minutes._model import MinutesDraft
 
 Moment = str | _dt.datetime
+_COMPARE_ATTEMPTS = 3
 ActionCommand = (
     RaiseAction | UpdateAction | RevisitAction | CloseAction | ReopenAction | CorrectEvent
 )
@@ -774,21 +778,94 @@ class Ledger(RegisterView):
         for stored in self.store.read_all(after=after):
             yield stored, decode(stored)
 
-    def verify(self, *, head: str | None = None, progress: Progress | None = None) -> VerifyReport:
-        """Check the hash chain of the whole log.
+    def verify(
+        self,
+        *,
+        head: str | None = None,
+        progress: Progress | None = None,
+        read_models: bool | Iterable[str] = True,
+    ) -> VerifyReport:
+        """Check the hash chain of the whole log, and that the read-model tables are the fold
+        of it.
+
+        The tables are rebuilt from the events as the chain check accepts them (one pass,
+        in a private temporary file, with the projections themselves) and compared with the
+        register's row by row, in bounded memory. Any difference (an edited column, a fake
+        row, a deleted one, a moved checkpoint) fails the report, which names the rows
+        (:attr:`VerifyReport.differences`); ``action-ledger rebuild`` repairs them.
 
         Args:
             head: a head hash published earlier; the check fails if the log no longer has it.
             progress: called as ``progress(done, total)`` every thousand events.
+            read_models: check the tables too (``True``), only the chain (``False``), or
+                only the tables of the projections named (e.g. ``("actions", "meetings")``).
 
         A log that cannot be read past some event (a damaged page of the file) fails at the
         position of the first event that cannot be read.
 
         Raises:
-            ValidationError: ``head`` is not a whole head hash (64 hexadecimal characters).
+            ValidationError: ``head`` is not a whole head hash (64 hexadecimal characters),
+                or ``read_models`` names a projection the register does not keep.
+            StoreError: the register kept changing while its tables were compared.
         """
+        chosen = self._checked_projections(read_models)
+        if not chosen:
+            return self._verify_chain(head, progress, None)
+        live = self.read_model
+        twin = Twin(chosen)
+        try:
+            try:
+                live.catch_up(self.store)
+                stale: ActionLedgerError | None = None
+            except ActionLedgerError as exc:  # e.g. an event that no longer decodes
+                stale = exc
+            up_to = live.position
+            report = self._verify_chain(head, progress, (twin, up_to))
+            if not report.ok:
+                return report  # the tables are not compared with a broken log
+            if stale is not None:
+                return attrs.evolve(
+                    report,
+                    ok=False,
+                    reason=f"the read models cannot be brought up to date: {stale}; "
+                    "repair: action-ledger rebuild",
+                )
+            return self._compare_tables(report, twin, chosen)
+        finally:
+            twin.close()
+
+    def _checked_projections(self, read_models: bool | Iterable[str]) -> tuple[Projection, ...]:
+        kept = self.read_model.projections
+        if read_models is True:
+            return kept
+        if read_models is False:
+            return ()
+        if isinstance(read_models, str) or not isinstance(read_models, Iterable):
+            raise ValidationError(
+                f"read_models: {read_models!r} is not True, False or projection names",
+                field="read_models",
+                value=read_models,
+            )
+        names = list(read_models)
+        known = {p.name: p for p in kept}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValidationError(
+                f"read_models: {unknown[0]!r} is not a projection of this register "
+                f"(accepted: {', '.join(known)})",
+                field="read_models",
+                value=unknown[0],
+            )
+        return tuple(p for p in kept if p.name in names)
+
+    def _verify_chain(
+        self, head: str | None, progress: Progress | None, twin: tuple[Twin, int] | None
+    ) -> VerifyReport:
         read = _Readable(self.store.read_all())
         events: Iterable[StoredEvent] = read
+        if twin is not None:
+            model, source = twin[0].model, StoreSource(self.store)
+            events = Accepted(events, lambda batch: model.feed(batch, source), twin[1])
         if progress is not None:
             events = _counted(events, self.store.last_position(), progress)
         report = verify_chain(events, key=self.store.key, head=head, keys=keys_of(self.store))
@@ -801,6 +878,52 @@ class Ledger(RegisterView):
             first_bad_position=read.last + 1,
             reason=f"the event cannot be read: {read.failure}",
             head_hash=report.head_hash,
+        )
+
+    def _compare_tables(
+        self, report: VerifyReport, twin: Twin, chosen: tuple[Projection, ...]
+    ) -> VerifyReport:
+        """Compare the register's tables with the twin at one checkpoint: if a writer moved
+        the checkpoints meanwhile, bring the twin to the new one and compare again."""
+        live = self.read_model
+        for _ in range(_COMPARE_ATTEMPTS):
+            before = live.checkpoint_rows()
+            position = min((before.get(p.name, (0, 0))[1] for p in chosen), default=0)
+            if twin.model.position < position:
+                twin.model.feed(
+                    (
+                        s
+                        for s in self.store.read_all(after=twin.model.position)
+                        if s.position <= position
+                    ),
+                    StoreSource(self.store),
+                )
+            found = Differences()
+            compare_checkpoints(before, chosen, twin.model.position, found)
+            for projection in chosen:
+                for table in projection.tables:
+                    compare_table(live, twin, table, found)
+            if live.checkpoint_rows() == before:
+                break
+        else:
+            raise StoreError(
+                f"the register changed during each of {_COMPARE_ATTEMPTS} attempts to compare "
+                "its read models with the log; verify again when it is quieter"
+            )
+        names = tuple(p.name for p in chosen)
+        if not found.count:
+            return attrs.evolve(report, read_models_checked=names)
+        first = found.listed[0]
+        return attrs.evolve(
+            report,
+            ok=False,
+            reason=(
+                f"{found.count} read-model difference(s) from the fold of the log, first "
+                f"{first}; repair: action-ledger rebuild"
+            ),
+            read_models_checked=names,
+            differences=tuple(found.listed),
+            difference_count=found.count,
         )
 
     def head(self) -> tuple[int, str]:

@@ -304,6 +304,12 @@ class ReadModel:
             rows = self._checkpoint_rows()
         return {p.name: rows.get(p.name, (0, 0))[1] for p in self.projections}
 
+    @typed_faults
+    def checkpoint_rows(self) -> dict[str, tuple[int, int]]:
+        """Each checkpoint row as stored: projection name → ``(version, position)``."""
+        with self._lock, self._dialect.reading():
+            return self._checkpoint_rows()
+
     @property
     def position(self) -> int:
         """The position every projection has reached (the lowest checkpoint)."""

@@ -699,8 +699,14 @@ def reopen(
         _report(action, as_json)
 
 
-def _view(ledger: Ledger, as_of: str | None, axis: str) -> RegisterView:
+def _view(
+    ledger: Ledger, as_of: str | None, axis: str, *, publishable: bool = False
+) -> RegisterView:
     if as_of is None:
+        if publishable:  # never publish from tables edited behind the log
+            from .exports import check_published_tables
+
+            check_published_tables(ledger)
         return ledger
     return ledger.as_of(as_of, axis="occurred" if axis == "occurred" else "recorded")
 
@@ -765,7 +771,7 @@ def list_(
         action-ledger list --as-of 2019-01-01 --axis occurred
     """
     with _ledger(ctx) as ledger:
-        actions = _view(ledger, as_of, axis).register(
+        actions = _view(ledger, as_of, axis, publishable=restricted is False).register(
             status=status,
             owner=owner,
             meeting=meeting,
@@ -813,6 +819,11 @@ def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
     help="A head hash published earlier (all 64 characters), that must still be in the log.",
 )
 @click.option(
+    "--chain-only",
+    is_flag=True,
+    help="Check the hash chain only, not that the read-model tables are the fold of the log.",
+)
+@click.option(
     "--signed-head",
     type=click.Path(dir_okay=False),
     help="A signed head published earlier (see sign-head): its signature must check with "
@@ -828,11 +839,17 @@ def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
 def verify(
     ctx: click.Context,
     head: str | None,
+    chain_only: bool,
     signed_head: str | None,
     public_key: str | None,
     as_json: bool,
 ) -> None:
-    """Check the hash chain; exit 5 if anything was altered, removed or reordered.
+    """Check the hash chain and the read models; exit 5 if anything was altered, removed or
+    reordered.
+
+    Every read-model table (actions, owners, audit_trail, meetings, attendance, links) is
+    compared with the fold of the verified log; the rows that differ are listed, and
+    `action-ledger rebuild` repairs them.
 
     With --signed-head and --public-key, also check a signed head: its signature, and that
     the chain up to its position ends at its head (events appended since are not covered).
@@ -848,7 +865,7 @@ def verify(
             "signer's public key"
         )
     with _ledger(ctx) as ledger, _progress("Checking the hash chain") as progress:
-        report = ledger.verify(head=head, progress=progress)
+        report = ledger.verify(head=head, progress=progress, read_models=not chain_only)
         keyed = _key_summary(ledger.store)
         signed = None
         if signed_head is not None and public_key is not None and report.ok:
@@ -857,12 +874,25 @@ def verify(
         extra = {} if signed is None else {"signed_head": attrs.asdict(signed)}
         _echo_json({**attrs.asdict(report), **extra})
     elif report.ok:
-        click.echo(f"ok: {report.checked} events checked; head {report.head_hash}{keyed}")
+        tables = "; the read models are the fold of the log" if report.read_models_checked else ""
+        click.echo(f"ok: {report.checked} events checked; head {report.head_hash}{tables}{keyed}")
         if signed is not None:
             _show(
                 f"signed head ok: position {signed.position}, head {signed.head}, signed by "
                 f"{signed.signer} at {signed.signed_at} with key {signed.key}"
             )
+    elif report.difference_count:
+        click.echo(
+            f"FAILED: {report.difference_count} read-model row(s) differ from the fold of "
+            f"the log ({report.checked} events checked):",
+            err=True,
+        )
+        for difference in report.differences:
+            click.echo(f"  {difference}", err=True)
+        hidden = report.difference_count - len(report.differences)
+        if hidden > 0:
+            click.echo(f"  … and {hidden} more", err=True)
+        click.echo("repair: action-ledger rebuild", err=True)
     else:
         where = (
             "" if report.first_bad_position is None else f" at position {report.first_bad_position}"
@@ -1016,7 +1046,9 @@ def agenda(
         action-ledger agenda 2021-10-04
     """
     with _ledger(ctx) as ledger:
-        found = _view(ledger, as_of, axis).agenda(meeting_date, publishable=publishable)
+        found = _view(ledger, as_of, axis, publishable=publishable).agenda(
+            meeting_date, publishable=publishable
+        )
         if as_json:
             _echo_json(found)
         else:
@@ -1055,7 +1087,7 @@ def overdue(
         action-ledger overdue 2021-10-04 --all --amber-days 28
     """
     with _ledger(ctx) as ledger:
-        view = _view(ledger, as_of, axis)
+        view = _view(ledger, as_of, axis, publishable=publishable)
         found = (view.rag if show_all else view.overdue)(
             on_date, amber_days=amber_days, publishable=publishable
         )

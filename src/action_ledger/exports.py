@@ -49,6 +49,7 @@ from ._views import DateInput, RegisterView
 from .commands import RaiseAction, UpdateAction
 from .events import ActionEvent, ActionRevisited, Event, MeetingRecorded
 from .exceptions import (
+    IntegrityError,
     NotFoundError,
     RuleViolationError,
     StoreError,
@@ -71,8 +72,10 @@ __all__ = [
     "OPEN_TEXT",
     "PAGE_BACKGROUND",
     "PAGE_TEXT",
+    "PUBLISHED_TABLES",
     "STRIPE_BACKGROUND",
     "CsvImport",
+    "check_published_tables",
     "import_csv",
     "publish_html",
     "publish_markdown",
@@ -332,6 +335,7 @@ def _collect(
         title = check_text("title", title, limit=MAX_SHORT)
     for _ in range(_PUBLISH_ATTEMPTS):
         count, head = ledger.head()
+        check_published_tables(ledger)
         actions = ledger.register(
             meeting=meeting, raised_from=raised_from, raised_to=raised_to, restricted=False
         )
@@ -370,6 +374,34 @@ def _collect(
         count=count,
         head=head,
         generated_at=when,
+    )
+
+
+PUBLISHED_TABLES = ("actions", "meetings")
+"""The projections whose tables a published output reads (to choose and order the actions
+and to head the meetings; each action's content is folded from its stream)."""
+
+
+def check_published_tables(ledger: Ledger, projections: Sequence[str] = PUBLISHED_TABLES) -> None:
+    """Refuse to publish from tables that are not the fold of the verified log.
+
+    Runs :meth:`Ledger.verify` on the hash chain and the tables of ``projections``, so that
+    an edited, inserted or deleted row is never published under a valid head hash. Its cost
+    is that of a verify of the chain and of those projections (see the audit how-to).
+
+    Raises:
+        IntegrityError: the chain is broken, or a table differs from the fold of the log
+            (the message names the first row; ``action-ledger rebuild`` repairs the tables).
+    """
+    report = ledger.verify(read_models=projections)
+    if report.ok:
+        return
+    if report.difference_count:
+        raise IntegrityError(f"refusing to publish: {report.reason}")
+    where = "" if report.first_bad_position is None else f" at position {report.first_bad_position}"
+    raise IntegrityError(
+        f"refusing to publish: the log fails verification{where}: {report.reason}; "
+        "see action-ledger verify"
     )
 
 
@@ -837,6 +869,8 @@ def write_csv(view: RegisterView, out: TextIO, **register_filters: Any) -> int:
     Raises:
         ValidationError: a malformed filter.
     """
+    if isinstance(view, Ledger):  # an as-of view builds its tables from the log itself
+        check_published_tables(view, ("actions", "owners"))
     actions = view.register(**register_filters)
     # Judged as the rows show the actions: a public form's due date may differ.
     publishable = register_filters.get("restricted") is False

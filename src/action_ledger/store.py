@@ -32,6 +32,7 @@ __all__ = [
     "GENESIS_HASH",
     "EventStore",
     "NewEvent",
+    "RowDifference",
     "StoredEvent",
     "VerifyReport",
     "chain_hash",
@@ -94,14 +95,17 @@ class StoredEvent:
 
 @attrs.frozen(kw_only=True)
 class VerifyReport:
-    """The result of checking the hash chain.
+    """The result of checking the hash chain (and, from :meth:`Ledger.verify
+    <action_ledger.Ledger.verify>`, the read models against it).
 
     Attributes:
-        ok: ``True`` when every event checked out.
+        ok: ``True`` when every event checked out (and every table checked is the fold of
+            the log).
         checked: how many events were read.
         first_bad_position: where the chain first breaks (the position expected there), or
-            ``None`` when ``ok``.
-        reason: what was wrong there, in a sentence; ``None`` when ``ok``.
+            ``None`` when ``ok`` or when only the read models differ.
+        reason: what was wrong, in a sentence (for the read models: how many rows differ,
+            the first, and the repair); ``None`` when ``ok``.
         head_hash: the hash of the last good event (publish it to detect rewrites later).
     """
 
@@ -110,6 +114,52 @@ class VerifyReport:
     first_bad_position: int | None
     reason: str | None
     head_hash: str
+    read_models_checked: tuple[str, ...] = ()
+    """The projections whose tables were compared with the fold of the verified log (none
+    when only the chain was checked, or when the chain is broken)."""
+    differences: tuple[RowDifference, ...] = ()
+    """The first read-model rows that differ from the fold of the log (at most a few)."""
+    difference_count: int = 0
+    """How many rows (and columns) differ in all: repair them with ``action-ledger rebuild``."""
+
+
+@attrs.frozen(kw_only=True)
+class RowDifference:
+    """One read-model row that is not what the projections make of the verified log.
+
+    Attributes:
+        table: the table (``actions``, ``audit_trail``, … or ``read_model_checkpoints``).
+        key: the row's primary-key values.
+        kind: ``"changed"`` (a column holds another value), ``"missing"`` (the log makes a
+            row the table lacks) or ``"extra"`` (the table holds a row the log does not make).
+        column: the column that differs (``None`` for a missing or extra row).
+        expected: the value the log gives (``None`` for an extra row).
+        found: the value in the table (``None`` for a missing row).
+    """
+
+    table: str
+    key: tuple[Any, ...]
+    kind: str
+    column: str | None = None
+    expected: Any = None
+    found: Any = None
+
+    def __str__(self) -> str:
+        key = ", ".join(map(str, self.key))
+        if self.kind == "missing":
+            return f"{self.table} [{key}]: the row is missing"
+        if self.kind == "extra":
+            return f"{self.table} [{key}]: a row the log does not make"
+        return (
+            f"{self.table} [{key}] {self.column}: expected {_short(self.expected)}, "
+            f"found {_short(self.found)}"
+        )
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """A value's repr, cut to ``limit`` characters (a ``data`` column holds a whole JSON)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # One stream's batch for EventStore.append_many: (stream_id, events, expected_version).

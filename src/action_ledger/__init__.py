@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._access import DEFAULT_POLICY, AccessPolicy, Reader, Scope, Writer
 from ._decider import Action, Context, Meeting, decide, evolve
 from ._due import Due, resolve_due
 from ._history import AuditEntry
@@ -29,6 +30,7 @@ from .exceptions import (
     IntegrityError,
     MissingDependencyError,
     NotFoundError,
+    PermissionDeniedError,
     RuleViolationError,
     StoreError,
     ValidationError,
@@ -41,6 +43,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "DEFAULT_POLICY",
+    "AccessPolicy",
     "Action",
     "ActionLedgerError",
     "Agenda",
@@ -66,20 +70,24 @@ __all__ = [
     "NewEvent",
     "NotFoundError",
     "Owner",
+    "PermissionDeniedError",
     "Projection",
     "Put",
     "ReadModel",
+    "Reader",
     "RegisterView",
     "Replace",
     "RoleHolder",
     "RuleViolationError",
     "SQLiteEventStore",
+    "Scope",
     "StoreError",
     "StoredEvent",
     "Subscription",
     "Table",
     "ValidationError",
     "VerifyReport",
+    "Writer",
     "__version__",
     "decide",
     "evolve",

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 import click
 
+from ._access import DEFAULT_POLICY, Reader, Scope
 from ._clock import LONDON
 from ._decider import Action
 from ._history import AuditEntry, show
@@ -33,6 +34,7 @@ from .exceptions import (
     ConcurrencyError,
     IntegrityError,
     NotFoundError,
+    PermissionDeniedError,
     RuleViolationError,
     ValidationError,
 )
@@ -49,10 +51,12 @@ EXIT_CODES = {
     "conflict": 4,
     "verify failed": 5,
     "not found": 6,
+    "permission denied": 7,
 }
 DB_ENV = "ACTION_LEDGER_DB"
 ACTOR_ENV = "ACTION_LEDGER_ACTOR"
 SCHEMA_ENV = "ACTION_LEDGER_SCHEMA"
+SCOPE_ENV = "ACTION_LEDGER_SCOPE"
 
 
 def _exit_code(error: ActionLedgerError) -> int:
@@ -66,6 +70,8 @@ def _exit_code(error: ActionLedgerError) -> int:
         return EXIT_CODES["not found"]
     if isinstance(error, IntegrityError):
         return EXIT_CODES["verify failed"]
+    if isinstance(error, PermissionDeniedError):
+        return EXIT_CODES["permission denied"]
     return EXIT_CODES["error"]
 
 
@@ -75,14 +81,18 @@ class _Settings:
     login: str | None  # the login name, when it can be read
     explicit_actor: str | None = None
     schema: str = "action_ledger"
+    scope: Scope = attrs.field(factory=DEFAULT_POLICY.scope)
 
     @property
     def actor(self) -> str:
-        """Who is recording: ``--actor`` (or its variable), else the login name.
+        """Who is recording: ``--actor`` (or its variable), else the login name. Every
+        command that changes the register asks for it first.
 
         Raises:
+            PermissionDeniedError: the ``--scope`` may not change the register.
             ValidationError: neither is known (the login name cannot be read here).
         """
+        self.check_write()
         actor = self.explicit_actor or self.login
         if not actor:
             raise ValidationError(
@@ -91,6 +101,23 @@ class _Settings:
                 field="actor",
             )
         return actor
+
+    def check_write(self) -> None:
+        """Raise :class:`PermissionDeniedError` unless the ``--scope`` may write."""
+        if not self.scope.write:
+            raise PermissionDeniedError(
+                f"scope {self.scope.name!r} may not change the register; give --scope opcc "
+                f"or secretariat (or set {SCOPE_ENV}) to record changes"
+            )
+
+
+def _require_write(ctx: click.Context) -> None:
+    """Exit (7) before anything is opened or written unless the ``--scope`` may write."""
+    try:
+        ctx.obj.check_write()
+    except PermissionDeniedError as error:
+        _show(f"error: {error}", err=True)
+        ctx.exit(_exit_code(error))
 
 
 def _login_name() -> str | None:
@@ -281,9 +308,17 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
     show_default=True,
     help=f"For a postgresql:// register: the schema holding it. Also ${SCHEMA_ENV}.",
 )
+@click.option(
+    "--scope",
+    envvar=SCOPE_ENV,
+    default=DEFAULT_POLICY.default,
+    show_default=True,
+    help="Whose view: public or force (read-only; public sees no restricted matter), opcc or "
+    f"secretariat (the register's keepers: see and change everything). Also ${SCOPE_ENV}.",
+)
 @click.version_option(package_name="action-ledger")
 @click.pass_context
-def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
+def main(ctx: click.Context, db: str, actor: str | None, schema: str, scope: str) -> None:
     """Keep an OPCC action register: every change is an event; history is never lost.
 
     \b
@@ -299,7 +334,14 @@ def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
             err=True,
         )
         ctx.exit(EXIT_CODES["invalid input"])
-    ctx.obj = _Settings(db=db, login=_login_name(), explicit_actor=actor, schema=schema)
+    try:
+        chosen = DEFAULT_POLICY.scope(scope)
+    except ValidationError as error:
+        _show(f"error: --scope: {error}", err=True)
+        ctx.exit(EXIT_CODES["invalid input"])
+    ctx.obj = _Settings(
+        db=db, login=_login_name(), explicit_actor=actor, schema=schema, scope=chosen
+    )
 
 
 @main.group()
@@ -590,10 +632,13 @@ def reopen(
         _report(action, as_json)
 
 
-def _view(ledger: Ledger, as_of: str | None, axis: str) -> RegisterView:
-    if as_of is None:
-        return ledger
-    return ledger.as_of(as_of, axis="occurred" if axis == "occurred" else "recorded")
+def _view(ledger: Ledger, as_of: str | None = None, axis: str = "recorded") -> RegisterView:
+    """The register (now, or as of a moment) as the ``--scope`` may see it."""
+    scope: Scope = click.get_current_context().obj.scope
+    view: RegisterView = ledger
+    if as_of is not None:
+        view = ledger.as_of(as_of, axis="occurred" if axis == "occurred" else "recorded")
+    return view if scope.restricted else Reader(view, scope)
 
 
 as_of_option = click.option(
@@ -683,7 +728,7 @@ def show_action(ctx: click.Context, action_id: str, as_json: bool) -> None:
         action-ledger show ACT-2021-001
     """
     with _ledger(ctx) as ledger:
-        _print_action(ledger, action_id, as_json)
+        _print_action(_view(ledger), action_id, as_json)
 
 
 def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
@@ -872,7 +917,7 @@ def chain(ctx: click.Context, action_id: str, as_json: bool) -> None:
         action-ledger chain ACT-2021-001
     """
     with _ledger(ctx) as ledger:
-        found = ledger.chain(action_id)
+        found = _view(ledger).chain(action_id)
         if as_json:
             _echo_json(list(found))
         else:
@@ -1080,6 +1125,13 @@ def export(
             "publishable; publish with --format html, markdown or csv"
         )
     with _ledger(ctx) as ledger, _output(output) as out:
+        scope: Scope = ctx.obj.scope
+        if fmt == "events" and not scope.restricted:
+            raise PermissionDeniedError(
+                f"scope {scope.name!r} may not export the event log (it holds restricted "
+                "matters); publish with --format html, markdown or csv"
+            )
+        publishable = publishable or not scope.restricted
         if fmt == "events":
             with _progress("Exporting the event log") as progress:
                 count = export_events(ledger.store, out, progress=progress)
@@ -1131,6 +1183,7 @@ def import_(ctx: click.Context, fmt: str, source: str, as_json: bool) -> None:
         action-ledger import --format csv tracker.csv
         action-ledger --db restored.db import --format events backup.jsonl
     """
+    _require_write(ctx)
     from . import exports
     from ._backup import import_events
 
@@ -1188,6 +1241,7 @@ def copy(
         action-ledger copy --from register.db --to postgresql://opcc@db/registers
         action-ledger copy --from postgresql://opcc@db/registers --to backup.db
     """
+    _require_write(ctx)
     schema = ctx.obj.schema
     try:
         source_store = open_store(source, schema=from_schema or schema, create=False)
@@ -1280,6 +1334,7 @@ def demo(ctx: click.Context, fresh: bool, action_id: str | None) -> None:
     """
     from ._examples import west_mercia
 
+    _require_write(ctx)
     db = ctx.obj.db
     if fresh and db != ":memory:":
         for suffix in ("", "-wal", "-shm"):

@@ -127,8 +127,7 @@ def test_a_public_reader_shows_no_restricted_matter_in_any_query(history: list[C
         assert MARK not in text, name
     assert got.keys() == expected.keys()
     for name in got:
-        at = next((i for i, (a, b) in enumerate(zip(got[name], expected[name])) if a != b), 0)
-        assert got[name] == expected[name], (name, got[name][at - 80 :], expected[name][at - 80 :])
+        assert got[name] == expected[name], name
     LAW_RUNS.append(len(got))
 
 

@@ -286,7 +286,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 @click.group(
     epilog="Exit codes: 0 ok, 1 error, 2 invalid input, 3 rule rejected, 4 conflict, "
-    "5 verify failed, 6 not found."
+    "5 verify failed, 6 not found, 7 permission denied."
 )
 @click.option(
     "--db",

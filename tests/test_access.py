@@ -355,3 +355,36 @@ def test_cli_unknown_scope_and_blank_actor(ledger: Ledger, db: str) -> None:
     code, out = _run(db, "--actor", "  ", "list")
     assert code == 2
     assert "blank" in out
+
+
+def test_cli_public_scope_exports_only_publishable_matter(ledger: Ledger, db: str) -> None:
+    """--scope public: the CSV is the publishable one without --publishable, the event log
+    (which holds restricted matters) is refused with exit 7."""
+    secret = ledger.register(restricted=True)[0].id
+    code, out = _run(db, "--scope", "public", "export", "--format", "csv")
+    assert code == 0, out
+    assert secret not in out
+    assert "SECRET" not in out
+    code, out = _run(db, "--scope", "public", "export", "--format", "events")
+    assert code == 7
+    assert "may not export the event log" in out
+    code, out = _run(db, "--scope", "public", "list", "--restricted")
+    assert code == 7
+    assert "may not see restricted" in out
+
+
+def test_cli_demo_in_a_read_only_scope_deletes_nothing(tmp_path: Path) -> None:
+    """demo --fresh under --scope force stops before it deletes the file."""
+    path = tmp_path / "demo.db"
+    path.write_bytes(b"keep me")
+    code, out = _run(str(path), "--scope", "force", "demo", "--fresh")
+    assert code == 7, out
+    assert path.read_bytes() == b"keep me"
+
+
+def test_a_ledger_refuses_a_policy_that_is_not_one() -> None:
+    """policy= must be an AccessPolicy; a reader of an unknown scope names the known ones."""
+    with pytest.raises(ValidationError, match="give an AccessPolicy"):
+        Ledger.open(":memory:", policy={"public": "read"})  # type: ignore[arg-type]
+    with Ledger.open(":memory:") as ledger, pytest.raises(ValidationError, match="opcc"):
+        ledger.reader("press")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._access import DEFAULT_POLICY, AccessPolicy, Reader, Scope, Writer
 from ._decider import Action, Context, Meeting, decide, evolve
 from ._due import Due, resolve_due
 from ._history import AuditEntry
@@ -31,6 +32,7 @@ from .exceptions import (
     KeyMismatchError,
     MissingDependencyError,
     NotFoundError,
+    PermissionDeniedError,
     RuleViolationError,
     SignatureError,
     StoreError,
@@ -44,6 +46,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "DEFAULT_POLICY",
+    "AccessPolicy",
     "Action",
     "ActionLedgerError",
     "Agenda",
@@ -73,15 +77,18 @@ __all__ = [
     "NewEvent",
     "NotFoundError",
     "Owner",
+    "PermissionDeniedError",
     "Projection",
     "Put",
     "ReadModel",
+    "Reader",
     "RegisterView",
     "Replace",
     "RoleHolder",
     "RowDifference",
     "RuleViolationError",
     "SQLiteEventStore",
+    "Scope",
     "SignatureError",
     "StoreError",
     "StoredEvent",
@@ -89,6 +96,7 @@ __all__ = [
     "Table",
     "ValidationError",
     "VerifyReport",
+    "Writer",
     "__version__",
     "decide",
     "evolve",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 import pendulum
 
+from ._access import DEFAULT_POLICY, AccessPolicy, Reader, Scope, Writer
 from ._clock import Clock, local_date, system_clock, to_register_moment
 from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode
 from ._decider import (
@@ -116,6 +117,9 @@ class Ledger(RegisterView):
             from the log at once, and after every append.
         progress: called as ``progress(done, total)`` while that first catch-up runs (long
             only for a register whose tables are new or were dropped).
+        policy: the scopes :meth:`reader` and :meth:`writer` accept (the default policy's:
+            ``public``, ``force``, ``opcc``, ``secretariat``). The ledger itself reads and
+            writes with every right, as before.
     """
 
     def __init__(
@@ -129,8 +133,16 @@ class Ledger(RegisterView):
         cache_size: int = 1024,
         read_model: ReadModel | None = None,
         progress: Progress | None = None,
+        policy: AccessPolicy = DEFAULT_POLICY,
     ) -> None:
         self.store = store
+        if not isinstance(policy, AccessPolicy):
+            raise ValidationError(
+                f"policy {policy!r} is not accepted: give an AccessPolicy",
+                field="policy",
+                value=policy,
+            )
+        self.policy = policy
         self._clock = clock
         if max_retries is not None and max_retries < 0:
             raise ValidationError(
@@ -165,6 +177,7 @@ class Ledger(RegisterView):
         cache_size: int = 1024,
         progress: Progress | None = None,
         schema: str = "action_ledger",
+        policy: AccessPolicy = DEFAULT_POLICY,
     ) -> Ledger:
         """Open a register.
 
@@ -191,6 +204,7 @@ class Ledger(RegisterView):
                 on opening.
             schema: for PostgreSQL, the schema holding this register (several registers can
                 share one database, a schema each).
+            policy: the scopes :meth:`reader` and :meth:`writer` accept.
 
         Raises:
             StoreError: the target cannot be opened: it holds no register and ``create`` is
@@ -216,7 +230,35 @@ class Ledger(RegisterView):
             max_retries=max_retries,
             cache_size=cache_size,
             progress=progress,
+            policy=policy,
         )
+
+    def reader(self, scope: str | Scope | None = None) -> Reader:
+        """The register as a scope may see it: every query, and ``as_of``, giving only the
+        public forms to a scope without the right to restricted matters.
+
+        Args:
+            scope: a scope's name or an OPCC role's (see :attr:`policy`), or a
+                :class:`~action_ledger.Scope`; the policy's default when ``None``.
+
+        Raises:
+            ValidationError: an unknown scope or role.
+        """
+        return Reader(self, self.policy.scope(scope))
+
+    def writer(self, actor: str, scope: str | Scope | None = None) -> Writer:
+        """Changes recorded by one named actor in a scope: a read-only scope's writer refuses
+        every change with :class:`~action_ledger.PermissionDeniedError` and writes nothing.
+
+        Args:
+            actor: who records the changes (non-empty; never replaced).
+            scope: a scope's name or an OPCC role's, or a :class:`~action_ledger.Scope`; the
+                policy's default when ``None``.
+
+        Raises:
+            ValidationError: a blank actor, or an unknown scope or role.
+        """
+        return Writer(self, actor, self.policy.scope(scope))
 
     def close(self) -> None:
         """Close the read model and the underlying store."""

@@ -24,6 +24,7 @@ import attrs
 import click
 import pendulum
 
+from ._access import DEFAULT_POLICY, Reader, Scope
 from ._clock import LONDON, MIDDAY, bare_date, moment_on
 from ._decider import Action
 from ._history import AuditEntry, show
@@ -37,6 +38,7 @@ from .exceptions import (
     ConcurrencyError,
     IntegrityError,
     NotFoundError,
+    PermissionDeniedError,
     RuleViolationError,
     ValidationError,
 )
@@ -54,6 +56,7 @@ EXIT_CODES = {
     "conflict": 4,
     "verify failed": 5,
     "not found": 6,
+    "permission denied": 7,
 }
 DB_ENV = "ACTION_LEDGER_DB"
 ACTOR_ENV = "ACTION_LEDGER_ACTOR"
@@ -61,6 +64,7 @@ SCHEMA_ENV = "ACTION_LEDGER_SCHEMA"
 KEY_FILE_ENV = "ACTION_LEDGER_KEY_FILE"
 KEY_ENV = "ACTION_LEDGER_KEY"
 PASSPHRASE_ENV = "ACTION_LEDGER_SIGNING_PASSPHRASE"
+SCOPE_ENV = "ACTION_LEDGER_SCOPE"
 
 
 def _exit_code(error: ActionLedgerError) -> int:
@@ -74,6 +78,8 @@ def _exit_code(error: ActionLedgerError) -> int:
         return EXIT_CODES["not found"]
     if isinstance(error, IntegrityError):
         return EXIT_CODES["verify failed"]
+    if isinstance(error, PermissionDeniedError):
+        return EXIT_CODES["permission denied"]
     return EXIT_CODES["error"]
 
 
@@ -84,6 +90,7 @@ class _Settings:
     explicit_actor: str | None = None
     schema: str = "action_ledger"
     key_file: str | None = None
+    scope: Scope = attrs.field(factory=DEFAULT_POLICY.scope)
 
     @property
     def keyring(self) -> Keyring | None:
@@ -103,11 +110,14 @@ class _Settings:
 
     @property
     def actor(self) -> str:
-        """Who is recording: ``--actor`` (or its variable), else the login name.
+        """Who is recording: ``--actor`` (or its variable), else the login name. Every
+        command that changes the register asks for it first.
 
         Raises:
+            PermissionDeniedError: the ``--scope`` may not change the register.
             ValidationError: neither is known (the login name cannot be read here).
         """
+        self.check_write()
         actor = self.explicit_actor or self.login
         if not actor:
             raise ValidationError(
@@ -116,6 +126,23 @@ class _Settings:
                 field="actor",
             )
         return actor
+
+    def check_write(self) -> None:
+        """Raise :class:`PermissionDeniedError` unless the ``--scope`` may write."""
+        if not self.scope.write:
+            raise PermissionDeniedError(
+                f"scope {self.scope.name!r} may not change the register; give --scope opcc "
+                f"or secretariat (or set {SCOPE_ENV}) to record changes"
+            )
+
+
+def _require_write(ctx: click.Context) -> None:
+    """Exit (7) before anything is opened or written unless the ``--scope`` may write."""
+    try:
+        ctx.obj.check_write()
+    except PermissionDeniedError as error:
+        _show(f"error: {error}", err=True)
+        ctx.exit(_exit_code(error))
 
 
 def _login_name() -> str | None:
@@ -312,7 +339,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 @click.group(
     epilog="Exit codes: 0 ok, 1 error, 2 invalid input, 3 rule rejected, 4 conflict, "
-    "5 verify failed, 6 not found."
+    "5 verify failed, 6 not found, 7 permission denied."
 )
 @click.option(
     "--db",
@@ -342,9 +369,24 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
     help=f"A keyed register's key file: one key a line, oldest first (see new-key). Also "
     f"${KEY_FILE_ENV}; or the keys themselves in ${KEY_ENV}.",
 )
+@click.option(
+    "--scope",
+    envvar=SCOPE_ENV,
+    default=DEFAULT_POLICY.default,
+    show_default=True,
+    help="Whose view: public or force (read-only; public sees no restricted matter), opcc or "
+    f"secretariat (the register's keepers: see and change everything). Also ${SCOPE_ENV}.",
+)
 @click.version_option(package_name="action-ledger")
 @click.pass_context
-def main(ctx: click.Context, db: str, actor: str | None, schema: str, key_file: str | None) -> None:
+def main(
+    ctx: click.Context,
+    db: str,
+    actor: str | None,
+    schema: str,
+    key_file: str | None,
+    scope: str,
+) -> None:
     """Keep an OPCC action register: every change is an event; history is never lost.
 
     \b
@@ -360,8 +402,18 @@ def main(ctx: click.Context, db: str, actor: str | None, schema: str, key_file: 
             err=True,
         )
         ctx.exit(EXIT_CODES["invalid input"])
+    try:
+        chosen = DEFAULT_POLICY.scope(scope)
+    except ValidationError as error:
+        _show(f"error: --scope: {error}", err=True)
+        ctx.exit(EXIT_CODES["invalid input"])
     ctx.obj = _Settings(
-        db=db, login=_login_name(), explicit_actor=actor, schema=schema, key_file=key_file
+        db=db,
+        login=_login_name(),
+        explicit_actor=actor,
+        schema=schema,
+        key_file=key_file,
+        scope=chosen,
     )
 
 
@@ -700,15 +752,21 @@ def reopen(
 
 
 def _view(
-    ledger: Ledger, as_of: str | None, axis: str, *, publishable: bool = False
+    ledger: Ledger, as_of: str | None = None, axis: str = "recorded", *, publishable: bool = False
 ) -> RegisterView:
+    """The register (now, or as of a moment) as the ``--scope`` may see it; an output for the
+    public (``publishable``, or a scope without the right to restricted matter) is read only
+    from tables checked against the log."""
+    scope: Scope = click.get_current_context().obj.scope
+    view: RegisterView = ledger
     if as_of is None:
-        if publishable:  # never publish from tables edited behind the log
+        if publishable or not scope.restricted:  # never publish from tables edited behind the log
             from .exports import check_published_tables
 
             check_published_tables(ledger)
-        return ledger
-    return ledger.as_of(as_of, axis="occurred" if axis == "occurred" else "recorded")
+    else:
+        view = ledger.as_of(as_of, axis="occurred" if axis == "occurred" else "recorded")
+    return view if scope.restricted else Reader(view, scope)
 
 
 as_of_option = click.option(
@@ -798,7 +856,7 @@ def show_action(ctx: click.Context, action_id: str, as_json: bool) -> None:
         action-ledger show ACT-2021-001
     """
     with _ledger(ctx) as ledger:
-        _print_action(ledger, action_id, as_json)
+        _print_action(_view(ledger), action_id, as_json)
 
 
 def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
@@ -1109,7 +1167,7 @@ def chain(ctx: click.Context, action_id: str, as_json: bool) -> None:
         action-ledger chain ACT-2021-001
     """
     with _ledger(ctx) as ledger:
-        found = ledger.chain(action_id)
+        found = _view(ledger).chain(action_id)
         if as_json:
             _echo_json(list(found))
         else:
@@ -1551,6 +1609,13 @@ def export(
         )
     signed = None if signed_head is None else _read_signed_head(ctx, signed_head)
     with _ledger(ctx) as ledger, _output(output) as out:
+        scope: Scope = ctx.obj.scope
+        if fmt == "events" and not scope.restricted:
+            raise PermissionDeniedError(
+                f"scope {scope.name!r} may not export the event log (it holds restricted "
+                "matters); publish with --format html, markdown or csv"
+            )
+        publishable = publishable or not scope.restricted
         if fmt == "events":
             with _progress("Exporting the event log") as progress:
                 count = export_events(ledger.store, out, progress=progress)
@@ -1627,6 +1692,7 @@ def import_(
         action-ledger import --format minutes notes-2021-10.docx --output draft.toml
         action-ledger import --format minutes --apply draft.toml
     """
+    _require_write(ctx)
     from . import exports
     from ._backup import import_events
 
@@ -1763,6 +1829,7 @@ def copy(
         action-ledger copy --from register.db --to postgresql://opcc@db/registers
         action-ledger copy --from postgresql://opcc@db/registers --to backup.db
     """
+    _require_write(ctx)
     schema = ctx.obj.schema
     try:
         key = ctx.obj.keyring
@@ -1862,6 +1929,7 @@ def demo(ctx: click.Context, fresh: bool, action_id: str | None) -> None:
     """
     from ._examples import west_mercia
 
+    _require_write(ctx)
     db = ctx.obj.db
     if fresh and db != ":memory:":
         for suffix in ("", "-wal", "-shm"):

@@ -15,6 +15,7 @@ __all__ = [
     "KeyMismatchError",
     "MissingDependencyError",
     "NotFoundError",
+    "PermissionDeniedError",
     "RuleViolationError",
     "SignatureError",
     "StoreError",
@@ -115,6 +116,12 @@ class DuplicateEventError(ActionLedgerError):
     Re-sending exactly the events of an earlier append is a safe no-op; this error means the
     batch overlaps an earlier one only partly, which a retry never produces.
     """
+
+
+class PermissionDeniedError(ActionLedgerError):
+    """The reader's or writer's scope has not the right asked for: a change by a read-only
+    scope, restricted matters asked of a scope without the right, or a command recorded by
+    another actor than the writer's. Nothing is written."""
 
 
 class IntegrityError(ActionLedgerError):

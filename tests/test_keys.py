@@ -504,6 +504,10 @@ def test_cli_keyed_register_from_init_to_rotation(tmp_path: Path, key_file: Path
     old = key_file.read_text()
     code, out, _ = cli("new-key", "--to", str(key_file))
     assert "(2 keys;" in out
+    for scope in ("public", "force"):  # a rotation changes the register: keepers only
+        code, _, err = cli("--db", db, "--key-file", str(key_file), "--scope", scope, "rotate-key")
+        assert code == EXIT_CODES["permission denied"]
+        assert f"scope '{scope}' may not change the register" in err
     code, out, _ = cli("--db", db, "--key-file", str(key_file), "rotate-key")
     assert code == 0
     assert "from position 2" in out

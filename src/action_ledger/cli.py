@@ -1302,6 +1302,7 @@ def rotate_key(ctx: click.Context) -> None:
     """
     settings: _Settings = ctx.obj
     try:
+        settings.check_write()  # a rotation changes the register: keepers only
         keyring = settings.keyring
         if keyring is None or len(keyring.keys) < 2:
             raise ValidationError(

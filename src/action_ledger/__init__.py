@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._decider import Action, Context, Meeting, decide, evolve
 from ._due import Due, resolve_due
+from ._erasure import ERASED, ErasurePolicy, SubjectKeys
 from ._history import AuditEntry
 from ._ledger import Ledger
 from ._memory import MemoryEventStore
@@ -41,6 +42,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "ERASED",
     "Action",
     "ActionLedgerError",
     "Agenda",
@@ -56,6 +58,7 @@ __all__ = [
     "Due",
     "DueStatus",
     "DuplicateEventError",
+    "ErasurePolicy",
     "EventStore",
     "IntegrityError",
     "Ledger",
@@ -76,6 +79,7 @@ __all__ = [
     "SQLiteEventStore",
     "StoreError",
     "StoredEvent",
+    "SubjectKeys",
     "Subscription",
     "Table",
     "ValidationError",

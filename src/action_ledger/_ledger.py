@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,12 +36,13 @@ from ._decider import (
     fold,
     fold_meeting,
 )
+from ._erasure import ErasurePolicy, SubjectKeys, check_subject
 from ._history import AuditEntry, entries_from_rows
 from ._memory import MemoryEventStore
 from ._readmodel import Progress, ReadModel
 from ._sqlite import SQLiteEventStore
 from ._subscriptions import Handler, Subscription
-from ._values import Attendee, Owner, check_action_id, check_meeting_id
+from ._values import MAX_SHORT, Attendee, Owner, check_action_id, check_meeting_id, check_text
 from ._views import AsOfView, Axis, MomentInput, RegisterView
 from .commands import (
     CloseAction,
@@ -56,7 +57,7 @@ from .commands import (
     as_tuple,
     check_event_id,
 )
-from .events import ActionEvent, Event, MeetingRecorded, Resolution
+from .events import ActionCorrected, ActionEvent, Event, MeetingRecorded, Resolution
 from .exceptions import (
     ActionLedgerError,
     ConcurrencyError,
@@ -110,6 +111,9 @@ class Ledger(RegisterView):
             from the log at once, and after every append.
         progress: called as ``progress(done, total)`` while that first catch-up runs (long
             only for a register whose tables are new or were dropped).
+        keys: the register's subject keys (see :class:`~action_ledger.SubjectKeys`): sealed
+            fields are opened with them, and new ones sealed under them.
+        erasure: which fields to seal so that they can be erased later (needs ``keys``).
     """
 
     def __init__(
@@ -123,8 +127,19 @@ class Ledger(RegisterView):
         cache_size: int = 1024,
         read_model: ReadModel | None = None,
         progress: Progress | None = None,
+        keys: SubjectKeys | None = None,
+        erasure: ErasurePolicy | None = None,
     ) -> None:
+        if erasure is not None and keys is None:
+            raise ValidationError(
+                f"erasure={erasure!r} needs a key store to seal fields with: give "
+                "keys=SubjectKeys(path) (a file kept apart from the register)",
+                field="keys",
+                value=keys,
+            )
         self.store = store
+        self.keys = keys
+        self.erasure = erasure
         self._clock = clock
         if max_retries is not None and max_retries < 0:
             raise ValidationError(
@@ -142,6 +157,7 @@ class Ledger(RegisterView):
         self._meetings: dict[str, MeetingState] = {}
         self._appended = threading.Condition()
         self.read_model = ReadModel.for_store(store) if read_model is None else read_model
+        self.read_model.keys = keys
         self.read_model.catch_up(store, progress=progress)
 
     @classmethod
@@ -159,6 +175,8 @@ class Ledger(RegisterView):
         cache_size: int = 1024,
         progress: Progress | None = None,
         schema: str = "action_ledger",
+        keys: SubjectKeys | str | Path | None = None,
+        erasure: ErasurePolicy | None = None,
     ) -> Ledger:
         """Open a register.
 
@@ -183,6 +201,12 @@ class Ledger(RegisterView):
                 on opening.
             schema: for PostgreSQL, the schema holding this register (several registers can
                 share one database, a schema each).
+            keys: the register's subject key store (a :class:`~action_ledger.SubjectKeys`
+                or the path of its SQLite file, which must exist unless ``erasure`` is
+                given): sealed fields are opened with it. Without it, every sealed field
+                reads as ``"[erased]"``.
+            erasure: which fields to seal under subject keys, so that they can be erased
+                by :meth:`erase` (needs ``keys``).
 
         Raises:
             StoreError: the target cannot be opened: it holds no register and ``create`` is
@@ -190,6 +214,8 @@ class Ledger(RegisterView):
                 locked beyond ``busy_timeout`` or on a full disk.
             IntegrityError: the file is damaged.
         """
+        if keys is not None and not isinstance(keys, SubjectKeys):
+            keys = SubjectKeys(keys, create=erasure is not None)
         store = open_store(
             target,
             key=key,
@@ -206,6 +232,8 @@ class Ledger(RegisterView):
             max_retries=max_retries,
             cache_size=cache_size,
             progress=progress,
+            keys=keys,
+            erasure=erasure,
         )
 
     def close(self) -> None:
@@ -424,7 +452,7 @@ class Ledger(RegisterView):
                 ):
                     return state.meeting  # a retry of this very command: nothing new
                 events = decide(command, state)
-                self._append(stream, [encode(e) for e in events], state.version, events)
+                self._append(stream, [self._encode(e) for e in events], state.version, events)
             except ConcurrencyError as exc:
                 self._meetings.pop(command.meeting_id, None)
                 retry.after_race(exc)
@@ -764,7 +792,7 @@ class Ledger(RegisterView):
     def events(self, *, after: int = 0) -> Iterator[tuple[StoredEvent, Event]]:
         """The whole log after a position: each stored envelope with its decoded event."""
         for stored in self.store.read_all(after=after):
-            yield stored, decode(stored)
+            yield stored, decode(stored, self.keys)
 
     def verify(self, *, head: str | None = None, progress: Progress | None = None) -> VerifyReport:
         """Check the hash chain of the whole log.
@@ -815,7 +843,7 @@ class Ledger(RegisterView):
         Raises:
             ValidationError: a malformed moment, or an unknown axis.
         """
-        return AsOfView(self.store, moment, axis)
+        return AsOfView(self.store, moment, axis, keys=self.keys)
 
     def rebuild(self, *, progress: Progress | None = None) -> int:
         """Drop the read-model tables and build them again from the whole log.
@@ -906,7 +934,9 @@ class Ledger(RegisterView):
             self._appended.notify_all()
 
     def _rows(self, action_id: str) -> list[tuple[StoredEvent, ActionEvent]]:
-        return [(r, _action_event(r)) for r in self.store.read_stream(ACTION_PREFIX + action_id)]
+        keys = self.keys
+        rows = self.store.read_stream(ACTION_PREFIX + action_id)
+        return [(r, _action_event(r, keys)) for r in rows]
 
     def _tables(self) -> ReadModel:
         if self.read_model.position < self.store.last_position():
@@ -934,8 +964,56 @@ class Ledger(RegisterView):
                 return state.meeting.held_at
         return self._clock()
 
+    def _encode(self, event: Event, states: Mapping[str, ActionState] | None = None) -> NewEvent:
+        """``event`` as an envelope, its erasable fields sealed as the erasure policy says."""
+        if self.erasure is None or self.keys is None:
+            return encode(event)
+        restricted = None
+        if isinstance(event, ActionCorrected):  # the correction of a restricted action's text
+            state = (states or {}).get(event.action_id) or self._action_state(event.action_id)
+            restricted = state.action is not None and state.action.restricted
+        return encode(event, keys=self.keys, policy=self.erasure, restricted=restricted)
+
+    def erase(self, subject: str, *, actor: str, reason: str) -> bool:
+        """Erase a subject: destroy its key, so its sealed fields read as ``"[erased]"``.
+
+        The log is not changed, so the chain still verifies; the read models are rebuilt
+        from it (their rows held the plain text), and a SQLite register file is vacuumed so
+        that no freed page keeps the old rows.
+
+        Args:
+            subject: ``action:<action id>`` (a restricted action's text) or a person's
+                subject (:meth:`SubjectKeys.find_person`).
+            actor: who erased it.
+            reason: why (e.g. the UK GDPR request it answers); neither may hold personal data.
+
+        Returns:
+            ``True`` if a key was destroyed, ``False`` if the subject had none (already erased).
+
+        Raises:
+            ValidationError: a malformed subject, actor or reason, or no key store.
+        """
+        check_subject(subject)
+        check_text("actor", actor, limit=MAX_SHORT)
+        check_text("reason", reason)
+        if self.keys is None:
+            raise ValidationError(
+                f"cannot erase {subject!r}: this ledger was opened without a key store; "
+                "open it with keys=SubjectKeys(path)",
+                field="keys",
+                value=None,
+            )
+        destroyed = self.keys.erase(subject)
+        self._states.clear()
+        self._meetings.clear()
+        self.rebuild()
+        self.read_model.compact()
+        return destroyed
+
     def _action_state(self, action_id: str) -> ActionState:
-        return fold(map(_action_event, self.store.read_stream(ACTION_PREFIX + action_id)))
+        keys = self.keys
+        rows = self.store.read_stream(ACTION_PREFIX + action_id)
+        return fold(_action_event(r, keys) for r in rows)
 
     def _meeting_state(self, meeting_id: str) -> MeetingState:
         # A meeting stream holds one event (a meeting is recorded once), so a recorded
@@ -943,7 +1021,8 @@ class Ledger(RegisterView):
         known = self._meetings.get(meeting_id)
         if known is not None:
             return known
-        events = [decode(s) for s in self.store.read_stream(MEETING_PREFIX + meeting_id)]
+        rows = self.store.read_stream(MEETING_PREFIX + meeting_id)
+        events = [decode(s, self.keys) for s in rows]
         state = fold_meeting(e for e in events if isinstance(e, MeetingRecorded))
         if state.meeting is not None:
             self._meetings[meeting_id] = state
@@ -1033,7 +1112,8 @@ class Ledger(RegisterView):
                 continue
             break
         self.read_model.remember(command.action_id, state)
-        self._append(stream, [encode(e) for e in events], state.version, events)
+        encoded = [self._encode(e, {command.action_id: state}) for e in events]
+        self._append(stream, encoded, state.version, events)
         for event in events:
             assert not isinstance(event, MeetingRecorded)
             state = evolve(state, event)
@@ -1173,7 +1253,8 @@ class _Working:
         batches: list[Batch] = []
         decided: list[Event] = []
         for stream, events in self._pending.items():
-            batches.append((stream, [encode(e) for e in events], self._versions[stream]))
+            encoded = [self._ledger._encode(e, self._actions) for e in events]
+            batches.append((stream, encoded, self._versions[stream]))
             decided.extend(events)
         return batches, decided
 
@@ -1251,8 +1332,8 @@ def _counted(
     progress(done, max(total, done))
 
 
-def _action_event(stored: StoredEvent) -> ActionEvent:
-    event = decode(stored)
+def _action_event(stored: StoredEvent, keys: SubjectKeys | None = None) -> ActionEvent:
+    event = decode(stored, keys)
     assert not isinstance(event, MeetingRecorded)
     return event
 

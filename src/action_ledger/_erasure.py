@@ -1,0 +1,309 @@
+"""Erasure without breaking the chain: fields sealed under per-subject keys kept outside the log.
+
+A field that may have to be erased (a restricted action's text, a restricted update's note and
+changed text, and where the OPCC chooses, personal names) is stored in the event data as a
+*sealed* value, ``{"sealed": <subject>, "v": 1, "ct": <base64 nonce + AES-GCM ciphertext>}``,
+so the hash chain covers the ciphertext. The key of each subject lives in a
+:class:`SubjectKeys` store, a separate SQLite file. Erasing a subject destroys its key: the
+chain still verifies, and every sealed value of that subject reads as :data:`ERASED`.
+
+Subjects: ``action:<action id>`` for the restricted text of one action (an action id names no
+one), and ``person:<random hex>`` for one person's name (the id is random, so it says nothing
+about the person; the key store alone maps the name to it, and forgets the name on erasure).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .exceptions import IntegrityError, MissingDependencyError, StoreError, ValidationError
+
+__all__ = ["ERASED", "ErasurePolicy", "SubjectKeys"]
+
+ERASED = "[erased]"
+"""What an erased field reads as, in every output."""
+
+_NONCE = 12
+_VERSION = 1
+
+
+@attrs.frozen(kw_only=True)
+class ErasurePolicy:
+    """Which fields are sealed under a subject key, so that they can be erased later.
+
+    Attributes:
+        restricted: seal the text of restricted actions and the note (and changed text) of
+            restricted updates, under the action's subject ``action:<id>``.
+        names: seal personal names (owners' ``person``; attendees' and apologies' ``name``;
+            a meeting's ``chair`` and ``minutes_by``), each under that person's subject.
+    """
+
+    restricted: bool = True
+    names: bool = False
+
+
+def _aesgcm(key: bytes) -> Any:
+    try:
+        from cryptography.hazmat.primitives.ciphers.aead import (  # type: ignore[import-not-found,unused-ignore]
+            AESGCM,
+        )
+    except ImportError as exc:  # pragma: no cover - cryptography is the "erasure" extra
+        raise MissingDependencyError(
+            f"erasure needs cryptography: pip install 'action-ledger[erasure]' ({exc})"
+        ) from None
+    return AESGCM(key)
+
+
+class SubjectKeys:
+    """Per-subject AES-256 keys in a SQLite file kept apart from the register.
+
+    The file is opened with ``PRAGMA secure_delete = ON`` and vacuumed after every erasure,
+    so a destroyed key is overwritten with zeros in the file, not merely unlinked from it.
+    Copies made before an erasure (backups of this file, snapshots of the disk) still hold
+    the key: they must follow the same retention policy as the erasure itself.
+
+    Args:
+        path: the key store's file (created if missing), or ``":memory:"``.
+        create: ``False`` refuses a path that does not exist yet (a typo is an error, not an
+            empty key store that would read every sealed field as erased).
+
+    Raises:
+        StoreError: the file cannot be opened, or is missing and ``create`` is ``False``.
+    """
+
+    def __init__(self, path: str | Path = ":memory:", *, create: bool = True) -> None:
+        text = str(path)
+        if text != ":memory:" and not create and not Path(text).exists():
+            raise StoreError(
+                f"key store {text!r} does not exist: give the path of the register's key "
+                "store, or create=True to start a new one"
+            )
+        try:
+            self._db = sqlite3.connect(text, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA secure_delete = ON")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS subject_keys ("
+                "subject TEXT PRIMARY KEY, key BLOB NOT NULL, label TEXT UNIQUE)"
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"key store {text!r} cannot be opened: {exc}") from None
+        self.path = text
+        self._cache: MutableMapping[str, bytes] = {}
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()
+
+    def __enter__(self) -> SubjectKeys:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def key(self, subject: str) -> bytes | None:
+        """The key of ``subject``, or ``None`` when it was erased (or never made)."""
+        found = self._cache.get(subject)
+        if found is None:
+            row = self._db.execute(
+                "SELECT key FROM subject_keys WHERE subject = ?", (subject,)
+            ).fetchone()
+            if row is None:
+                return None
+            found = self._cache[subject] = bytes(row[0])
+        return found
+
+    def key_for(self, subject: str) -> bytes:
+        """The key of ``subject``, made (random, 256 bits) if it has none yet."""
+        found = self.key(subject)
+        if found is not None:
+            return found
+        made = secrets.token_bytes(32)
+        self._db.execute(
+            "INSERT OR IGNORE INTO subject_keys (subject, key) VALUES (?, ?)", (subject, made)
+        )
+        return self.key(subject) or made
+
+    def person(self, name: str) -> str:
+        """The subject of the person called ``name`` (``person:<random hex>``), made if new."""
+        row = self._db.execute(
+            "SELECT subject FROM subject_keys WHERE label = ?", (name,)
+        ).fetchone()
+        if row is not None:
+            return str(row[0])
+        subject = "person:" + secrets.token_hex(8)
+        self._db.execute(
+            "INSERT INTO subject_keys (subject, key, label) VALUES (?, ?, ?)",
+            (subject, secrets.token_bytes(32), name),
+        )
+        return subject
+
+    def find_person(self, name: str) -> str | None:
+        """The subject of the person called ``name``, or ``None`` if none (or erased)."""
+        row = self._db.execute(
+            "SELECT subject FROM subject_keys WHERE label = ?", (name,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def subjects(self) -> tuple[str, ...]:
+        """The subjects that still have a key, sorted."""
+        return tuple(
+            r[0] for r in self._db.execute("SELECT subject FROM subject_keys ORDER BY subject")
+        )
+
+    def erase(self, subject: str) -> bool:
+        """Destroy the key of ``subject`` (and the name it was made for): overwritten,
+        deleted, and the file vacuumed. Returns whether there was a key to destroy."""
+        self._cache.pop(subject, None)
+        cursor = self._db.execute("DELETE FROM subject_keys WHERE subject = ?", (subject,))
+        self._db.execute("VACUUM")
+        return cursor.rowcount > 0
+
+
+def check_subject(value: object) -> str:
+    """A subject id: ``action:<id>`` or ``person:<hex>``."""
+    if not isinstance(value, str) or not value.startswith(("action:", "person:")):
+        raise ValidationError(
+            f"subject {value!r} is not valid: give 'action:<action id>' or 'person:<id>' "
+            "(SubjectKeys.find_person gives a person's subject)",
+            field="subject",
+            value=value,
+        )
+    return value
+
+
+def seal_text(keys: SubjectKeys, subject: str, text: str, aad: str) -> dict[str, Any]:
+    """``text`` sealed under the key of ``subject``, bound to ``aad`` (event id and field)."""
+    nonce = secrets.token_bytes(_NONCE)
+    sealed = _aesgcm(keys.key_for(subject)).encrypt(nonce, text.encode(), aad.encode())
+    return {"sealed": subject, "v": _VERSION, "ct": base64.b64encode(nonce + sealed).decode()}
+
+
+def open_text(keys: SubjectKeys | None, value: dict[str, Any], aad: str) -> str:
+    """The plain text of a sealed value, or :data:`ERASED` when its key is gone."""
+    try:
+        subject = value["sealed"]
+        blob = base64.b64decode(value["ct"], validate=True)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IntegrityError(f"sealed value {value!r} is malformed: {exc}") from None
+    key = None if keys is None else keys.key(subject)
+    if key is None:
+        return ERASED
+    try:
+        plain: bytes = _aesgcm(key).decrypt(blob[:_NONCE], blob[_NONCE:], aad.encode())
+    except Exception as exc:  # cryptography's InvalidTag: altered ciphertext or wrong key
+        raise IntegrityError(
+            f"sealed value of subject {subject!r} ({aad}) does not open with its key: "
+            f"{type(exc).__name__}"
+        ) from None
+    return plain.decode()
+
+
+# Where sealable text sits in the JSON data of each event type: (path, kind). A path is a
+# list of keys; "*" walks a list. kind "restricted" follows the restricted policy (subject:
+# the action), "name" the names policy (subject: the person).
+_PATHS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "action.raised": ((("text",), "restricted"), (("owners", "*", "person"), "name")),
+    "action.updated": (
+        (("note",), "restricted"),
+        (("text",), "restricted"),
+        (("owners", "*", "person"), "name"),
+    ),
+    "action.corrected": (
+        (("corrections", "text"), "restricted"),
+        (("corrections", "note"), "restricted"),
+        (("corrections", "outcome"), "restricted"),
+        (("corrections", "owners", "*", "person"), "name"),
+    ),
+    "meeting.recorded": (
+        (("chair",), "name"),
+        (("minutes_by",), "name"),
+        (("attendance", "*", "name"), "name"),
+        (("apologies", "*", "name"), "name"),
+    ),
+}
+
+
+def _walk(data: Any, path: tuple[str, ...], where: str, change: Callable[[Any, str], Any]) -> None:
+    """Apply ``change(value, where)`` to the values at ``path`` (in place)."""
+    if not path or data is None:
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        if isinstance(data, list):
+            for i, item in enumerate(data):
+                if rest:
+                    _walk(item, rest, f"{where}[{i}]", change)
+                else:
+                    data[i] = change(item, f"{where}[{i}]")
+        return
+    if not isinstance(data, dict) or head not in data:
+        return
+    if rest:
+        _walk(data[head], rest, f"{where}.{head}", change)
+    elif data[head] is not None:
+        data[head] = change(data[head], f"{where}.{head}")
+
+
+def seal_fields(
+    event_type: str,
+    event_id: str,
+    data: dict[str, Any],
+    *,
+    keys: SubjectKeys,
+    policy: ErasurePolicy,
+    action_id: str | None,
+    restricted: bool,
+) -> None:
+    """Seal, in place, the fields of ``data`` the policy says may have to be erased.
+
+    Args:
+        restricted: whether the text fields of this event are restricted (a restricted
+            raise or update, or a correction of a restricted action).
+    """
+    for path, kind in _PATHS.get(event_type, ()):
+        if kind == "restricted" and not (policy.restricted and restricted and action_id):
+            continue
+        if kind == "name" and not policy.names:
+            continue
+
+        def change(value: Any, where: str, kind: str = kind) -> Any:
+            if not isinstance(value, str):
+                return value
+            subject = f"action:{action_id}" if kind == "restricted" else keys.person(value)
+            return seal_text(keys, subject, value, event_id + where)
+
+        _walk(data, path, "", change)
+
+
+def open_fields(
+    event_type: str, event_id: str, data: dict[str, Any], keys: SubjectKeys | None
+) -> None:
+    """Replace, in place, every sealed value of ``data`` by its text (or :data:`ERASED`)."""
+    for path, _kind in _PATHS.get(event_type, ()):
+
+        def change(value: Any, where: str) -> Any:
+            if isinstance(value, dict) and "sealed" in value:
+                return open_text(keys, value, event_id + where)
+            return value
+
+        _walk(data, path, "", change)
+
+
+def sealed_subjects(data: Any) -> Iterator[str]:
+    """The subjects of the sealed values anywhere in ``data``."""
+    if isinstance(data, dict):
+        if "sealed" in data and "ct" in data:
+            yield str(data["sealed"])
+            return
+        for value in data.values():
+            yield from sealed_subjects(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from sealed_subjects(value)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pendulum
 import pytest
+from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +28,7 @@ from action_ledger import (
 )
 from action_ledger._backup import export_events, import_events
 from action_ledger._erasure import open_text, seal_text
+from action_ledger.cli import main
 from action_ledger.exports import publish_html, publish_markdown, write_csv
 
 # Distinctive words: letters only, with a prefix no other output holds, so "absent" means
@@ -303,3 +306,65 @@ def test_correction_of_restricted_text_is_sealed() -> None:
         assert ledger.get(action_id).text == ERASED
         assert "Zqsecond" not in repr(ledger.history(action_id))
         assert "Zqfirst" not in repr(ledger.history(action_id))
+
+
+def _cli(*args: str) -> Result:
+    return CliRunner().invoke(main, ["--actor", "Data Officer", *args])
+
+
+def test_cli_erase_a_restricted_action(tmp_path: Path) -> None:
+    """``--keys`` seals restricted text; ``erase`` destroys the key; ``show`` reads erased;
+    ``verify`` still passes."""
+    db, keys = str(tmp_path / "register.db"), str(tmp_path / "keys.db")
+    base = ["--db", db, "--keys", keys]
+    assert _cli(*base, "init").exit_code == 0
+    raised = _cli(
+        *base,
+        "--seal-names",
+        "raise",
+        "Zqrestricted",
+        "--owner",
+        "CC: Zqowner",
+        "--restricted",
+        "--json",
+    )
+    assert raised.exit_code == 0, raised.output
+    action_id = json.loads(raised.output)["id"]
+    assert "Zqrestricted" in _cli(*base, "show", action_id).output
+    erased = _cli(*base, "erase", f"action:{action_id}", "--reason", "SAR 2024-17")
+    assert erased.exit_code == 0, erased.output
+    assert "erased" in erased.output
+    shown = _cli(*base, "show", action_id)
+    assert "Zqrestricted" not in shown.output
+    assert ERASED in shown.output
+    by_name = _cli(*base, "erase", "--person", "Zqowner", "--reason", "SAR 2024-18")
+    assert by_name.exit_code == 0, by_name.output
+    assert "Zqowner" not in _cli(*base, "show", action_id).output
+    assert _cli("--db", db, "verify").exit_code == 0
+    again = _cli(*base, "erase", f"action:{action_id}", "--reason", "SAR 2024-17")
+    assert again.exit_code == 0
+    assert "nothing to do" in again.output
+    assert "Zqrestricted" not in Path(db).read_bytes().decode("latin-1")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["erase", "action:ACT-1", "--reason", "r"], "does not exist"),
+        (["erase", "--reason", "r"], "give either SUBJECT"),
+        (["erase", "Pippa Mills", "--reason", "r"], "is not valid"),
+        (["erase", "--person", "Nobody", "--reason", "r"], "no key for a person"),
+    ],
+)
+def test_cli_erase_refusals(tmp_path: Path, args: list[str], says: str) -> None:
+    """A missing key store, no subject, a bad subject or an unknown person: a typed error
+    message and a non-zero exit, no traceback."""
+    db, keys = str(tmp_path / "register.db"), str(tmp_path / "keys.db")
+    assert _cli("--db", db, "init").exit_code == 0
+    if says != "does not exist":
+        assert _cli("--db", db, "--keys", keys, "init").exit_code == 0
+    result = _cli("--db", db, "--keys", keys, *args)
+    assert result.exit_code != 0
+    assert says in result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)

@@ -92,6 +92,11 @@ class SubjectKeys:
                 "CREATE TABLE IF NOT EXISTS subject_keys ("
                 "subject TEXT PRIMARY KEY, key BLOB NOT NULL, label TEXT UNIQUE)"
             )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS erasures ("
+                "subject TEXT NOT NULL, erased_at TEXT NOT NULL, actor TEXT NOT NULL, "
+                "reason TEXT NOT NULL)"
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"key store {text!r} cannot be opened: {exc}") from None
         self.path = text
@@ -157,13 +162,33 @@ class SubjectKeys:
             r[0] for r in self._db.execute("SELECT subject FROM subject_keys ORDER BY subject")
         )
 
-    def erase(self, subject: str) -> bool:
+    def erase(self, subject: str, *, at: str = "", actor: str = "", reason: str = "") -> bool:
         """Destroy the key of ``subject`` (and the name it was made for): overwritten,
-        deleted, and the file vacuumed. Returns whether there was a key to destroy."""
+        deleted, and the file vacuumed; the erasure is noted (subject, time, actor, reason:
+        no personal data) in the ``erasures`` table. Returns whether there was a key to
+        destroy."""
         self._cache.pop(subject, None)
-        cursor = self._db.execute("DELETE FROM subject_keys WHERE subject = ?", (subject,))
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = self._db.execute("DELETE FROM subject_keys WHERE subject = ?", (subject,))
+            destroyed = cursor.rowcount > 0
+            self._db.execute(
+                "INSERT INTO erasures (subject, erased_at, actor, reason) VALUES (?, ?, ?, ?)",
+                (subject, at, actor, reason),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         self._db.execute("VACUUM")
-        return cursor.rowcount > 0
+        return destroyed
+
+    def erasures(self) -> tuple[tuple[str, str, str, str], ...]:
+        """The erasures made, oldest first: ``(subject, erased_at, actor, reason)``."""
+        rows = self._db.execute(
+            "SELECT subject, erased_at, actor, reason FROM erasures ORDER BY rowid"
+        )
+        return tuple((str(a), str(b), str(c), str(d)) for a, b, c, d in rows)
 
 
 def check_subject(value: object) -> str:

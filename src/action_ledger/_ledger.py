@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pendulum
 
-from ._clock import Clock, local_date, system_clock, to_register_moment
+from ._clock import Clock, format_utc, local_date, system_clock, to_register_moment
 from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode
 from ._decider import (
     Action,
@@ -140,6 +140,7 @@ class Ledger(RegisterView):
         self.store = store
         self.keys = keys
         self.erasure = erasure
+        self._closes_keys = False
         self._clock = clock
         if max_retries is not None and max_retries < 0:
             raise ValidationError(
@@ -214,6 +215,7 @@ class Ledger(RegisterView):
                 locked beyond ``busy_timeout`` or on a full disk.
             IntegrityError: the file is damaged.
         """
+        opened = keys is not None and not isinstance(keys, SubjectKeys)
         if keys is not None and not isinstance(keys, SubjectKeys):
             keys = SubjectKeys(keys, create=erasure is not None)
         store = open_store(
@@ -225,7 +227,7 @@ class Ledger(RegisterView):
             schema=schema,
             create=create,
         )
-        return cls(
+        ledger = cls(
             store,
             clock=clock,
             retry_budget=retry_budget,
@@ -235,11 +237,15 @@ class Ledger(RegisterView):
             keys=keys,
             erasure=erasure,
         )
+        ledger._closes_keys = opened  # a key store opened from a path is the ledger's to close
+        return ledger
 
     def close(self) -> None:
-        """Close the read model and the underlying store."""
+        """Close the read model and the underlying store (and a key store it opened)."""
         self.read_model.close()
         self.store.close()
+        if self._closes_keys and self.keys is not None:
+            self.keys.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -1003,7 +1009,9 @@ class Ledger(RegisterView):
                 field="keys",
                 value=None,
             )
-        destroyed = self.keys.erase(subject)
+        destroyed = self.keys.erase(
+            subject, at=format_utc(self._clock()), actor=actor.strip(), reason=reason.strip()
+        )
         self._states.clear()
         self._meetings.clear()
         self.rebuild()

@@ -23,6 +23,7 @@ import click
 
 from ._clock import LONDON
 from ._decider import Action
+from ._erasure import ErasurePolicy, SubjectKeys
 from ._history import AuditEntry, show
 from ._ledger import Ledger, open_store
 from ._readmodel import Progress
@@ -51,6 +52,7 @@ EXIT_CODES = {
     "not found": 6,
 }
 DB_ENV = "ACTION_LEDGER_DB"
+KEYS_ENV = "ACTION_LEDGER_KEYS"
 ACTOR_ENV = "ACTION_LEDGER_ACTOR"
 SCHEMA_ENV = "ACTION_LEDGER_SCHEMA"
 
@@ -75,6 +77,8 @@ class _Settings:
     login: str | None  # the login name, when it can be read
     explicit_actor: str | None = None
     schema: str = "action_ledger"
+    keys: str | None = None  # the subject key store: seal erasable fields, open sealed ones
+    seal_names: bool = False
 
     @property
     def actor(self) -> str:
@@ -108,7 +112,14 @@ def _ledger(ctx: click.Context, *, create: bool = False) -> Iterator[Ledger]:
     try:
         with _progress("Bringing the read models up to date") as progress:
             ledger = Ledger.open(
-                settings.db, progress=progress, schema=settings.schema, create=create
+                settings.db,
+                progress=progress,
+                schema=settings.schema,
+                create=create,
+                keys=None if settings.keys is None else SubjectKeys(settings.keys, create=create),
+                erasure=None
+                if settings.keys is None
+                else ErasurePolicy(restricted=True, names=settings.seal_names),
             )
         with ledger:
             yield ledger
@@ -281,9 +292,28 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
     show_default=True,
     help=f"For a postgresql:// register: the schema holding it. Also ${SCHEMA_ENV}.",
 )
+@click.option(
+    "--keys",
+    envvar=KEYS_ENV,
+    default=None,
+    help="The subject key store (a SQLite file kept apart from the register, made by init): "
+    f"restricted text is sealed under it, so that it can be erased. Also ${KEYS_ENV}.",
+)
+@click.option(
+    "--seal-names",
+    is_flag=True,
+    help="With --keys: seal personal names (owners, attendees) too.",
+)
 @click.version_option(package_name="action-ledger")
 @click.pass_context
-def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
+def main(
+    ctx: click.Context,
+    db: str,
+    actor: str | None,
+    schema: str,
+    keys: str | None,
+    seal_names: bool,
+) -> None:
     """Keep an OPCC action register: every change is an event; history is never lost.
 
     \b
@@ -299,7 +329,14 @@ def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
             err=True,
         )
         ctx.exit(EXIT_CODES["invalid input"])
-    ctx.obj = _Settings(db=db, login=_login_name(), explicit_actor=actor, schema=schema)
+    ctx.obj = _Settings(
+        db=db,
+        login=_login_name(),
+        explicit_actor=actor,
+        schema=schema,
+        keys=keys,
+        seal_names=seal_names,
+    )
 
 
 @main.group()
@@ -696,6 +733,54 @@ def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
         _show(render_action(action))
         click.echo("\nHistory (oldest first):")
         _show(render_history(entries))
+
+
+@main.command()
+@click.argument("subject", required=False)
+@click.option("--person", help="Erase the person of this name (instead of a SUBJECT).")
+@click.option("--reason", required=True, help="Why (e.g. the request it answers); no names.")
+@json_option
+@click.pass_context
+def erase(
+    ctx: click.Context, subject: str | None, person: str | None, reason: str, as_json: bool
+) -> None:
+    """Erase a subject: destroy its key, so its sealed fields read "[erased]" everywhere.
+
+    SUBJECT is action:<action id> (a restricted action's text and notes) or a person's
+    subject; or give --person NAME. Needs --keys. The log is unchanged and still verifies.
+
+    \b
+    Example:
+        action-ledger --keys keys.db erase action:ACT-2021-004 --reason "SAR 2024-17"
+        action-ledger --keys keys.db erase --person "Jane Doe" --reason "SAR 2024-18"
+    """
+    with _ledger(ctx) as ledger:
+        if (subject is None) == (person is None):
+            raise ValidationError(
+                "erase: give either SUBJECT (e.g. action:ACT-2021-004) or --person NAME",
+                field="subject",
+                value=subject,
+            )
+        if person is not None:
+            if ledger.keys is None:
+                raise ValidationError(
+                    "erase --person needs the key store: give --keys PATH",
+                    field="keys",
+                )
+            subject = ledger.keys.find_person(person)
+            if subject is None:
+                raise NotFoundError(
+                    f"no key for a person named {person!r} in the key store (never "
+                    "sealed, or erased already)"
+                )
+        assert subject is not None
+        destroyed = ledger.erase(subject, actor=ctx.obj.actor, reason=reason)
+        if as_json:
+            _echo_json({"subject": subject, "destroyed": destroyed})
+        elif destroyed:
+            _show(f"erased {subject}: its key is destroyed; the log still verifies")
+        else:
+            _show(f"{subject} has no key (erased already, or never sealed): nothing to do")
 
 
 @main.command()

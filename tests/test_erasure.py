@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pendulum
@@ -369,3 +369,30 @@ def test_cli_erase_refusals(tmp_path: Path, args: list[str], says: str) -> None:
     assert says in result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_postgres_register_erases_like_sqlite(
+    postgres_dsn: str, pg_schema: Callable[[], str], tmp_path: Path
+) -> None:
+    """On PostgreSQL too: sealed in the log, read with the key, erased everywhere after
+    ``erase`` (read-model rows included); the chain still verifies."""
+    keys = SubjectKeys(tmp_path / "keys.db")
+    schema = pg_schema()
+    policy = ErasurePolicy(names=True)
+    with Ledger.open(postgres_dsn, schema=schema, keys=keys, erasure=policy) as ledger:
+        action_id = ledger.raise_action(
+            text="Zqpgsecretword", owners=["CC: Zqpgpersonname"], restricted=True, actor="a"
+        )
+        ledger.update_action(
+            action_id, note="Zqpgnoteword", source="email", restricted=True, actor="a"
+        )
+        assert "Zqpgsecretword" not in "".join(s.data for s in ledger.store.read_all())
+        assert ledger.get(action_id).text == "Zqpgsecretword"
+        ledger.erase(f"action:{action_id}", actor="dpo", reason="request 3")
+        assert ledger.verify().ok
+        texts = [text for _, text in _outputs(ledger, [action_id])]
+        assert not any("Zqpgsecretword" in t or "Zqpgnoteword" in t for t in texts)
+        assert any("Zqpgpersonname" in t for t in texts)  # another subject: unaffected
+    with Ledger.open(postgres_dsn, schema=schema, keys=keys) as reopened:  # another writer
+        assert reopened.get(action_id).text == ERASED
+        assert reopened.get(action_id).owners[0].person == "Zqpgpersonname"

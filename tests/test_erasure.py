@@ -130,7 +130,8 @@ def test_destroyed_key_is_gone_from_the_key_store_file(tmp_path: Path) -> None:
         subject = keys.person("Zqnamexyz")
         key = keys.key(subject)
         assert key is not None
-        keys.key_for("action:A-1")
+        key_id, _ = keys.key_for("action:A-1")
+        assert keys.key_for("action:A-1")[0] == key_id
         assert keys.erase(subject) is True
         assert keys.erase("action:A-2") is False
         assert keys.key(subject) is None
@@ -396,3 +397,44 @@ def test_postgres_register_erases_like_sqlite(
     with Ledger.open(postgres_dsn, schema=schema, keys=keys) as reopened:  # another writer
         assert reopened.get(action_id).text == ERASED
         assert reopened.get(action_id).owners[0].person == "Zqpgpersonname"
+
+
+def test_every_text_of_a_restricted_action_is_sealed() -> None:
+    """Revisit outcomes, closing notes, reopening reasons and unrestricted updates of a
+    restricted action are sealed under its subject too."""
+    keys = SubjectKeys()
+    with Ledger.open(":memory:", keys=keys, erasure=ErasurePolicy()) as ledger:
+        ledger.record_meeting(
+            "2021-10-04", title="Monthly Assurance Meeting", held_at="2021-10-04T10:00", actor="a"
+        )
+        action_id = ledger.raise_action(
+            text="Zqtextword", owners=["CC"], restricted=True, meeting="2021-10-04", actor="a"
+        )
+        ledger.update_action(action_id, note="Zqupdateword", source="email", actor="a")
+        ledger.revisit_action(action_id, meeting="2021-10-04", outcome="Zqoutcomeword", actor="a")
+        ledger.close_action(action_id, resolution="completed", note="Zqclosingword", actor="a")
+        ledger.reopen_action(action_id, reason="Zqreasonword", actor="a")
+        words = ("Zqtextword", "Zqupdateword", "Zqoutcomeword", "Zqclosingword", "Zqreasonword")
+        log = "".join(s.data for s in ledger.store.read_all())
+        assert not [w for w in words if w in log]
+        shown = repr(ledger.history(action_id))
+        assert all(w in shown for w in words)
+        ledger.erase(f"action:{action_id}", actor="dpo", reason="request 5")
+        shown = repr(ledger.history(action_id)) + repr(ledger.get(action_id))
+        assert not [w for w in words if w in shown]
+
+
+def test_what_is_sealed_after_an_erasure_is_readable() -> None:
+    """An erased subject sealed again gets a new key: the new text reads, the old stays erased."""
+    keys = SubjectKeys()
+    with Ledger.open(":memory:", keys=keys, erasure=ErasurePolicy()) as ledger:
+        action_id = ledger.raise_action(
+            text="Zqbeforeword", owners=["CC"], restricted=True, actor="a"
+        )
+        ledger.erase(f"action:{action_id}", actor="dpo", reason="request 6")
+        ledger.update_action(action_id, note="Zqafterword", source="email", actor="a")
+        assert ledger.get(action_id).text == ERASED
+        assert ledger.get(action_id).last_update == "Zqafterword"
+        assert ledger.verify().ok
+        ledger.rebuild()
+        assert ledger.get(action_id).last_update == "Zqafterword"

@@ -2,7 +2,8 @@
 
 A field that may have to be erased (a restricted action's text, a restricted update's note and
 changed text, and where the OPCC chooses, personal names) is stored in the event data as a
-*sealed* value, ``{"sealed": <subject>, "v": 1, "ct": <base64 nonce + AES-GCM ciphertext>}``,
+*sealed* value, ``{"sealed": <subject>, "key": <key id>, "v": 1, "ct": <base64 nonce +
+AES-GCM ciphertext>}``,
 so the hash chain covers the ciphertext. The key of each subject lives in a
 :class:`SubjectKeys` store, a separate SQLite file. Erasing a subject destroys its key: the
 chain still verifies, and every sealed value of that subject reads as :data:`ERASED`.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import base64
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,10 @@ class ErasurePolicy:
     """Which fields are sealed under a subject key, so that they can be erased later.
 
     Attributes:
-        restricted: seal the text of restricted actions and the note (and changed text) of
-            restricted updates, under the action's subject ``action:<id>``.
+        restricted: seal, under the action's subject ``action:<id>``, the text of a
+            restricted update (its note and changed text), and every text of a restricted
+            action: its text, and the notes, outcomes and reasons of its updates, revisits,
+            closing, reopenings and corrections.
         names: seal personal names (owners' ``person``; attendees' and apologies' ``name``;
             a meeting's ``chair`` and ``minutes_by``), each under that person's subject.
     """
@@ -89,8 +92,8 @@ class SubjectKeys:
             self._db = sqlite3.connect(text, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA secure_delete = ON")
             self._db.execute(
-                "CREATE TABLE IF NOT EXISTS subject_keys ("
-                "subject TEXT PRIMARY KEY, key BLOB NOT NULL, label TEXT UNIQUE)"
+                "CREATE TABLE IF NOT EXISTS subject_keys (key_id TEXT PRIMARY KEY, "
+                "subject TEXT NOT NULL UNIQUE, key BLOB NOT NULL, label TEXT UNIQUE)"
             )
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS erasures ("
@@ -100,7 +103,6 @@ class SubjectKeys:
         except sqlite3.Error as exc:
             raise StoreError(f"key store {text!r} cannot be opened: {exc}") from None
         self.path = text
-        self._cache: MutableMapping[str, bytes] = {}
 
     def close(self) -> None:
         """Close the file."""
@@ -112,28 +114,37 @@ class SubjectKeys:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # Keys are read from the file each time, never cached: an erasure made by another
+    # process takes effect at once.
+
     def key(self, subject: str) -> bytes | None:
         """The key of ``subject``, or ``None`` when it was erased (or never made)."""
-        found = self._cache.get(subject)
-        if found is None:
-            row = self._db.execute(
-                "SELECT key FROM subject_keys WHERE subject = ?", (subject,)
-            ).fetchone()
-            if row is None:
-                return None
-            found = self._cache[subject] = bytes(row[0])
-        return found
+        row = self._db.execute(
+            "SELECT key FROM subject_keys WHERE subject = ?", (subject,)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
 
-    def key_for(self, subject: str) -> bytes:
-        """The key of ``subject``, made (random, 256 bits) if it has none yet."""
-        found = self.key(subject)
-        if found is not None:
-            return found
-        made = secrets.token_bytes(32)
+    def key_by_id(self, key_id: str) -> bytes | None:
+        """The key called ``key_id``, or ``None`` when it was destroyed."""
+        row = self._db.execute(
+            "SELECT key FROM subject_keys WHERE key_id = ?", (key_id,)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def key_for(self, subject: str) -> tuple[str, bytes]:
+        """The key id and key of ``subject``, made (random, 256 bits) if it has none yet.
+
+        A subject erased earlier gets a new key (with a new id): what is sealed after an
+        erasure is readable; what was sealed before it stays erased.
+        """
         self._db.execute(
-            "INSERT OR IGNORE INTO subject_keys (subject, key) VALUES (?, ?)", (subject, made)
+            "INSERT OR IGNORE INTO subject_keys (key_id, subject, key) VALUES (?, ?, ?)",
+            (secrets.token_hex(8), subject, secrets.token_bytes(32)),
         )
-        return self.key(subject) or made
+        row = self._db.execute(
+            "SELECT key_id, key FROM subject_keys WHERE subject = ?", (subject,)
+        ).fetchone()
+        return str(row[0]), bytes(row[1])
 
     def person(self, name: str) -> str:
         """The subject of the person called ``name`` (``person:<random hex>``), made if new."""
@@ -144,8 +155,8 @@ class SubjectKeys:
             return str(row[0])
         subject = "person:" + secrets.token_hex(8)
         self._db.execute(
-            "INSERT INTO subject_keys (subject, key, label) VALUES (?, ?, ?)",
-            (subject, secrets.token_bytes(32), name),
+            "INSERT INTO subject_keys (key_id, subject, key, label) VALUES (?, ?, ?, ?)",
+            (secrets.token_hex(8), subject, secrets.token_bytes(32), name),
         )
         return subject
 
@@ -167,7 +178,6 @@ class SubjectKeys:
         deleted, and the file vacuumed; the erasure is noted (subject, time, actor, reason:
         no personal data) in the ``erasures`` table. Returns whether there was a key to
         destroy."""
-        self._cache.pop(subject, None)
         self._db.execute("BEGIN IMMEDIATE")
         try:
             cursor = self._db.execute("DELETE FROM subject_keys WHERE subject = ?", (subject,))
@@ -206,18 +216,25 @@ def check_subject(value: object) -> str:
 def seal_text(keys: SubjectKeys, subject: str, text: str, aad: str) -> dict[str, Any]:
     """``text`` sealed under the key of ``subject``, bound to ``aad`` (event id and field)."""
     nonce = secrets.token_bytes(_NONCE)
-    sealed = _aesgcm(keys.key_for(subject)).encrypt(nonce, text.encode(), aad.encode())
-    return {"sealed": subject, "v": _VERSION, "ct": base64.b64encode(nonce + sealed).decode()}
+    key_id, key = keys.key_for(subject)
+    sealed = _aesgcm(key).encrypt(nonce, text.encode(), aad.encode())
+    return {
+        "sealed": subject,
+        "key": key_id,
+        "v": _VERSION,
+        "ct": base64.b64encode(nonce + sealed).decode(),
+    }
 
 
 def open_text(keys: SubjectKeys | None, value: dict[str, Any], aad: str) -> str:
     """The plain text of a sealed value, or :data:`ERASED` when its key is gone."""
     try:
         subject = value["sealed"]
+        key_id = value["key"]
         blob = base64.b64decode(value["ct"], validate=True)
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"sealed value {value!r} is malformed: {exc}") from None
-    key = None if keys is None else keys.key(subject)
+    key = None if keys is None else keys.key_by_id(key_id)
     if key is None:
         return ERASED
     try:
@@ -240,6 +257,9 @@ _PATHS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
         (("text",), "restricted"),
         (("owners", "*", "person"), "name"),
     ),
+    "action.revisited": ((("outcome",), "restricted"),),
+    "action.closed": ((("note",), "restricted"),),
+    "action.reopened": ((("reason",), "restricted"),),
     "action.corrected": (
         (("corrections", "text"), "restricted"),
         (("corrections", "note"), "restricted"),

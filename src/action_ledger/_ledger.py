@@ -57,7 +57,7 @@ from .commands import (
     as_tuple,
     check_event_id,
 )
-from .events import ActionCorrected, ActionEvent, Event, MeetingRecorded, Resolution
+from .events import ActionEvent, Event, MeetingRecorded, Resolution
 from .exceptions import (
     ActionLedgerError,
     ConcurrencyError,
@@ -974,8 +974,9 @@ class Ledger(RegisterView):
         """``event`` as an envelope, its erasable fields sealed as the erasure policy says."""
         if self.erasure is None or self.keys is None:
             return encode(event)
-        restricted = None
-        if isinstance(event, ActionCorrected):  # the correction of a restricted action's text
+        restricted = bool(getattr(event, "restricted", False))
+        if self.erasure.restricted and not restricted and not isinstance(event, MeetingRecorded):
+            # every text of a restricted action is restricted (the raise says so)
             state = (states or {}).get(event.action_id) or self._action_state(event.action_id)
             restricted = state.action is not None and state.action.restricted
         return encode(event, keys=self.keys, policy=self.erasure, restricted=restricted)

@@ -137,13 +137,14 @@ class SubjectKeys:
         A subject erased earlier gets a new key (with a new id): what is sealed after an
         erasure is readable; what was sealed before it stays erased.
         """
-        self._db.execute(
-            "INSERT OR IGNORE INTO subject_keys (key_id, subject, key) VALUES (?, ?, ?)",
-            (secrets.token_hex(8), subject, secrets.token_bytes(32)),
-        )
-        row = self._db.execute(
-            "SELECT key_id, key FROM subject_keys WHERE subject = ?", (subject,)
-        ).fetchone()
+        select = "SELECT key_id, key FROM subject_keys WHERE subject = ?"
+        row = self._db.execute(select, (subject,)).fetchone()
+        if row is None:  # a write (and its sync) only for a new key
+            self._db.execute(
+                "INSERT OR IGNORE INTO subject_keys (key_id, subject, key) VALUES (?, ?, ?)",
+                (secrets.token_hex(8), subject, secrets.token_bytes(32)),
+            )
+            row = self._db.execute(select, (subject,)).fetchone()
         return str(row[0]), bytes(row[1])
 
     def person(self, name: str) -> str:

@@ -319,10 +319,9 @@ def test_cli_erase_a_restricted_action(tmp_path: Path) -> None:
     ``verify`` still passes."""
     db, keys = str(tmp_path / "register.db"), str(tmp_path / "keys.db")
     base = ["--db", db, "--keys", keys]
-    assert _cli(*base, "init").exit_code == 0
+    assert _cli(*base, "--seal-names", "init").exit_code == 0
     raised = _cli(
         *base,
-        "--seal-names",
         "raise",
         "Zqrestricted",
         "--owner",
@@ -438,3 +437,30 @@ def test_what_is_sealed_after_an_erasure_is_readable() -> None:
         assert ledger.verify().ok
         ledger.rebuild()
         assert ledger.get(action_id).last_update == "Zqafterword"
+
+
+def test_the_key_store_records_the_policy_for_every_writer(tmp_path: Path) -> None:
+    """The first writer's policy is recorded in the key store; a later writer given only the
+    key store applies it; a different policy is refused, and nothing is written."""
+    db, path = tmp_path / "register.db", tmp_path / "keys.db"
+    with Ledger.open(db, keys=path, erasure=ErasurePolicy(names=True)):
+        pass
+    with Ledger.open(db, keys=path) as later:
+        assert later.erasure == ErasurePolicy(names=True)
+        later.raise_action(text="Zqlaterword", owners=["CC: Zqlatername"], actor="a")
+        assert "Zqlatername" not in "".join(s.data for s in later.store.read_all())
+    with pytest.raises(ValidationError, match="differs from the policy"):
+        Ledger.open(db, keys=path, erasure=ErasurePolicy(names=False))
+    with SubjectKeys(path) as keys:
+        assert keys.policy() == ErasurePolicy(names=True)
+
+
+def test_cli_seal_names_against_a_recorded_policy_is_refused(tmp_path: Path) -> None:
+    """``--seal-names`` on a key store that records a policy without names: exit 2, a
+    message, no traceback."""
+    base = ["--db", str(tmp_path / "register.db"), "--keys", str(tmp_path / "keys.db")]
+    assert _cli(*base, "init").exit_code == 0
+    refused = _cli(*base, "--seal-names", "raise", "Zqword", "--owner", "CC: Zqname")
+    assert refused.exit_code == 2
+    assert "differs from the policy" in refused.output
+    assert "Traceback" not in refused.output

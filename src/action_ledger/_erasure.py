@@ -96,6 +96,11 @@ class SubjectKeys:
                 "subject TEXT NOT NULL UNIQUE, key BLOB NOT NULL, label TEXT UNIQUE)"
             )
             self._db.execute(
+                "CREATE TABLE IF NOT EXISTS erasure_policy ("
+                "one INTEGER PRIMARY KEY CHECK (one = 1), restricted INTEGER NOT NULL, "
+                "names INTEGER NOT NULL)"
+            )
+            self._db.execute(
                 "CREATE TABLE IF NOT EXISTS erasures ("
                 "subject TEXT NOT NULL, erased_at TEXT NOT NULL, actor TEXT NOT NULL, "
                 "reason TEXT NOT NULL)"
@@ -113,6 +118,18 @@ class SubjectKeys:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def policy(self) -> ErasurePolicy | None:
+        """The erasure policy recorded for the register, or ``None`` if none is."""
+        row = self._db.execute("SELECT restricted, names FROM erasure_policy").fetchone()
+        return None if row is None else ErasurePolicy(restricted=bool(row[0]), names=bool(row[1]))
+
+    def set_policy(self, policy: ErasurePolicy) -> None:
+        """Record ``policy`` for the register: every writer given this key store applies it."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO erasure_policy (one, restricted, names) VALUES (1, ?, ?)",
+            (int(policy.restricted), int(policy.names)),
+        )
 
     # Keys are read from the file each time, never cached: an erasure made by another
     # process takes effect at once.

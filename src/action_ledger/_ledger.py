@@ -113,7 +113,9 @@ class Ledger(RegisterView):
             only for a register whose tables are new or were dropped).
         keys: the register's subject keys (see :class:`~action_ledger.SubjectKeys`): sealed
             fields are opened with them, and new ones sealed under them.
-        erasure: which fields to seal so that they can be erased later (needs ``keys``).
+        erasure: which fields to seal so that they can be erased later (needs ``keys``);
+            recorded in the key store the first time, so that every writer given the key
+            store applies it; ``None``: the policy the key store records, if any.
     """
 
     def __init__(
@@ -137,6 +139,20 @@ class Ledger(RegisterView):
                 field="keys",
                 value=keys,
             )
+        if keys is not None:  # the key store records the policy, so every writer applies it
+            recorded = keys.policy()
+            if erasure is None:
+                erasure = recorded
+            elif recorded is None:
+                keys.set_policy(erasure)
+            elif recorded != erasure:
+                raise ValidationError(
+                    f"erasure={erasure!r} differs from the policy the key store records "
+                    f"({recorded!r}): open with erasure=None to apply the recorded one, or "
+                    "change it first with keys.set_policy()",
+                    field="erasure",
+                    value=erasure,
+                )
         self.store = store
         self.keys = keys
         self.erasure = erasure
@@ -207,7 +223,8 @@ class Ledger(RegisterView):
                 given): sealed fields are opened with it. Without it, every sealed field
                 reads as ``"[erased]"``.
             erasure: which fields to seal under subject keys, so that they can be erased
-                by :meth:`erase` (needs ``keys``).
+                by :meth:`erase` (needs ``keys``); recorded in the key store, so later
+                writers given the key store apply it without being told (``None``).
 
         Raises:
             StoreError: the target cannot be opened: it holds no register and ``create`` is

@@ -104,22 +104,31 @@ def _login_name() -> str | None:
         return None
 
 
+def _policy(keys: SubjectKeys | None, seal_names: bool) -> ErasurePolicy | None:
+    """The policy to open with: the key store's, else restricted text (and names if asked)."""
+    if keys is None:
+        return None
+    recorded = keys.policy()
+    if recorded is not None and (recorded.names or not seal_names):
+        return recorded
+    return ErasurePolicy(restricted=True, names=seal_names)
+
+
 @contextmanager
 def _ledger(ctx: click.Context, *, create: bool = False) -> Iterator[Ledger]:
     """The register of ``--db``; one that does not exist is refused unless ``create``
     (``init``, ``demo``, ``import``), so a mistyped path is an error, not a new file."""
     settings: _Settings = ctx.obj
     try:
+        keys = None if settings.keys is None else SubjectKeys(settings.keys, create=create)
         with _progress("Bringing the read models up to date") as progress:
             ledger = Ledger.open(
                 settings.db,
                 progress=progress,
                 schema=settings.schema,
                 create=create,
-                keys=None if settings.keys is None else SubjectKeys(settings.keys, create=create),
-                erasure=None
-                if settings.keys is None
-                else ErasurePolicy(restricted=True, names=settings.seal_names),
+                keys=keys,
+                erasure=_policy(keys, settings.seal_names),
             )
         with ledger:
             yield ledger

@@ -464,3 +464,37 @@ def test_cli_seal_names_against_a_recorded_policy_is_refused(tmp_path: Path) -> 
     assert refused.exit_code == 2
     assert "differs from the policy" in refused.output
     assert "Traceback" not in refused.output
+
+
+def test_a_key_store_failure_is_a_typed_error() -> None:
+    """A SQLite failure of the key store (here: it is closed) is a StoreError naming it."""
+    keys = SubjectKeys()
+    keys.close()
+    with pytest.raises(StoreError, match="key store ':memory:' failed in key_for"):
+        keys.key_for("action:A-1")
+
+
+def test_erase_says_when_the_read_models_could_not_be_rebuilt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If the rebuild after destroying the key fails, erase says so and how to finish."""
+    keys = SubjectKeys()
+    with Ledger.open(":memory:", keys=keys, erasure=ErasurePolicy()) as ledger:
+        action_id = ledger.raise_action(text="Zqword", owners=["CC"], restricted=True, actor="a")
+
+        def broken(**_: object) -> int:
+            raise StoreError("disk full")
+
+        monkeypatch.setattr(ledger, "rebuild", broken)
+        with pytest.raises(StoreError, match="action-ledger rebuild"):
+            ledger.erase(f"action:{action_id}", actor="dpo", reason="request 8")
+        monkeypatch.undo()
+        ledger.rebuild()
+        assert ledger.get(action_id).text == ERASED
+
+
+def test_two_people_of_one_name_share_a_subject(tmp_path: Path) -> None:
+    """Two key-store handles asking for the same name get the same subject."""
+    path = tmp_path / "keys.db"
+    with SubjectKeys(path) as first, SubjectKeys(path) as second:
+        assert first.person("Zqsamename") == second.person("Zqsamename")

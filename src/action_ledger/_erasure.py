@@ -16,11 +16,13 @@ about the person; the key store alone maps the name to it, and forgets the name 
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -32,6 +34,27 @@ ERASED = "[erased]"
 """What an erased field reads as, in every output."""
 
 _NONCE = 12
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(method: _F) -> _F:
+    """One caller at a time on the connection; a SQLite failure as a typed StoreError."""
+
+    @functools.wraps(method)
+    def guarded(self: SubjectKeys, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"key store {self.path!r} failed in {method.__name__}: {exc}; nothing was "
+                    "changed by this call: check the file (permissions, disk space, a lock) "
+                    "and try again"
+                ) from None
+
+    return guarded  # type: ignore[return-value]
+
+
 _VERSION = 1
 
 
@@ -108,6 +131,7 @@ class SubjectKeys:
         except sqlite3.Error as exc:
             raise StoreError(f"key store {text!r} cannot be opened: {exc}") from None
         self.path = text
+        self._lock = threading.RLock()
 
     def close(self) -> None:
         """Close the file."""
@@ -119,11 +143,13 @@ class SubjectKeys:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @_guarded
     def policy(self) -> ErasurePolicy | None:
         """The erasure policy recorded for the register, or ``None`` if none is."""
         row = self._db.execute("SELECT restricted, names FROM erasure_policy").fetchone()
         return None if row is None else ErasurePolicy(restricted=bool(row[0]), names=bool(row[1]))
 
+    @_guarded
     def set_policy(self, policy: ErasurePolicy) -> None:
         """Record ``policy`` for the register: every writer given this key store applies it."""
         self._db.execute(
@@ -134,6 +160,7 @@ class SubjectKeys:
     # Keys are read from the file each time, never cached: an erasure made by another
     # process takes effect at once.
 
+    @_guarded
     def key(self, subject: str) -> bytes | None:
         """The key of ``subject``, or ``None`` when it was erased (or never made)."""
         row = self._db.execute(
@@ -141,6 +168,7 @@ class SubjectKeys:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
+    @_guarded
     def key_by_id(self, key_id: str) -> bytes | None:
         """The key called ``key_id``, or ``None`` when it was destroyed."""
         row = self._db.execute(
@@ -148,6 +176,7 @@ class SubjectKeys:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
+    @_guarded
     def key_for(self, subject: str) -> tuple[str, bytes]:
         """The key id and key of ``subject``, made (random, 256 bits) if it has none yet.
 
@@ -164,6 +193,7 @@ class SubjectKeys:
             row = self._db.execute(select, (subject,)).fetchone()
         return str(row[0]), bytes(row[1])
 
+    @_guarded
     def person(self, name: str) -> str:
         """The subject of the person called ``name`` (``person:<random hex>``), made if new."""
         row = self._db.execute(
@@ -171,13 +201,16 @@ class SubjectKeys:
         ).fetchone()
         if row is not None:
             return str(row[0])
-        subject = "person:" + secrets.token_hex(8)
-        self._db.execute(
-            "INSERT INTO subject_keys (key_id, subject, key, label) VALUES (?, ?, ?, ?)",
-            (secrets.token_hex(8), subject, secrets.token_bytes(32), name),
+        self._db.execute(  # OR IGNORE: another process may have made it meanwhile
+            "INSERT OR IGNORE INTO subject_keys (key_id, subject, key, label) VALUES (?, ?, ?, ?)",
+            (secrets.token_hex(8), "person:" + secrets.token_hex(8), secrets.token_bytes(32), name),
         )
-        return subject
+        row = self._db.execute(
+            "SELECT subject FROM subject_keys WHERE label = ?", (name,)
+        ).fetchone()
+        return str(row[0])
 
+    @_guarded
     def find_person(self, name: str) -> str | None:
         """The subject of the person called ``name``, or ``None`` if none (or erased)."""
         row = self._db.execute(
@@ -185,12 +218,14 @@ class SubjectKeys:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    @_guarded
     def subjects(self) -> tuple[str, ...]:
         """The subjects that still have a key, sorted."""
         return tuple(
             r[0] for r in self._db.execute("SELECT subject FROM subject_keys ORDER BY subject")
         )
 
+    @_guarded
     def erase(self, subject: str, *, at: str = "", actor: str = "", reason: str = "") -> bool:
         """Destroy the key of ``subject`` (and the name it was made for): overwritten,
         deleted, and the file vacuumed; the erasure is noted (subject, time, actor, reason:
@@ -211,6 +246,7 @@ class SubjectKeys:
         self._db.execute("VACUUM")
         return destroyed
 
+    @_guarded
     def erasures(self) -> tuple[tuple[str, str, str, str], ...]:
         """The erasures made, oldest first: ``(subject, erased_at, actor, reason)``."""
         rows = self._db.execute(

@@ -1032,8 +1032,15 @@ class Ledger(RegisterView):
         )
         self._states.clear()
         self._meetings.clear()
-        self.rebuild()
-        self.read_model.compact()
+        try:
+            self.rebuild()
+            self.read_model.compact()
+        except ActionLedgerError as exc:
+            raise StoreError(
+                f"the key of {subject!r} is destroyed, but the read models could not be "
+                f"rebuilt ({exc}): they may still hold its plain text; run `action-ledger "
+                "rebuild` (Ledger.rebuild) once the cause is fixed"
+            ) from exc
         return destroyed
 
     def _action_state(self, action_id: str) -> ActionState:

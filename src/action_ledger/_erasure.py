@@ -20,7 +20,7 @@ import functools
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -394,15 +394,3 @@ def open_fields(
 
         _walk(data, path, "", change)
 
-
-def sealed_subjects(data: Any) -> Iterator[str]:
-    """The subjects of the sealed values anywhere in ``data``."""
-    if isinstance(data, dict):
-        if "sealed" in data and "ct" in data:
-            yield str(data["sealed"])
-            return
-        for value in data.values():
-            yield from sealed_subjects(value)
-    elif isinstance(data, list):
-        for value in data:
-            yield from sealed_subjects(value)

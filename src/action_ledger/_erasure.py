@@ -393,4 +393,3 @@ def open_fields(
             return value
 
         _walk(data, path, "", change)
-

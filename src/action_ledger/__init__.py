@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._access import DEFAULT_POLICY, AccessPolicy, Reader, Scope, Writer
 from ._decider import Action, Context, Meeting, decide, evolve
 from ._due import Due, resolve_due
+from ._erasure import ERASED, ErasurePolicy, SubjectKeys
 from ._history import AuditEntry
 from ._keys import KeyRecord, Keyring, KeySchedule, key_id
 from ._ledger import Ledger
@@ -47,6 +48,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "DEFAULT_POLICY",
+    "ERASED",
     "AccessPolicy",
     "Action",
     "ActionLedgerError",
@@ -63,6 +65,7 @@ __all__ = [
     "Due",
     "DueStatus",
     "DuplicateEventError",
+    "ErasurePolicy",
     "EventStore",
     "IntegrityError",
     "KeyMismatchError",
@@ -92,6 +95,7 @@ __all__ = [
     "SignatureError",
     "StoreError",
     "StoredEvent",
+    "SubjectKeys",
     "Subscription",
     "Table",
     "ValidationError",

@@ -18,6 +18,7 @@ import msgspec
 import pendulum
 
 from ._clock import format_utc, parse_utc
+from ._erasure import ErasurePolicy, SubjectKeys, open_fields, seal_fields
 from .events import (
     ActionClosed,
     ActionCorrected,
@@ -103,12 +104,37 @@ def stream_of(event: Event) -> str:
     return ACTION_PREFIX + event.action_id
 
 
-def encode(event: Event) -> NewEvent:
-    """An event as an envelope to append."""
+def encode(
+    event: Event,
+    *,
+    keys: SubjectKeys | None = None,
+    policy: ErasurePolicy | None = None,
+    restricted: bool | None = None,
+) -> NewEvent:
+    """An event as an envelope to append.
+
+    Args:
+        keys: the subject keys to seal erasable fields with (none sealed without them).
+        policy: which fields to seal (see :class:`~action_ledger.ErasurePolicy`).
+        restricted: whether the event's text is restricted; by default the event's own
+            ``restricted`` flag (a correction of a restricted action must say so).
+    """
     tag = _TAGS[type(event)]
     data = CONVERTER.unstructure(event)
     for name in _ENVELOPE_FIELDS:
         data.pop(name, None)
+    if keys is not None and policy is not None:
+        seal_fields(
+            tag,
+            event.event_id,
+            data,
+            keys=keys,
+            policy=policy,
+            action_id=getattr(event, "action_id", None),
+            restricted=bool(
+                getattr(event, "restricted", False) if restricted is None else restricted
+            ),
+        )
     return NewEvent(
         event_id=event.event_id,
         event_type=tag,
@@ -163,8 +189,11 @@ _FIELDS = {
 _JSON_OBJECT = msgspec.json.Decoder(dict[str, Any])
 
 
-def decode(stored: StoredEvent) -> Event:
+def decode(stored: StoredEvent, keys: SubjectKeys | None = None) -> Event:
     """The domain event of a stored envelope (upcast to the current schema).
+
+    Sealed (erasable) fields are opened with ``keys``; a field whose key was erased, or
+    read without a key store, reads as :data:`~action_ledger.ERASED`.
 
     Stored events are read on the *trusted* path: the hash chain vouches for what was written,
     and it was written from a checked event, so the data is converted with msgspec (types
@@ -175,6 +204,8 @@ def decode(stored: StoredEvent) -> Event:
         IntegrityError: the envelope cannot be read as an event.
     """
     data = _load(stored)
+    if '"sealed"' in stored.data:
+        open_fields(stored.event_type, stored.event_id, data, keys)
     known = EVENT_TYPES.get(stored.event_type)
     if known is None or known[1] != stored.schema_version:
         data = upcast(stored.event_type, stored.schema_version, data)

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,7 +24,7 @@ import attrs
 import pendulum
 
 from ._access import DEFAULT_POLICY, AccessPolicy, Reader, Scope, Writer
-from ._clock import Clock, local_date, system_clock, to_register_moment
+from ._clock import Clock, format_utc, local_date, system_clock, to_register_moment
 from ._codec import ACTION_PREFIX, MEETING_PREFIX, decode, encode
 from ._decider import (
     Action,
@@ -38,6 +38,7 @@ from ._decider import (
     fold,
     fold_meeting,
 )
+from ._erasure import ErasurePolicy, SubjectKeys, check_subject
 from ._history import AuditEntry, entries_from_rows
 from ._keys import KeyRecord, Keyring
 from ._memory import MemoryEventStore
@@ -46,7 +47,7 @@ from ._readcheck import Accepted, Differences, Twin, compare_checkpoints, compar
 from ._readmodel import Progress, ReadModel, StoreSource
 from ._sqlite import SQLiteEventStore
 from ._subscriptions import Handler, Subscription
-from ._values import Attendee, Owner, check_action_id, check_meeting_id
+from ._values import MAX_SHORT, Attendee, Owner, check_action_id, check_meeting_id, check_text
 from ._views import AsOfView, Axis, MomentInput, RegisterView
 from .commands import (
     CloseAction,
@@ -120,6 +121,11 @@ class Ledger(RegisterView):
         policy: the scopes :meth:`reader` and :meth:`writer` accept (the default policy's:
             ``public``, ``force``, ``opcc``, ``secretariat``). The ledger itself reads and
             writes with every right, as before.
+        keys: the register's subject keys (see :class:`~action_ledger.SubjectKeys`): sealed
+            fields are opened with them, and new ones sealed under them.
+        erasure: which fields to seal so that they can be erased later (needs ``keys``);
+            recorded in the key store the first time, so that every writer given the key
+            store applies it; ``None``: the policy the key store records, if any.
     """
 
     def __init__(
@@ -134,7 +140,30 @@ class Ledger(RegisterView):
         read_model: ReadModel | None = None,
         progress: Progress | None = None,
         policy: AccessPolicy = DEFAULT_POLICY,
+        keys: SubjectKeys | None = None,
+        erasure: ErasurePolicy | None = None,
     ) -> None:
+        if erasure is not None and keys is None:
+            raise ValidationError(
+                f"erasure={erasure!r} needs a key store to seal fields with: give "
+                "keys=SubjectKeys(path) (a file kept apart from the register)",
+                field="keys",
+                value=keys,
+            )
+        if keys is not None:  # the key store records the policy, so every writer applies it
+            recorded = keys.policy()
+            if erasure is None:
+                erasure = recorded
+            elif recorded is None:
+                keys.set_policy(erasure)
+            elif recorded != erasure:
+                raise ValidationError(
+                    f"erasure={erasure!r} differs from the policy the key store records "
+                    f"({recorded!r}): open with erasure=None to apply the recorded one, or "
+                    "change it first with keys.set_policy()",
+                    field="erasure",
+                    value=erasure,
+                )
         self.store = store
         if not isinstance(policy, AccessPolicy):
             raise ValidationError(
@@ -143,6 +172,9 @@ class Ledger(RegisterView):
                 value=policy,
             )
         self.policy = policy
+        self.keys = keys
+        self.erasure = erasure
+        self._closes_keys = False
         self._clock = clock
         if max_retries is not None and max_retries < 0:
             raise ValidationError(
@@ -160,6 +192,7 @@ class Ledger(RegisterView):
         self._meetings: dict[str, MeetingState] = {}
         self._appended = threading.Condition()
         self.read_model = ReadModel.for_store(store) if read_model is None else read_model
+        self.read_model.keys = keys
         self.read_model.catch_up(store, progress=progress)
 
     @classmethod
@@ -178,6 +211,8 @@ class Ledger(RegisterView):
         progress: Progress | None = None,
         schema: str = "action_ledger",
         policy: AccessPolicy = DEFAULT_POLICY,
+        keys: SubjectKeys | str | Path | None = None,
+        erasure: ErasurePolicy | None = None,
     ) -> Ledger:
         """Open a register.
 
@@ -205,6 +240,13 @@ class Ledger(RegisterView):
             schema: for PostgreSQL, the schema holding this register (several registers can
                 share one database, a schema each).
             policy: the scopes :meth:`reader` and :meth:`writer` accept.
+            keys: the register's subject key store (a :class:`~action_ledger.SubjectKeys`
+                or the path of its SQLite file, which must exist unless ``erasure`` is
+                given): sealed fields are opened with it. Without it, every sealed field
+                reads as ``"[erased]"``.
+            erasure: which fields to seal under subject keys, so that they can be erased
+                by :meth:`erase` (needs ``keys``); recorded in the key store, so later
+                writers given the key store apply it without being told (``None``).
 
         Raises:
             StoreError: the target cannot be opened: it holds no register and ``create`` is
@@ -214,6 +256,9 @@ class Ledger(RegisterView):
                 plain register opened with a key; nothing was written.
             IntegrityError: the file is damaged.
         """
+        opened = keys is not None and not isinstance(keys, SubjectKeys)
+        if keys is not None and not isinstance(keys, SubjectKeys):
+            keys = SubjectKeys(keys, create=erasure is not None)
         store = open_store(
             target,
             key=key,
@@ -223,7 +268,7 @@ class Ledger(RegisterView):
             schema=schema,
             create=create,
         )
-        return cls(
+        ledger = cls(
             store,
             clock=clock,
             retry_budget=retry_budget,
@@ -231,7 +276,11 @@ class Ledger(RegisterView):
             cache_size=cache_size,
             progress=progress,
             policy=policy,
+            keys=keys,
+            erasure=erasure,
         )
+        ledger._closes_keys = opened  # a key store opened from a path is the ledger's to close
+        return ledger
 
     def reader(self, scope: str | Scope | None = None) -> Reader:
         """The register as a scope may see it: every query, and ``as_of``, giving only the
@@ -261,9 +310,11 @@ class Ledger(RegisterView):
         return Writer(self, actor, self.policy.scope(scope))
 
     def close(self) -> None:
-        """Close the read model and the underlying store."""
+        """Close the read model and the underlying store (and a key store it opened)."""
         self.read_model.close()
         self.store.close()
+        if self._closes_keys and self.keys is not None:
+            self.keys.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -476,7 +527,7 @@ class Ledger(RegisterView):
                 ):
                     return state.meeting  # a retry of this very command: nothing new
                 events = decide(command, state)
-                self._append(stream, [encode(e) for e in events], state.version, events)
+                self._append(stream, [self._encode(e) for e in events], state.version, events)
             except ConcurrencyError as exc:
                 self._meetings.pop(command.meeting_id, None)
                 retry.after_race(exc)
@@ -818,7 +869,7 @@ class Ledger(RegisterView):
     def events(self, *, after: int = 0) -> Iterator[tuple[StoredEvent, Event]]:
         """The whole log after a position: each stored envelope with its decoded event."""
         for stored in self.store.read_all(after=after):
-            yield stored, decode(stored)
+            yield stored, decode(stored, self.keys)
 
     def verify(
         self,
@@ -1012,7 +1063,7 @@ class Ledger(RegisterView):
         Raises:
             ValidationError: a malformed moment, or an unknown axis.
         """
-        return AsOfView(self.store, moment, axis)
+        return AsOfView(self.store, moment, axis, keys=self.keys)
 
     def rebuild(self, *, progress: Progress | None = None) -> int:
         """Drop the read-model tables and build them again from the whole log.
@@ -1103,7 +1154,9 @@ class Ledger(RegisterView):
             self._appended.notify_all()
 
     def _rows(self, action_id: str) -> list[tuple[StoredEvent, ActionEvent]]:
-        return [(r, _action_event(r)) for r in self.store.read_stream(ACTION_PREFIX + action_id)]
+        keys = self.keys
+        rows = self.store.read_stream(ACTION_PREFIX + action_id)
+        return [(r, _action_event(r, keys)) for r in rows]
 
     def _tables(self) -> ReadModel:
         if self.read_model.position < self.store.last_position():
@@ -1131,8 +1184,66 @@ class Ledger(RegisterView):
                 return state.meeting.held_at
         return self._clock()
 
+    def _encode(self, event: Event, states: Mapping[str, ActionState] | None = None) -> NewEvent:
+        """``event`` as an envelope, its erasable fields sealed as the erasure policy says."""
+        if self.erasure is None or self.keys is None:
+            return encode(event)
+        restricted = bool(getattr(event, "restricted", False))
+        if self.erasure.restricted and not restricted and not isinstance(event, MeetingRecorded):
+            # every text of a restricted action is restricted (the raise says so)
+            state = (states or {}).get(event.action_id) or self._action_state(event.action_id)
+            restricted = state.action is not None and state.action.restricted
+        return encode(event, keys=self.keys, policy=self.erasure, restricted=restricted)
+
+    def erase(self, subject: str, *, actor: str, reason: str) -> bool:
+        """Erase a subject: destroy its key, so its sealed fields read as ``"[erased]"``.
+
+        The log is not changed, so the chain still verifies; the read models are rebuilt
+        from it (their rows held the plain text), and a SQLite register file is vacuumed so
+        that no freed page keeps the old rows.
+
+        Args:
+            subject: ``action:<action id>`` (a restricted action's text) or a person's
+                subject (:meth:`SubjectKeys.find_person`).
+            actor: who erased it.
+            reason: why (e.g. the UK GDPR request it answers); neither may hold personal data.
+
+        Returns:
+            ``True`` if a key was destroyed, ``False`` if the subject had none (already erased).
+
+        Raises:
+            ValidationError: a malformed subject, actor or reason, or no key store.
+        """
+        check_subject(subject)
+        check_text("actor", actor, limit=MAX_SHORT)
+        check_text("reason", reason)
+        if self.keys is None:
+            raise ValidationError(
+                f"cannot erase {subject!r}: this ledger was opened without a key store; "
+                "open it with keys=SubjectKeys(path)",
+                field="keys",
+                value=None,
+            )
+        destroyed = self.keys.erase(
+            subject, at=format_utc(self._clock()), actor=actor.strip(), reason=reason.strip()
+        )
+        self._states.clear()
+        self._meetings.clear()
+        try:
+            self.rebuild()
+            self.read_model.compact()
+        except ActionLedgerError as exc:
+            raise StoreError(
+                f"the key of {subject!r} is destroyed, but the read models could not be "
+                f"rebuilt ({exc}): they may still hold its plain text; run `action-ledger "
+                "rebuild` (Ledger.rebuild) once the cause is fixed"
+            ) from exc
+        return destroyed
+
     def _action_state(self, action_id: str) -> ActionState:
-        return fold(map(_action_event, self.store.read_stream(ACTION_PREFIX + action_id)))
+        keys = self.keys
+        rows = self.store.read_stream(ACTION_PREFIX + action_id)
+        return fold(_action_event(r, keys) for r in rows)
 
     def _meeting_state(self, meeting_id: str) -> MeetingState:
         # A meeting stream holds one event (a meeting is recorded once), so a recorded
@@ -1140,7 +1251,8 @@ class Ledger(RegisterView):
         known = self._meetings.get(meeting_id)
         if known is not None:
             return known
-        events = [decode(s) for s in self.store.read_stream(MEETING_PREFIX + meeting_id)]
+        rows = self.store.read_stream(MEETING_PREFIX + meeting_id)
+        events = [decode(s, self.keys) for s in rows]
         state = fold_meeting(e for e in events if isinstance(e, MeetingRecorded))
         if state.meeting is not None:
             self._meetings[meeting_id] = state
@@ -1230,7 +1342,8 @@ class Ledger(RegisterView):
                 continue
             break
         self.read_model.remember(command.action_id, state)
-        self._append(stream, [encode(e) for e in events], state.version, events)
+        encoded = [self._encode(e, {command.action_id: state}) for e in events]
+        self._append(stream, encoded, state.version, events)
         for event in events:
             assert not isinstance(event, MeetingRecorded)
             state = evolve(state, event)
@@ -1370,7 +1483,8 @@ class _Working:
         batches: list[Batch] = []
         decided: list[Event] = []
         for stream, events in self._pending.items():
-            batches.append((stream, [encode(e) for e in events], self._versions[stream]))
+            encoded = [self._ledger._encode(e, self._actions) for e in events]
+            batches.append((stream, encoded, self._versions[stream]))
             decided.extend(events)
         return batches, decided
 
@@ -1448,8 +1562,8 @@ def _counted(
     progress(done, max(total, done))
 
 
-def _action_event(stored: StoredEvent) -> ActionEvent:
-    event = decode(stored)
+def _action_event(stored: StoredEvent, keys: SubjectKeys | None = None) -> ActionEvent:
+    event = decode(stored, keys)
     assert not isinstance(event, MeetingRecorded)
     return event
 

@@ -29,6 +29,7 @@ import sqlite_utils
 
 from ._codec import ACTION_PREFIX, decode
 from ._decider import LEAN_ACTION, ActionState, MeetingState, evolve, evolve_meeting, fold
+from ._erasure import SubjectKeys
 from ._history import AUDIT_COLUMNS, audit_entry, values_in_effect
 from ._projections import PROJECTIONS, Change, Delete, Projection, Put, Replace, Table, Write
 from ._sqlite import Immediate as _immediate
@@ -54,15 +55,16 @@ class StateSource(Protocol):
 class StoreSource:
     """Earlier events straight from the store's stream (the live register)."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, keys: SubjectKeys | None = None) -> None:
         self._store = store
+        self._keys = keys
 
     def earlier(self, stored: StoredEvent) -> list[ActionEvent]:
         """See :meth:`StateSource.earlier`."""
         rows = self._store.read_stream(stored.stream_id, up_to_version=stored.version - 1)
         found = []
         for row in rows:
-            event = decode(row)
+            event = decode(row, self._keys)
             assert not isinstance(event, MeetingRecorded)
             found.append(event)
         return found
@@ -104,6 +106,7 @@ class ReadModel:
             _SQLite(db, relaxed=relaxed) if isinstance(db, sqlite_utils.Database) else db
         )
         self.projections = tuple(projections)
+        self.keys: SubjectKeys | None = None  # to open sealed fields with (see _erasure)
         self._states: OrderedDict[str, ActionState] = OrderedDict()
         self._cache_size = cache_size
         self._strict = strict
@@ -265,6 +268,16 @@ class ReadModel:
         except sqlite3.Error as exc:
             raise storage_error(exc, path) from exc
 
+    def compact(self) -> None:
+        """VACUUM a SQLite database, so that no freed page keeps rows since dropped (an
+        erasure's old rows); nothing for other backends."""
+        with self._lock:
+            if isinstance(self._dialect, _SQLite):
+                try:
+                    self._dialect.db.conn.execute("VACUUM")
+                except sqlite3.Error as exc:
+                    raise storage_error(exc, self._dialect.path) from exc
+
     def close(self) -> None:
         """Close the database connection (unless it is the event store's)."""
         with self._lock:
@@ -360,7 +373,7 @@ class ReadModel:
                             f"a projection has no row in {CHECKPOINTS}, so it could not move "
                             f"past position {start}; rebuild the read models"
                         )
-                    self._apply(batch, StoreSource(store), checkpoints)
+                    self._apply(batch, StoreSource(store, self.keys), checkpoints)
                 done += len(batch)
                 if progress is not None:
                     progress(done, max(total or 0, done))
@@ -412,7 +425,7 @@ class ReadModel:
                     self._dialect.create(shadow)
             sql = {name: _Statements(t, self._dialect) for name, t in shadows.items()}
             self._states.clear()
-            source = StoreSource(store)
+            source = StoreSource(store, self.keys)
             done, after, total = 0, 0, None
             try:
                 with _gc_paused():
@@ -484,7 +497,7 @@ class ReadModel:
         self, stored: StoredEvent, source: StateSource, event: Event | None = None
     ) -> Change:
         if event is None:
-            event = decode(stored)
+            event = decode(stored, self.keys)
         if isinstance(event, MeetingRecorded):
             return Change(
                 stored=stored, event=event, meeting=evolve_meeting(MeetingState(), event).meeting
@@ -882,9 +895,14 @@ class _WriteSource:
     come before (not yet committed, so not to be read back on another connection)."""
 
     def __init__(
-        self, store: EventStore, sealed: Sequence[StoredEvent], decided: Mapping[str, Event]
+        self,
+        store: EventStore,
+        sealed: Sequence[StoredEvent],
+        decided: Mapping[str, Event],
+        keys: SubjectKeys | None = None,
     ) -> None:
-        self._store = StoreSource(store)
+        self._store = StoreSource(store, keys)
+        self._keys = keys
         self._sealed: dict[str, list[StoredEvent]] = {}
         for stored in sealed:
             self._sealed.setdefault(stored.stream_id, []).append(stored)
@@ -897,7 +915,7 @@ class _WriteSource:
             return self._store.earlier(stored)
         found = self._store.earlier(mine[0])
         for row in mine:
-            event = self._decided.get(row.event_id) or decode(row)
+            event = self._decided.get(row.event_id) or decode(row, self._keys)
             assert not isinstance(event, MeetingRecorded)
             found.append(event)
         return found
@@ -925,7 +943,7 @@ class _Projector:
         the checkpoint, as one function of the dialect."""
         model = self._model
         writes = _Writes(model._sql)
-        source = _WriteSource(self._store, sealed, self._events)
+        source = _WriteSource(self._store, sealed, self._events, model.keys)
         for stored in sealed:
             change = model._change(stored, source, self._events.get(stored.event_id))
             for projection in model.projections:

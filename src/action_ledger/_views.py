@@ -19,6 +19,7 @@ import pendulum
 from ._clock import LONDON, UTC, bare_date, format_utc, local_date, to_date, to_datetime
 from ._codec import ACTION_PREFIX, decode
 from ._decider import LEAN_ACTION, Action, Meeting, fold
+from ._erasure import SubjectKeys
 from ._history import AuditEntry, build_history
 from ._projections import action_from_row, meeting_from_row
 from ._publication import RestrictedActions, public_action
@@ -625,7 +626,14 @@ class AsOfView(RegisterView):
     once, on first use, in a temporary file (memory stays bounded).
     """
 
-    def __init__(self, store: EventStore, moment: MomentInput, axis: Axis = "recorded") -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        moment: MomentInput,
+        axis: Axis = "recorded",
+        *,
+        keys: SubjectKeys | None = None,
+    ) -> None:
         if axis not in ("recorded", "occurred"):
             raise ValidationError(
                 f"axis {axis!r} is not 'recorded' or 'occurred'", field="axis", value=axis
@@ -633,6 +641,7 @@ class AsOfView(RegisterView):
         self.moment = as_of_moment(moment)
         self.axis: Axis = axis
         self._store = store
+        self._keys = keys
         self._cut = format_utc(self.moment)
         self._model: ReadModel | None = None
 
@@ -646,8 +655,8 @@ class AsOfView(RegisterView):
         rows = self._store.read_stream(ACTION_PREFIX + action_id)
         if self.axis == "recorded":
             rows = [r for r in rows if r.recorded_at <= self._cut]
-            return [(r, _action(r)) for r in rows]
-        decoded = [(r, _action(r)) for r in rows]
+            return [(r, _action(r, self._keys)) for r in rows]
+        decoded = [(r, _action(r, self._keys)) for r in rows]
         moved = _occurred_corrections(e for _, e in decoded)
         by_position = {r.position: e for r, e in decoded}
         items = ((r, e.corrects if isinstance(e, ActionCorrected) else None) for r, e in decoded)
@@ -656,6 +665,7 @@ class AsOfView(RegisterView):
     def _tables(self) -> ReadModel:
         if self._model is None:
             model = ReadModel.open("", strict=False)
+            model.keys = self._keys
             model.feed(self._selected(), _ViewSource(self))
             self._model = model
         return self._model
@@ -704,8 +714,8 @@ class _ViewSource:
         return [e for r, e in self._view._rows(action_id) if r.position < stored.position]
 
 
-def _action(stored: StoredEvent) -> ActionEvent:
-    event = decode(stored)
+def _action(stored: StoredEvent, keys: SubjectKeys | None = None) -> ActionEvent:
+    event = decode(stored, keys)
     assert not isinstance(event, MeetingRecorded)
     return event
 

@@ -27,6 +27,7 @@ import pendulum
 from ._access import DEFAULT_POLICY, Reader, Scope
 from ._clock import LONDON, MIDDAY, bare_date, moment_on
 from ._decider import Action
+from ._erasure import ErasurePolicy, SubjectKeys
 from ._history import AuditEntry, show
 from ._keys import Keyring, key_id
 from ._ledger import Ledger, open_store
@@ -59,6 +60,7 @@ EXIT_CODES = {
     "permission denied": 7,
 }
 DB_ENV = "ACTION_LEDGER_DB"
+KEYS_ENV = "ACTION_LEDGER_KEYS"
 ACTOR_ENV = "ACTION_LEDGER_ACTOR"
 SCHEMA_ENV = "ACTION_LEDGER_SCHEMA"
 KEY_FILE_ENV = "ACTION_LEDGER_KEY_FILE"
@@ -108,6 +110,9 @@ class _Settings:
             return Keyring.parse("\n".join(text.split()), source=f"${KEY_ENV}")
         return None
 
+    keys: str | None = None  # the subject key store: seal erasable fields, open sealed ones
+    seal_names: bool = False
+
     @property
     def actor(self) -> str:
         """Who is recording: ``--actor`` (or its variable), else the login name. Every
@@ -152,12 +157,23 @@ def _login_name() -> str | None:
         return None
 
 
+def _policy(keys: SubjectKeys | None, seal_names: bool) -> ErasurePolicy | None:
+    """The policy to open with: the key store's, else restricted text (and names if asked)."""
+    if keys is None:
+        return None
+    recorded = keys.policy()
+    if recorded is not None and (recorded.names or not seal_names):
+        return recorded
+    return ErasurePolicy(restricted=True, names=seal_names)
+
+
 @contextmanager
 def _ledger(ctx: click.Context, *, create: bool = False) -> Iterator[Ledger]:
     """The register of ``--db``; one that does not exist is refused unless ``create``
     (``init``, ``demo``, ``import``), so a mistyped path is an error, not a new file."""
     settings: _Settings = ctx.obj
     try:
+        keys = None if settings.keys is None else SubjectKeys(settings.keys, create=create)
         with _progress("Bringing the read models up to date") as progress:
             ledger = Ledger.open(
                 settings.db,
@@ -165,6 +181,8 @@ def _ledger(ctx: click.Context, *, create: bool = False) -> Iterator[Ledger]:
                 schema=settings.schema,
                 create=create,
                 key=settings.keyring,
+                keys=keys,
+                erasure=_policy(keys, settings.seal_names),
             )
         with ledger:
             yield ledger
@@ -377,6 +395,18 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
     help="Whose view: public or force (read-only; public sees no restricted matter), opcc or "
     f"secretariat (the register's keepers: see and change everything). Also ${SCOPE_ENV}.",
 )
+@click.option(
+    "--keys",
+    envvar=KEYS_ENV,
+    default=None,
+    help="The subject key store (a SQLite file kept apart from the register, made by init): "
+    f"restricted text is sealed under it, so that it can be erased. Also ${KEYS_ENV}.",
+)
+@click.option(
+    "--seal-names",
+    is_flag=True,
+    help="With --keys: seal personal names (owners, attendees) too.",
+)
 @click.version_option(package_name="action-ledger")
 @click.pass_context
 def main(
@@ -386,6 +416,8 @@ def main(
     schema: str,
     key_file: str | None,
     scope: str,
+    keys: str | None,
+    seal_names: bool,
 ) -> None:
     """Keep an OPCC action register: every change is an event; history is never lost.
 
@@ -414,6 +446,8 @@ def main(
         schema=schema,
         key_file=key_file,
         scope=chosen,
+        keys=keys,
+        seal_names=seal_names,
     )
 
 
@@ -869,6 +903,54 @@ def _print_action(view: RegisterView, action_id: str, as_json: bool) -> None:
         _show(render_action(action))
         click.echo("\nHistory (oldest first):")
         _show(render_history(entries))
+
+
+@main.command()
+@click.argument("subject", required=False)
+@click.option("--person", help="Erase the person of this name (instead of a SUBJECT).")
+@click.option("--reason", required=True, help="Why (e.g. the request it answers); no names.")
+@json_option
+@click.pass_context
+def erase(
+    ctx: click.Context, subject: str | None, person: str | None, reason: str, as_json: bool
+) -> None:
+    """Erase a subject: destroy its key, so its sealed fields read "[erased]" everywhere.
+
+    SUBJECT is action:<action id> (a restricted action's text and notes) or a person's
+    subject; or give --person NAME. Needs --keys. The log is unchanged and still verifies.
+
+    \b
+    Example:
+        action-ledger --keys keys.db erase action:ACT-2021-004 --reason "SAR 2024-17"
+        action-ledger --keys keys.db erase --person "Jane Doe" --reason "SAR 2024-18"
+    """
+    with _ledger(ctx) as ledger:
+        if (subject is None) == (person is None):
+            raise ValidationError(
+                "erase: give either SUBJECT (e.g. action:ACT-2021-004) or --person NAME",
+                field="subject",
+                value=subject,
+            )
+        if person is not None:
+            if ledger.keys is None:
+                raise ValidationError(
+                    "erase --person needs the key store: give --keys PATH",
+                    field="keys",
+                )
+            subject = ledger.keys.find_person(person)
+            if subject is None:
+                raise NotFoundError(
+                    f"no key for a person named {person!r} in the key store (never "
+                    "sealed, or erased already)"
+                )
+        assert subject is not None
+        destroyed = ledger.erase(subject, actor=ctx.obj.actor, reason=reason)
+        if as_json:
+            _echo_json({"subject": subject, "destroyed": destroyed})
+        elif destroyed:
+            _show(f"erased {subject}: its key is destroyed; the log still verifies")
+        else:
+            _show(f"{subject} has no key (erased already, or never sealed): nothing to do")
 
 
 @main.command()

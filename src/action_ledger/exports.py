@@ -223,7 +223,9 @@ def _action_events(events: Iterable[Event]) -> list[ActionEvent]:
 
 
 def _stream(ledger: Ledger, action_id: str) -> list[ActionEvent]:
-    return _action_events(decode(s) for s in ledger.store.read_stream(ACTION_PREFIX + action_id))
+    return _action_events(
+        decode(s, ledger.keys) for s in ledger.store.read_stream(ACTION_PREFIX + action_id)
+    )
 
 
 def _update_cell(action: Action) -> str:

@@ -906,6 +906,7 @@ class Ledger(RegisterView):
             return self._verify_chain(head, progress, None)
         live = self.read_model
         twin = Twin(chosen)
+        twin.model.keys = live.keys  # sealed fields read as the register's tables have them
         try:
             try:
                 live.catch_up(self.store)
@@ -957,7 +958,7 @@ class Ledger(RegisterView):
         read = _Readable(self.store.read_all())
         events: Iterable[StoredEvent] = read
         if twin is not None:
-            model, source = twin[0].model, StoreSource(self.store)
+            model, source = twin[0].model, StoreSource(self.store, self.read_model.keys)
             events = Accepted(events, lambda batch: model.feed(batch, source), twin[1])
         if progress is not None:
             events = _counted(events, self.store.last_position(), progress)
@@ -989,7 +990,7 @@ class Ledger(RegisterView):
                         for s in self.store.read_all(after=twin.model.position)
                         if s.position <= position
                     ),
-                    StoreSource(self.store),
+                    StoreSource(self.store, self.read_model.keys),
                 )
             found = Differences()
             compare_checkpoints(before, chosen, twin.model.position, found)

@@ -149,7 +149,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "2024-09-12",  # no year: 12 September is a Thursday in 2024, the year the notes name
             "Anyshire Governance Board",
             "2024-09-12T10:00",
-            None,
+            "Board Room, Headquarters",  # the unlabelled line after the date line
             "Sarah Jones",  # "(SJ) Chair – Police & Crime Commissioner"
             "Tom Brown, Secretary",  # "(minutes) – Secretary"
             ("PCC", "MG", "LW", None),  # SJ is "the PCC" in the text; the others go by initials
@@ -273,7 +273,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "word_table_actions_list.txt": {
         "meeting": (
             "2023-03-03",
-            "MONTHLY HOLDING TO ACCOUNT MEETING – MARCH 2023",
+            "Monthly Holding to Account Meeting – March 2023",  # capitals read in title case
             "2023-03-03T10:00",
             "Willison Room",
             "John Campion",

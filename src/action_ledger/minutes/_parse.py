@@ -62,13 +62,14 @@ _FURNITURE = re.compile(r"^\s*(?:-\s*)?page\s+\d+\s*(?:(?:of|or|/)\s*\d+)?\s*(?:
 _TAGS = re.compile(r"</?[a-z]{1,6}>", re.I)
 _LABEL = re.compile(
     r"^[-•*·]?\s*(?P<label>date of (?:the )?meeting|meeting date|date(?: and time)?|"
-    r"(?:start\s+)?time|chair(?:ed by)?|minutes(?: by| taken by)?|"
-    r"minute[- ]taker|notes(?: taken)? by|venue|location|present|attendance|attendees|"
-    r"in attendance|apologies(?: received)?|meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
+    r"(?:start\s+)?time|chair(?:ed by)?|minutes(?: by| taken by)?|held on|"
+    r"minute[- ]taker|notes(?: taken)?(?: by)?|venue|location|present|attendance|attendees|"
+    r"in attendance|(?:board\s+)?members\s+present|also\s+present|apologies(?: received)?|"
+    r"meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
     re.I,
 )
 _PEOPLE = ("attendance", "apologies")
-_NO_COLON_OK = {"venue", "chair", "date", "apologies", "attendance", "present"}
+_NO_COLON_OK = {"venue", "chair", "date", "apologies", "attendance", "present", "attendees"}
 _HEADING = re.compile(r"^(?P<number>\d{1,2}(?:\.\d{1,2})*)(?P<dot>[.)])?(?:\s+|$)(?P<rest>.*)$")
 _MATTERS = re.compile(
     r"outstanding\s+(?:matters|actions)|matters\s+arising|brought\s+forward|previous\s+actions|"
@@ -133,6 +134,9 @@ _STRAY_OWNERS = re.compile(r"^([A-Z][A-Za-z]{1,4}(?:\s+/\s+[A-Z][A-Za-z]{1,4})+)
 _REFERENCE = re.compile(
     r"^(?:ref(?:erence)?|agenda\s+item|item)\.?\s*(?:no\.?\s*)?(\d[\w/.-]*)\s*[:.–—-]?\s*(.*)$",
     re.I,
+)
+_CODED_REFERENCE = re.compile(
+    r"^((?!ACTION\b|REF\b|ITEM\b)[A-Z]{2,6}\s+\d{1,4}/\d{1,4})\s+([A-Z][^.]*)$"
 )
 _TITLED = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
 _TITLE_TAIL = re.compile(r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)\s*$", re.I)
@@ -353,11 +357,14 @@ def _mark_headings(rows: list[_Row]) -> int:
         reference = _REFERENCE.match(row.text.replace("\t", " "))
         if reference and row.heading is None:
             row.heading, row.heading_text = reference[1], reference[2]
+        coded = _CODED_REFERENCE.match(row.text.replace("\t", " "))
+        if coded and row.heading is None:  # "SPCB 22/53  Neighbourhood policing": a minute
+            row.heading, row.heading_text = coded[1], coded[2]
     header_end = len(rows)
     for index, row in enumerate(rows):
         if (
             row.heading is not None
-            or re.match(r"^(?:no\.?|item)\s*\t", row.text, re.I)
+            or re.match(r"^(?:no\.?|item)\s*\t|^(?:no\.?|ref\.?)\s+item\b", row.text, re.I)
             or _ACTION_LABEL.match(row.text.replace("\t", " ").strip())
         ):
             header_end = index
@@ -461,11 +468,26 @@ def _meeting(
         tuple[str, _Row]
     ] = []  # lines before the first field: the title, perhaps a letterhead
     block: str | None = None
+    after_date = False  # the lines just after an unlabelled date line: its time, its venue
+    guessed: set[str] = set()  # fields read from unlabelled lines
     for row in header:
         if not row.cells:
+            after_date = False
             continue
         text = " ".join(row.cells)
-        if re.match(r"^name\s*:?\s*(?:\t|\s)+capacity\s*:?$", text, re.I):
+        if re.match(r"^name\s*:?\s*(?:\t|\s|\|)+(?:capacity|role|post|position)\s*:?$", text, re.I):
+            continue
+        # "Date: 22/01/2024      Time: 14:00      Venue: Teams": several fields on one line
+        segments = re.split(
+            r"\s+(?=(?:(?:start\s+)?time|venue|location|chair)\s*:)", text, flags=re.I
+        )
+        if len(segments) > 1 and all(_labels(segment) for segment in segments):
+            for segment in segments:
+                for label, rest in _labels(segment):
+                    key = _field_key(label)
+                    if key not in people and key not in fields and rest:
+                        fields[key] = (rest, row)
+            block = None
             continue
         for label, rest in _labels(text):
             key = _field_key(label)
@@ -479,19 +501,28 @@ def _meeting(
                     fields[key] = (rest, row)
             break
         else:
+            if block is not None and not _is_person_line(text):
+                block = None  # minutes text after a one-line list, not people
             if block is not None:
                 people[block].append((text, row))
             elif not fields and (not _DAY_MONTH.search(text) or re.search(_TITLED, text, re.I)):
                 titles.append((text, row))
             elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
                 fields["date"] = (text, row)
+                after_date = True
+            elif after_date and "time" not in fields and _TIME.match(text.strip()):
+                fields["time"] = (text, row)  # "09:30 – 11:45" on its own line
+            elif after_date and "venue" not in fields and not _TIME.search(text):
+                fields["venue"] = (text, row)  # the place on the line after the date
+                guessed.add("venue")
     title = next((t for t in titles if re.search(_TITLED, t[0], re.I)), None)
     title = title or (titles[0] if titles else None)
     body_text = "\n".join(r.text for r in rows[len(header) :])
-    attendance = _attendees(people["attendance"], body_text, known)
-    apologies = _attendees(people["apologies"], body_text, known)
-    confidence = 1.0
-    title_text = _TITLE_TAIL.sub("", title[0]).strip(" –—-") if title else ""
+    marked: dict[str, list[set[str]]] = {"attendance": [], "apologies": []}
+    attendance = _attendees(people["attendance"], body_text, known, marked["attendance"])
+    apologies = _attendees(people["apologies"], body_text, known, marked["apologies"])
+    confidence = 1.0 if not guessed else 0.8
+    title_text = _title(title[0]) if title else ""
     if "date" in fields:
         when_text, when_row = fields["date"]
     else:
@@ -527,11 +558,13 @@ def _meeting(
         title_text = f"Meeting {date.isoformat()}"
         confidence = min(confidence, 0.6)
     minutes_by = fields.get("minutes", (None, None))[0]
-    for text, _row in people["attendance"]:
-        taker = re.match(r"^(.+?)\s*\(minutes\)\s*[–—-]?\s*(.*)$", text, re.I)
-        if taker and minutes_by is None:
-            minutes_by = ", ".join(p for p in (taker[1].strip(), taker[2].strip()) if p)
-    chair = _without_role(fields.get("chair", (None, None))[0])
+    for person, marks in zip(attendance, marked["attendance"], strict=True):
+        if "minutes" in marks and minutes_by is None:
+            minutes_by = ", ".join(p for p in (person.name, person.capacity) if p)
+    chair = _chair_name(fields.get("chair", (None, None))[0])
+    for person, marks in zip(attendance, marked["attendance"], strict=True):
+        if "chair" in marks and chair is None:
+            chair = person.name
     for index, person in enumerate(attendance):
         said = re.match(r"(?i)chair\b\s*[–—,-]?\s*", person.capacity or "")
         if chair is None and said:
@@ -566,6 +599,45 @@ def _meeting(
     )
 
 
+def _title(text: str) -> str:
+    """The meeting's name: without "Minutes of the" / "– Meeting Notes" (words that only say
+    what the document is), and in title case when printed in capitals."""
+    text = _TITLE_TAIL.sub("", text).strip(" –—-")
+    text = re.sub(
+        r"^(?:minutes|notes)\s+of\s+(?:the\s+)?(?:meeting\s+of\s+(?:the\s+)?)?",
+        "",
+        text,
+        flags=re.I,
+    )
+    if text.upper() == text and any(ch.isalpha() for ch in text):
+        small = {"and", "of", "the", "to", "for", "in", "on", "at", "a", "an", "by", "with"}
+        words = text.lower().split(" ")
+        text = " ".join(
+            w if (i and w in small) else w[:1].upper() + w[1:] for i, w in enumerate(words)
+        )
+    return text.strip()
+
+
+def _chair_name(text: str | None) -> str | None:
+    """ "Andrew Kilbride, Police and Crime Commissioner (PCC)" → "Andrew Kilbride"."""
+    text = _without_role(text)
+    if text is None:
+        return None
+    return re.split(r"\s*(?:,|\s[–—-]\s|\t|\s\|\s)\s*", text, maxsplit=1)[0].strip() or None
+
+
+def _is_person_line(text: str) -> bool:
+    """Whether a line under "Present:" / "Apologies:" can list people (a name, its capacity):
+    not a numbered heading or a sentence of the minutes."""
+    first = text.strip().split(" ", 1)[0]
+    return not (
+        re.search(r"\d", re.sub(r"\([^()]*\)", "", text))
+        or (first[:1].islower() and not text.startswith(("of ", "and ")))
+        or len(text.split()) > 16
+        or re.search(r"[.;:]\s+[A-Z][a-z]+\s+[a-z]+", text)
+    )
+
+
 def _without_role(name: str | None) -> str | None:
     """ "Sarah Jones (PCC)" → "Sarah Jones": the chair is a person."""
     return re.sub(r"\s*\([^()]{1,20}\)\s*$", "", name) if name else name
@@ -586,7 +658,7 @@ def _labels(text: str) -> list[tuple[str, str]]:
 
 
 def _field_key(label: str) -> str:
-    if label.startswith(("present", "attend", "in attendance")):
+    if label.startswith(("present", "attend", "in attendance", "board", "members", "also")):
         return "attendance"
     if label.startswith("apolog"):
         return "apologies"
@@ -598,14 +670,31 @@ def _field_key(label: str) -> str:
         return "venue"
     if label in {"meeting type", "type"}:
         return "type"
-    if label.endswith("time"):
+    if label == "held on":
+        return "date"
+    if label.endswith("time") and not label.startswith("date"):
         return "time"
     return "date"
 
 
-def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> list[Attendee]:
+_MARKER = re.compile(
+    r"(?:\s*[,–—-]\s*|\s*\(\s*)(?P<mark>chair|minutes|minute[- ]taker|notes|note[- ]taker)"
+    r"\s*\)?\s*$",
+    re.I,
+)
+
+
+def _attendees(
+    entries: list[tuple[str, _Row]], body: str, known: _Known, marks: list[set[str]] | None = None
+) -> list[Attendee]:
+    """The people listed under "Present:" or "Apologies:"; ``marks`` gets, for each, the
+    markers the notes give them ("chair", "minutes")."""
     texts: list[str] = []
     for text, _row in entries:
+        text = re.sub(r" {3,}|\s+\|\s*", "\t", text).strip("\t |")  # aligned or piped columns
+        if texts and texts[-1].count("(") > texts[-1].count(")"):
+            texts[-1] += " " + text  # "Tom Brody (Head / of Corporate Communications)"
+            continue
         if (
             texts
             and "(" not in texts[-1]
@@ -614,15 +703,28 @@ def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> lis
         ):
             texts[-1] += " " + text  # a capacity wrapped onto the next line
             continue
-        for part in re.split(r"(?<=\))\s*[,;]\s*", text):
+        for part in re.split(
+            r"(?<=\))\s*[,;]\s*(?!\s*(?:chair|minutes|notes)\b)", text, flags=re.I
+        ):
             if part.strip():
                 texts.append(part.strip())
     people: list[Attendee] = []
     for text in texts:
         if _NONE.match(text):
             continue
+        found: set[str] = set()
+        while marker := _MARKER.search(text):
+            mark = marker["mark"].lower()
+            found.add("chair" if mark == "chair" else "minutes")
+            text = text[: marker.start()].strip()
+        inside = re.search(r"\s*\((?:minutes|minute[- ]taker|notes|note[- ]taker)\)", text, re.I)
+        if inside:  # "Tom Brown (minutes) – Secretary"
+            found.add("minutes")
+            text = (text[: inside.start()] + text[inside.end() :]).strip()
         role = None
-        match = re.search(r"\(([^()]{1,20})\)\s*$", text)
+        match = re.search(r"\(([^()]{1,40})\)\s*$", text)
+        if match and not re.search(r"[A-Z]", match[1]):
+            match = None
         inner = re.match(r"^([^()\t]+?)\s*\(([^()]{1,20})\)\s*[–—-]?\s*(.*)$", text)
         if match:
             role = normalise_code(match[1])
@@ -647,6 +749,8 @@ def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> lis
             people.append(Attendee(name=name, capacity=tidy, role=role))
         except (ValueError, TypeError):
             continue
+        if marks is not None:
+            marks.append(found)
     return people
 
 

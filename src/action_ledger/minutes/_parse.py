@@ -73,20 +73,42 @@ _NO_COLON_OK = {"venue", "chair", "date", "apologies", "attendance", "present", 
 _HEADING = re.compile(r"^(?P<number>\d{1,2}(?:\.\d{1,2})*)(?P<dot>[.)])?(?:\s+|$)(?P<rest>.*)$")
 _MATTERS = re.compile(
     r"outstanding\s+(?:matters|actions)|matters\s+arising|brought\s+forward|previous\s+actions|"
-    r"actions?\s+(?:log|update)s?\b|review\s+of\s+actions",
+    r"actions?\s+(?:log|update|tracker)s?\b|review\s+of\s+actions|"
+    r"previous\s+(?:notes|minutes)\s+and\s+actions",
     re.I,
 )
 _ACTION_LABEL = re.compile(
     r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|"
     r"(?:(?:a?c)?t)?ions?\s+arising)"  # "ions arising:" is "Actions arising:" cut by a column
-    r"\s*(?:\d+)?\s*(?:\((?P<owner>[^()]{1,30})\))?\s*[:\-–—]\s*(?P<rest>.*)$",
+    r"\s*(?P<ref>\d+(?:[/.]\d+)*)?\s*(?:\((?P<owner>[^()]{1,30})\))?\s*[:\-–—]\s*(?P<rest>.*)$",
     re.I,
 )
+# an earlier action brought forward by its number: "Action 1 – CC to …", "ACTION 2023/14 – …:
+# completed", "• Action 1 (DCC – topic): complete"
+_MATTER_REF = re.compile(
+    r"^(?:[-•*·]\s*)?action\s+(?:no\.?\s*)?(?P<ref>\d+(?:[/.]\d+)*)\s*"
+    r"(?:\((?P<topic>[^()]{1,150})\))?\s*[:–—-]\s*(?P<rest>.*)$",
+    re.I,
+)
+# the same in running prose: "action 22/47 (review of the model) was reported as complete."
+_PROSE_REF = re.compile(
+    r"\baction\s+(?P<ref>\d+(?:[/.]\d+)*)\s*\((?P<topic>[^()]{3,200})\)\s*(?P<rest>[^.]*\.?)",
+    re.I,
+)
+_OUTCOME_LABEL = re.compile(r"^(?:outcome|update|status|progress|response)\s*:\s*", re.I)
+_STATUS_SPLIT = re.compile(
+    r"^(?P<text>.*?\S)\s*[:;]\s*(?P<outcome>(?:complete|completed|closed|ongoing|open|"
+    r"remains\s+open|carried\s+forward|discharged|superseded)\b.*)$",
+    re.I | re.S,
+)
+_PREVIOUS_MINUTES = re.compile(r"^(?:the\s+)?(?:minutes|notes)\s+(?:of|from)\b", re.I)
 _BULLET = re.compile(r"^(?:[-•*·–]|\(?\d{1,2}[.):]|\(?[a-z][.)])\s+")
 _ENUMERATOR = re.compile(r"^(?:[-•*·–]\s*|\(?\d{1,2}\s*[.):]\s*|\(?[a-z][.)]\s+)")
 _ACTIONISH = re.compile(r"\b(?:to|will|should|must|agreed|shall)\b", re.I)
 _NONE = re.compile(r"^(?:none|nil|n/a|there were none|no matters)\b\.?", re.I)
 _CLOSED = re.compile(
+    r"(?:(?:^|[.;:]\s+)(?:complete|completed|closed)\b|"
+    r"\b(?:reported|confirmed|noted|marked|agreed)\s+as\s+(?:complete|completed|closed)\b)|"
     r"\b(?:(?:can|could|to)\s+be\s+closed|agreed\s+(?:as\s+)?(?:complete|completed|closed)|"
     r"(?:is|was|now|been)\s+(?:complete|completed|closed|discharged)|discharged|"
     r"action\s+(?:complete|completed|closed)|^(?:complete|completed|closed)\b|"
@@ -95,10 +117,17 @@ _CLOSED = re.compile(
     re.I,
 )
 _OPEN = re.compile(
-    r"\b(?:remain(?:s)?\s+open|keep\s+open|not\s+(?:yet\s+)?(?:complete|closed))", re.I
+    r"\b(?:remain(?:s)?\s+open|keep\s+open|not\s+(?:yet\s+)?(?:complete|closed)|"
+    r"^ongoing|carried\s+forward)",
+    re.I,
 )
 _DUE_FIELD = re.compile(
     r"[\s;,.(–-]*\b(?:due|deadline|by when|target date)\s*:\s*(?P<due>[^)]+?)\)?\s*$", re.I
+)
+_OWNER_LINE = re.compile(
+    r"^(?:owners?|lead|responsible)\s*:\s*(?P<owners>.+?)"
+    r"(?:\s*[;,]?\s+(?:due|deadline|by when|target date)\s*:\s*(?P<due>.+))?$",
+    re.I,
 )
 _OWNER_FIELD = re.compile(
     r"[\s;,.(–-]*\b(?:owners?|lead|responsible)\s*:\s*(?P<owners>[^);]+?)\)?\s*[.;]?\s*$", re.I
@@ -204,6 +233,8 @@ class _Action:
     due: str | None = None
     numbered_owners: bool = False
     matter: int | None = None
+    ref: str | None = None  # the number the notes give it ("Action 5", "ACTION 2023/16")
+    item_guessed: bool = False  # the item found from the words of the minutes
 
 
 @attrs.define(eq=False)
@@ -213,6 +244,7 @@ class _Matter:
     item: str | None
     outcome: list[str] = attrs.Factory(list)
     bullet: str = ""  # the kind of enumerator that started it ("a)", "1.", "-"), if any
+    owners: list[str] = attrs.Factory(list)  # named beside its number ("Action 1 (DCC – …)")
 
 
 def parse_minutes(
@@ -237,12 +269,20 @@ def parse_minutes(
     Raises:
         ValidationError: the notes give no meeting date (or an impossible one).
     """
-    rows = _rows(lines)
+    numbered = [
+        line if isinstance(line, NotesLine) else NotesLine(text=str(line), line=index)
+        for index, line in enumerate(lines, start=1)
+    ]
+    numbered, log = _action_log(numbered)
+    rows = _rows(numbered)
     header_end = _mark_headings(rows)
     known = _Known()
     meeting = _meeting(rows[:header_end], rows, file, known, meeting_id)
+    known.people = {p.name: p.role for p in (*meeting.attendance, *meeting.apologies) if p.role}
     raw_actions, matters = _body(rows[header_end:], known)
     actions = [a for action in raw_actions for a in _split_numbered(action)]
+    if log:
+        actions = _merge_log(log, actions, rows[header_end:], known)
     return MinutesDraft(
         file=file,
         sha256=sha256,
@@ -372,12 +412,180 @@ def _mark_headings(rows: list[_Row]) -> int:
     return header_end
 
 
+# --- action logs --------------------------------------------------------------------------
+
+_LOG_TEXT = {"action", "actions", "action agreed", "agreed action", "description"}
+_LOG_REF = {"action no", "action no.", "no", "no.", "ref", "ref.", "ref no", "action ref", "#"}
+_LOG_ITEM = {"minute", "minute no", "minute no.", "item", "item no", "agenda item", "min"}
+_LOG_OWNER = {"owner", "owners", "lead", "by whom", "responsible", "action owner", "who"}
+_LOG_DUE = {"due", "due date", "deadline", "by when", "target date", "date due", "when"}
+_LOG_OTHER = {"status", "update", "progress", "comments"}
+
+
+@attrs.define
+class _LogEntry:
+    line: NotesLine
+    text: str
+    ref: str | None
+    item: str | None
+    owners: str
+    due: str | None
+
+
+def _log_cells(text: str) -> tuple[str, list[str]]:
+    """A line's cells, split on pipes ("a | b | c") or tabs, and the separator used."""
+    text = _clean(text).strip()
+    if text.count("|") >= 2:
+        return "|", [c.strip() for c in text.strip("|").split("|")]
+    return "\t", [c.strip() for c in text.split("\t")]
+
+
+def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry]]:
+    """An action log laid out as a table ("Action No | Minute | Action | Owner | Due", or
+    tab-separated "Ref  Action  Owner  Deadline"; a numbered or minute column tells it from an
+    item's own action table): its rows as entries, and the lines with the table blanked out
+    (its rows are not minutes text)."""
+    entries: list[_LogEntry] = []
+    out = list(lines)
+    index = 0
+    while index < len(lines):
+        separator, cells = _log_cells(lines[index].text)
+        names = [c.lower().rstrip(":").strip() for c in cells]
+        columns = _LOG_TEXT | _LOG_REF | _LOG_ITEM | _LOG_OWNER | _LOG_DUE | _LOG_OTHER
+        if not (
+            len(cells) >= 3
+            and all(n in columns for n in names)
+            and any(n in _LOG_TEXT for n in names)
+            and any(n in _LOG_OWNER for n in names)
+            # a log numbers its actions or cites their minutes; a table without either, in
+            # an item's text, is that item's actions (read with the body)
+            and any(n in _LOG_REF | _LOG_ITEM for n in names)
+        ):
+            index += 1
+            continue
+
+        def column(kinds: set[str], names: list[str] = names) -> int | None:
+            return next((i for i, n in enumerate(names) if n in kinds), None)
+
+        text_at = next(i for i, n in enumerate(names) if n in _LOG_TEXT)
+        owner_at = next(i for i, n in enumerate(names) if n in _LOG_OWNER)
+        ref_at, item_at, due_at = column(_LOG_REF), column(_LOG_ITEM), column(_LOG_DUE)
+        out[index] = attrs.evolve(lines[index], text="")
+        index += 1
+        while index < len(lines):
+            line = lines[index]
+            if not line.text.strip() or _FURNITURE.match(line.text.replace("\t", " ")):
+                if line.text.strip():
+                    index += 1
+                    continue
+                break
+            row_separator, row = _log_cells(line.text)
+            if row_separator != separator or len(row) != len(cells):
+                break
+            entries.append(
+                _LogEntry(
+                    line=line,
+                    text=row[text_at],
+                    ref=row[ref_at] or None if ref_at is not None else None,
+                    item=row[item_at] or None if item_at is not None else None,
+                    owners=row[owner_at],
+                    due=row[due_at] or None if due_at is not None else None,
+                )
+            )
+            out[index] = attrs.evolve(line, text="")
+            index += 1
+    return out, entries
+
+
+_STOP = {
+    "the", "and", "for", "with", "that", "this", "from", "have", "been", "were", "was",
+    "will", "would", "their", "them", "they", "into", "onto", "about", "which", "also",
+}  # fmt: skip
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 and w not in _STOP}
+
+
+def _merge_log(
+    log: list[_LogEntry], body: list[_Action], rows: list[_Row], known: _Known
+) -> list[_Action]:
+    """The log's entries as the actions raised, each with the item under which the minutes
+    raised it; a body action the log repeats is dropped (the log's words are kept)."""
+    windows: list[tuple[str | None, set[str]]] = []  # (item, words) of each three-line run
+    item: str | None = None
+    texts: list[tuple[str | None, str]] = []
+    for row in rows:
+        if row.heading is not None:
+            item = row.heading
+        if row.text.strip():
+            texts.append((item, row.text))
+    for at, (item, _) in enumerate(texts):
+        run = " ".join(t for i, t in texts[at : at + 3] if i == item)
+        windows.append((item, _words(run)))
+    actions: list[_Action] = []
+    for entry in log:
+        row = _Row(entry.line.line, entry.line.page, entry.text, [entry.text])
+        owners, sure = _log_owners(entry.owners, known)
+        action = _Action(text=entry.text, row=row, item=entry.item, owners=owners)
+        action.owner_how = "column" if sure else "mention"
+        action.due = entry.due
+        action.ref = entry.ref
+        if action.item is None:
+            same = [a for a in body if entry.ref and a.ref == entry.ref]
+            if same:
+                action.item = same[0].item
+            else:  # the item whose minutes share the most words with the entry
+                wanted = _words(entry.text)
+                best = max(windows, key=lambda w: len(wanted & w[1]), default=(None, set()))
+                if wanted and len(wanted & best[1]) >= max(2, len(wanted) // 2):
+                    action.item, action.item_guessed = best[0], True
+        actions.append(action)
+    for action in body:
+        words = _words(action.text)
+        repeated = any(
+            (entry.ref and action.ref == entry.ref)
+            or len(words & _words(entry.text)) >= 0.6 * min(len(words), len(_words(entry.text)))
+            for entry in log
+        )
+        if not repeated:
+            actions.append(action)
+    return sorted(actions, key=lambda a: a.row.number)
+
+
+def _log_owners(cell: str, known: _Known) -> tuple[list[str], bool]:
+    """An owner cell's owners ("CEx / DCC", "DCC and Head of Corporate Communications",
+    "Sarah Okafor"): role codes, the posts the attendance gives as roles, and the roles of
+    people named; whether every part was recognised."""
+    found = _owner_list(cell)
+    if found is not None:
+        return found, True
+    owners: list[str] = []
+    sure = True
+    for part in re.split(r"\s+/\s+|\s*[,;&]\s*|\s+and\s+", normalise_code(cell)):
+        part = part.strip(" .")
+        if not part:
+            continue
+        code = _owner_list(part)
+        if code is not None:
+            owners.extend(code)
+        elif part in known.people:
+            owners.append(known.people[part])
+        elif any(part.lower() == c.lower() for c in known.codes):
+            owners.append(known.canonical(part))
+        else:
+            owners.append(part)
+            sure = False
+    return owners, sure
+
+
 # --- role codes --------------------------------------------------------------------------
 
 
 @attrs.define
 class _Known:
     codes: list[str] = attrs.Factory(lambda: list(_COMMON_CODES))
+    people: dict[str, str] = attrs.Factory(dict)  # name → role, from the attendance
 
     def add(self, code: str) -> None:
         if code not in self.codes:
@@ -395,8 +603,11 @@ class _Known:
         return found
 
     def subject(self, text: str) -> list[str]:
-        """Owners named as the sentence's subject: "The DCC to review…", "PCC and CC to…"."""
+        """Owners named as the sentence's subject: "The DCC to review…", "PCC and CC to…";
+        people the attendance lists ("Sarah Okafor and Neil Burrows to…") by their roles."""
         text = normalise_code(text)
+        for name in sorted(self.people, key=len, reverse=True):
+            text = re.sub(rf"^((?:.*?\s)?){re.escape(name)}\b", rf"\g<1>{self.people[name]}", text)
         codes = "|".join(re.escape(c) for c in sorted(self.codes, key=len, reverse=True))
         match = re.match(
             rf"^(?:the\s+)?((?:{codes})(?:(?:\s*(?:,|&|and)\s*|\s+/\s+)(?:the\s+)?(?:{codes}))*)(?:'s)?"
@@ -884,6 +1095,7 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
     listing = False  # under an "Actions:" label, each paragraph is an action
     list_owned = False
     blank = True
+    prose: list[tuple[str, _Row]] = []  # running text under the matters heading
     for row in rows:
         text = row.text.replace("\t", " ").strip()
         if row.absorbed:
@@ -912,8 +1124,38 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 _set_owners(pending, row)
             blank = False
             continue
+        owner_line = _OWNER_LINE.match(text)
+        if pending is not None and owner_line:  # "Owner: Supt    Due: 16 November 2023"
+            owners, sure = _log_owners(owner_line["owners"], known)
+            if pending.owner_how != "column" and owners:
+                pending.owners, pending.owner_how = owners, "field" if sure else "mention"
+            pending.due = (owner_line["due"] or "").strip(" .") or pending.due
+            pending = None
+            blank = False
+            continue
+        # a wrapped line of a matter's text (before its outcome)
+        if (
+            matter is not None
+            and not matter.outcome
+            and not blank
+            and row.heading is None
+            and not re.search(r"[.!?:]\)?$", matter.text)
+            # the sentence runs on: a small or numeric word next, or the line ended mid-phrase
+            and (
+                not text[:1].isupper()
+                or re.search(r"\b(?:the|of|to|and|a|an|in|for|on|at|by|with|from)$", matter.text)
+            )
+            and not _OUTCOME_LABEL.match(text)
+            and not _BULLET.match(text)
+            and not _ACTION_LABEL.match(text)
+            and not _MATTER_REF.match(text)
+            and not _labels(text)
+        ):
+            matter.text = f"{matter.text} {text}"
+            continue
         blank = False
         if row.heading is not None:
+            _prose_matters(prose, matters, item)
             pending, listing = None, False
             item = row.heading
             heading_text = row.heading_text.replace("\t", " ").strip()
@@ -924,6 +1166,9 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 in_matters, matter = False, None
             elif in_matters and _NONE.match(heading_text):
                 matter = None
+                continue
+            elif in_matters and _PREVIOUS_MINUTES.match(heading_text):
+                matter = None  # "The minutes of the last meeting were agreed": not a matter
                 continue
             elif in_matters:
                 matter = _Matter(_ENUMERATOR.sub("", heading_text), row, item)
@@ -945,6 +1190,20 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
         if _is_table_header(row.cells):
             pending, listing, list_owned = None, True, False
             continue
+        numbered_matter = _MATTER_REF.match(text) if in_matters else None
+        if numbered_matter is not None:
+            pending = None
+            matter = _Matter(numbered_matter["rest"], row, item)
+            topic = numbered_matter["topic"]
+            if topic:  # "Action 1 (DCC – knife crime patrols): complete"
+                said = re.match(r"^([^–—-]{1,20}?)\s+[–—-]\s+(.*)$", topic)
+                if said and (named := _owner_list(said[1])) is not None:
+                    matter.owners, topic = named, said[2]
+                matter.text = topic
+                if numbered_matter["rest"]:
+                    matter.outcome.append(numbered_matter["rest"])
+            matters.append(matter)
+            continue
         label = _ACTION_LABEL.match(text)
         if label is not None:
             rest = _ENUMERATOR.sub("", label["rest"].strip()).strip()
@@ -953,6 +1212,7 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 continue
             listing = bool(re.match(r"^(?:actions|agreed actions)\b", text, re.I))
             pending = _new_action(rest, row, item, matter, actions, matters)
+            pending.ref = label["ref"]
             if row.owner_cell:
                 _set_owners(pending, row)
             elif label["owner"] and (named := _owner_list(label["owner"])) is not None:
@@ -977,14 +1237,37 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             in_matters
             and bullet
             and not _NONE.match(_ENUMERATOR.sub("", text))
+            and not _PREVIOUS_MINUTES.match(_ENUMERATOR.sub("", text))
             and (matter is None or bullet == matter.bullet)  # the next matter of the list
         ):
             matter = _Matter(_ENUMERATOR.sub("", text), row, item, bullet=bullet)
             matters.append(matter)
             continue
         if in_matters and matter is not None:
-            matter.outcome.append(text)
+            matter.outcome.append(_OUTCOME_LABEL.sub("", text))
+        elif in_matters:
+            prose.append((text, row))
+    _prose_matters(prose, matters, item)
     return actions, matters
+
+
+def _prose_matters(prose: list[tuple[str, _Row]], matters: list[_Matter], item: str | None) -> None:
+    """Matters told in running prose under the matters heading: "action 22/47 (review of the
+    model) was reported as complete and closed"; the prose read is then cleared."""
+    text = " ".join(t for t, _ in prose)
+    for found in _PROSE_REF.finditer(text):
+        row = prose[0][1]
+        at = 0
+        for line, line_row in prose:  # the line where the mention starts
+            if at + len(line) >= found.start():
+                row = line_row
+                break
+            at += len(line) + 1
+        matter = _Matter(found["topic"].strip(), row, item)
+        outcome = re.sub(r"^(?:was|is|has\s+been)\s+", "", found["rest"].strip())
+        matter.outcome.append(outcome[:1].upper() + outcome[1:])
+        matters.append(matter)
+    prose.clear()
 
 
 def _bullet_kind(text: str) -> str:
@@ -1039,7 +1322,20 @@ def _claim(actions: Sequence[_Action], owners: list[str], known: _Known) -> None
 
 
 def _split_numbered(action: _Action) -> list[_Action]:
-    """One paragraph beside "1.PCC 2.CC 3.CC": as many actions as owners, one per sentence."""
+    """One paragraph beside "1.PCC 2.CC 3.CC": as many actions as owners, one per sentence;
+    a paragraph numbering its actions ("… the Panel. 2: The CC to confirm …"): one per number,
+    each with its numbered owner, or else the owners its words name."""
+    numbered = re.split(r"(?<=[.;])\s+\d{1,2}\s*[:.)]\s+(?=[A-Z])", action.text)
+    if len(numbered) > 1:
+        if len(numbered) == len(action.owners) and action.owner_how in {"column", "line"}:
+            owners = [[owner] for owner in action.owners]
+            how = action.owner_how
+        else:
+            owners, how = [[] for _ in numbered], "none"
+        return [
+            attrs.evolve(action, text=part, owners=found, owner_how=how, numbered_owners=False)
+            for part, found in zip(numbered, owners, strict=True)
+        ]
     if not action.numbered_owners:
         return [action]
     sentences = [s for s in _SENTENCE.split(action.text) if s.strip()]
@@ -1090,7 +1386,7 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     confidence = {"column": 1.0, "field": 1.0, "subject": 0.9, "line": 0.8, "mention": 0.6}.get(
         how, 0.4
     )
-    if action.item is None:
+    if action.item is None or action.item_guessed:
         confidence -= 0.1
     return DraftAction(
         text=text,
@@ -1105,8 +1401,13 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
 def _draft_matter(
     matter: _Matter, index: int, actions: list[_Action], file: str, known: _Known
 ) -> DraftMatter:
-    text = matter.text.strip()
+    text = _ACTION_REF.sub("", matter.text.strip())
     outcome = " ".join(matter.outcome).strip()
+    status = _STATUS_SPLIT.match(text)
+    if status:  # "CC to provide the survey results: completed, circulated on 2 October."
+        text = status["text"]
+        said = status["outcome"].strip()
+        outcome = (said[:1].upper() + said[1:] + " " + outcome).strip()
     if not outcome:
         # "Action 12 – CFO to present the report. Complete.": the outcome on the same line
         first, *rest = _SENTENCE.split(text)
@@ -1118,7 +1419,11 @@ def _draft_matter(
     decision: Decision = "keep-open"
     raised = [i for i, action in enumerate(actions) if action.matter == index]
     superseded_by = None
-    if raised:
+    named = re.search(r"\bsuperseded\s+by\s+(?:new\s+)?action\s+(\d+(?:[/.]\d+)*)", outcome, re.I)
+    by_ref = [i for i, a in enumerate(actions) if named and a.ref == named[1]]
+    if by_ref:  # "Closed – superseded by action 5"
+        decision, superseded_by, confidence = "close-superseded", by_ref[0], 0.9
+    elif raised:
         # a new action raised under the matter replaces it
         decision, superseded_by, confidence = "close-superseded", raised[0], 0.8
     elif _OPEN.search(outcome):
@@ -1136,6 +1441,6 @@ def _draft_matter(
         decision=decision,
         confidence=confidence,
         superseded_by=superseded_by,
-        owners=tuple(known.subject(_ACTION_REF.sub("", text))),
+        owners=tuple(matter.owners or known.subject(text)),
         item=matter.item,
     )

@@ -245,6 +245,7 @@ class _Matter:
     outcome: list[str] = attrs.Factory(list)
     bullet: str = ""  # the kind of enumerator that started it ("a)", "1.", "-"), if any
     owners: list[str] = attrs.Factory(list)  # named beside its number ("Action 1 (DCC – …)")
+    in_prose: bool = False  # found in running text rather than listed
 
 
 def parse_minutes(
@@ -309,6 +310,7 @@ def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
             raw, number, page = line.text, line.line, line.page
         else:
             raw, number, page = str(line), index, None
+        raw = re.sub(r"(?<=\S) {4,}(?=\S)", "\t", raw)  # columns aligned with spaces
         raw = _clean(raw)
         if _FURNITURE.match(raw.replace("\t", " ")):
             continue
@@ -715,7 +717,7 @@ def _meeting(
             if block is not None and not _is_person_line(text):
                 block = None  # minutes text after a one-line list, not people
             if block is not None:
-                people[block].append((text, row))
+                people[block].append(("\t".join(row.cells), row))  # name and capacity columns
             elif not fields and (not _DAY_MONTH.search(text) or re.search(_TITLED, text, re.I)):
                 titles.append((text, row))
             elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
@@ -1263,7 +1265,7 @@ def _prose_matters(prose: list[tuple[str, _Row]], matters: list[_Matter], item: 
                 row = line_row
                 break
             at += len(line) + 1
-        matter = _Matter(found["topic"].strip(), row, item)
+        matter = _Matter(found["topic"].strip(), row, item, in_prose=True)
         outcome = re.sub(r"^(?:was|is|has\s+been)\s+", "", found["rest"].strip())
         matter.outcome.append(outcome[:1].upper() + outcome[1:])
         matters.append(matter)
@@ -1434,6 +1436,8 @@ def _draft_matter(
         confidence = 0.8
     else:
         confidence = 0.5
+    if matter.in_prose:
+        confidence = min(confidence, 0.7)  # read out of running text: check it
     return DraftMatter(
         text=text,
         outcome=outcome,

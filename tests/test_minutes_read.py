@@ -874,6 +874,27 @@ def test_an_action_log_table_at_the_end_gives_the_actions_in_its_words() -> None
     assert all(a.confidence == 1.0 for a in draft.actions)
 
 
+def test_a_markdown_log_with_a_person_as_owner() -> None:
+    """A log with outer pipes, a "|---|" rule, "Owner(s)" and "Minute ref" headings; a person
+    named as owner is given their role, and the body's "ACTION 9:" is the log's action 9."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "2. Fleet",
+        "ACTION 9: Bob Khan to share the charging plan with the panel.",
+        "3. Finance",
+        "3.1 Ann Lee asked for a reserves forecast. (Action 10)",
+        "Action Log",
+        "| Ref | Minute ref | Action | Owner(s) | Target date |",
+        "|-----|-----|-----|-----|-----|",
+        "| 9 | 2 | Share the charging plan | CC | September 2024 |",
+        "| 10 | 3.1 | Provide a reserves forecast | Eve Hart | July 2024 |",
+    ]
+    assert _actions(_draft(lines)) == [
+        ("Share the charging plan", ("CC",), "2", "September 2024"),
+        ("Provide a reserves forecast", ("CEx",), "3.1", "July 2024"),
+    ]
+
+
 def test_a_tab_separated_log_finds_each_item_from_the_minutes_words() -> None:
     """A "Ref Action Owner Deadline" log with no minute column: each action's item is the one
     whose minutes share its words (a guess, so its confidence is lower); a post the attendance
@@ -1060,6 +1081,20 @@ def test_a_bracketed_owner_beside_a_matter_number_is_its_owner() -> None:
     assert _draft(lines).matters[0].owners == ("DCC",)
 
 
+def test_matters_under_actions_from_the_last_meeting() -> None:
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Actions from the last meeting",
+        "Action 7 – CEx to report on the insurance renewal: complete.",
+        "Action 8 – CC to review the telematics data. Ongoing.",
+        "2. Fleet",
+    ]
+    assert [(m.text, m.decision) for m in _draft(lines).matters] == [
+        ("CEx to report on the insurance renewal", "close-completed"),
+        ("CC to review the telematics data.", "keep-open"),
+    ]
+
+
 def test_matters_told_in_running_prose() -> None:
     """ "The action tracker was reviewed: action 22/47 (…) was reported as complete …": a
     matter for each numbered action in the text, with a lower confidence."""
@@ -1136,6 +1171,17 @@ def test_the_approval_of_the_previous_minutes_is_not_a_matter() -> None:
             ],
             "Ann Lee",
             "Gil Fox, Governance Officer, OPCC",
+        ),
+        (  # the minute taker under their own label, not in the attendance
+            [
+                "Present:",
+                "Ann Lee, Police and Crime Commissioner (PCC) (Chair)",
+                "Bob Khan, Chief Constable (CC)",
+                "Gil Fox, Governance Officer, OPCC",
+                "Clerk: Gil Fox, OPCC",
+            ],
+            "Ann Lee",
+            "Gil Fox, OPCC",
         ),
     ],
 )
@@ -1272,6 +1318,7 @@ def test_date_time_and_venue_however_laid_out(
         ("Notes of the PCC / Chief Constable Performance Meeting",
          "PCC / Chief Constable Performance Meeting"),
         ("THEMATIC MEETING – ESTATES AND CUSTODY", "Thematic Meeting – Estates and Custody"),
+        ("AUDIT PANEL – NOTES OF MEETING", "Audit Panel"),
         ("Assurance Meeting April 2018 – Meeting Notes", "Assurance Meeting April 2018"),
     ],
 )  # fmt: skip

@@ -63,7 +63,8 @@ _TAGS = re.compile(r"</?[a-z]{1,6}>", re.I)
 _LABEL = re.compile(
     r"^[-•*·]?\s*(?P<label>date of (?:the )?meeting|meeting date|date(?: and time)?|"
     r"(?:start\s+)?time|chair(?:ed by)?|minutes(?: by| taken by)?|held on|"
-    r"minute[- ]taker|notes(?: taken)?(?: by)?|venue|location|present|attendance|attendees|"
+    r"minute[- ]taker|notes(?: taken)?(?: by)?|clerk|secretary|venue|location|present|"
+    r"attendance|attendees|"
     r"in attendance|(?:board\s+)?members\s+present|also\s+present|apologies(?: received)?|"
     r"meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
     re.I,
@@ -74,7 +75,8 @@ _HEADING = re.compile(r"^(?P<number>\d{1,2}(?:\.\d{1,2})*)(?P<dot>[.)])?(?:\s+|$
 _MATTERS = re.compile(
     r"outstanding\s+(?:matters|actions)|matters\s+arising|brought\s+forward|previous\s+actions|"
     r"actions?\s+(?:log|update|tracker)s?\b|review\s+of\s+actions|"
-    r"previous\s+(?:notes|minutes)\s+and\s+actions",
+    r"previous\s+(?:notes|minutes)\s+and\s+actions|"
+    r"actions\s+(?:from|of)\s+(?:the\s+)?(?:last|previous)\s+meeting",
     re.I,
 )
 _ACTION_LABEL = re.compile(
@@ -168,7 +170,9 @@ _CODED_REFERENCE = re.compile(
     r"^((?!ACTION\b|REF\b|ITEM\b)[A-Z]{2,6}\s+\d{1,4}/\d{1,4})\s+([A-Z][^.]*)$"
 )
 _TITLED = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
-_TITLE_TAIL = re.compile(r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)\s*$", re.I)
+_TITLE_TAIL = re.compile(
+    r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)(?:\s+of\s+(?:the\s+)?meeting)?\s*$", re.I
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _CAPACITY_WORDS = {
     "police", "deputy", "chief", "assistant", "director", "senior", "head", "policy",
@@ -417,8 +421,8 @@ def _mark_headings(rows: list[_Row]) -> int:
 # --- action logs --------------------------------------------------------------------------
 
 _LOG_TEXT = {"action", "actions", "action agreed", "agreed action", "description"}
-_LOG_REF = {"action no", "action no.", "no", "no.", "ref", "ref.", "ref no", "action ref", "#"}
-_LOG_ITEM = {"minute", "minute no", "minute no.", "item", "item no", "agenda item", "min"}
+_LOG_REF = {"action no", "no", "ref", "ref no", "action ref", "#", "action number", "number"}
+_LOG_ITEM = {"minute", "minute no", "minute ref", "item", "item no", "agenda item", "min", "para"}
 _LOG_OWNER = {"owner", "owners", "lead", "by whom", "responsible", "action owner", "who"}
 _LOG_DUE = {"due", "due date", "deadline", "by when", "target date", "date due", "when"}
 _LOG_OTHER = {"status", "update", "progress", "comments"}
@@ -452,7 +456,7 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
     index = 0
     while index < len(lines):
         separator, cells = _log_cells(lines[index].text)
-        names = [c.lower().rstrip(":").strip() for c in cells]
+        names = [re.sub(r"\(s\)|[:.]", "", c.lower()).strip() for c in cells]  # "Owner(s)"
         columns = _LOG_TEXT | _LOG_REF | _LOG_ITEM | _LOG_OWNER | _LOG_DUE | _LOG_OTHER
         if not (
             len(cells) >= 3
@@ -484,6 +488,10 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
             row_separator, row = _log_cells(line.text)
             if row_separator != separator or len(row) != len(cells):
                 break
+            if all(re.fullmatch(r":?-{2,}:?", cell) for cell in row):  # "|---|---|"
+                out[index] = attrs.evolve(line, text="")
+                index += 1
+                continue
             entries.append(
                 _LogEntry(
                     line=line,
@@ -559,9 +567,6 @@ def _log_owners(cell: str, known: _Known) -> tuple[list[str], bool]:
     """An owner cell's owners ("CEx / DCC", "DCC and Head of Corporate Communications",
     "Sarah Okafor"): role codes, the posts the attendance gives as roles, and the roles of
     people named; whether every part was recognised."""
-    found = _owner_list(cell)
-    if found is not None:
-        return found, True
     owners: list[str] = []
     sure = True
     for part in re.split(r"\s+/\s+|\s*[,;&]\s*|\s+and\s+", normalise_code(cell)):
@@ -569,10 +574,10 @@ def _log_owners(cell: str, known: _Known) -> tuple[list[str], bool]:
         if not part:
             continue
         code = _owner_list(part)
-        if code is not None:
-            owners.extend(code)
-        elif part in known.people:
+        if part in known.people:  # a person named: the role the attendance gives them
             owners.append(known.people[part])
+        elif code is not None:
+            owners.extend(code)
         elif any(part.lower() == c.lower() for c in known.codes):
             owners.append(known.canonical(part))
         else:
@@ -877,7 +882,7 @@ def _field_key(label: str) -> str:
         return "apologies"
     if label.startswith("chair"):
         return "chair"
-    if label.startswith(("minute", "notes")):
+    if label.startswith(("minute", "notes", "clerk", "secretary")):
         return "minutes"
     if label in {"venue", "location"}:
         return "venue"

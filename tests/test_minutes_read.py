@@ -1081,6 +1081,23 @@ def test_a_bracketed_owner_beside_a_matter_number_is_its_owner() -> None:
     assert _draft(lines).matters[0].owners == ("DCC",)
 
 
+def test_a_numbered_paragraph_bringing_an_action_forward() -> None:
+    """ "2.2 Action 3 (ACC – topic): outcome" under "Minutes and matters arising": the topic is
+    the matter, the bracketed code its owner; "In progress" keeps it open."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "2. Minutes and matters arising",
+        "2.1 The minutes of the meeting held on 13 March 2024 were approved.",
+        "2.2 Action 3 (CC – hate crime reporting): The data was provided. Action closed.",
+        "2.3 Action 4 (CEx – victims' survey): In progress; to return in May.",
+        "3. Finance",
+    ]
+    assert [(m.text, m.owners, m.decision, m.item) for m in _draft(lines).matters] == [
+        ("hate crime reporting", ("CC",), "close-completed", "2.2"),
+        ("victims' survey", ("CEx",), "keep-open", "2.3"),
+    ]
+
+
 def test_matters_under_actions_from_the_last_meeting() -> None:
     lines = [
         *_PEOPLE_HEAD,

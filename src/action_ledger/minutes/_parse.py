@@ -120,7 +120,7 @@ _CLOSED = re.compile(
 )
 _OPEN = re.compile(
     r"\b(?:remain(?:s)?\s+open|keep\s+open|not\s+(?:yet\s+)?(?:complete|closed)|"
-    r"^ongoing|carried\s+forward)",
+    r"^ongoing|carried\s+forward|^in\s+progress)",
     re.I,
 )
 _DUE_FIELD = re.compile(
@@ -1178,7 +1178,9 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 matter = None  # "The minutes of the last meeting were agreed": not a matter
                 continue
             elif in_matters:
-                matter = _Matter(_ENUMERATOR.sub("", heading_text), row, item)
+                matter = _numbered_matter(heading_text, row, item) or _Matter(
+                    _ENUMERATOR.sub("", heading_text), row, item
+                )
                 matters.append(matter)
                 continue
             label = _ACTION_LABEL.match(heading_text)
@@ -1197,18 +1199,10 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
         if _is_table_header(row.cells):
             pending, listing, list_owned = None, True, False
             continue
-        numbered_matter = _MATTER_REF.match(text) if in_matters else None
+        numbered_matter = _numbered_matter(text, row, item) if in_matters else None
         if numbered_matter is not None:
             pending = None
-            matter = _Matter(numbered_matter["rest"], row, item)
-            topic = numbered_matter["topic"]
-            if topic:  # "Action 1 (DCC – knife crime patrols): complete"
-                said = re.match(r"^([^–—-]{1,20}?)\s+[–—-]\s+(.*)$", topic)
-                if said and (named := _owner_list(said[1])) is not None:
-                    matter.owners, topic = named, said[2]
-                matter.text = topic
-                if numbered_matter["rest"]:
-                    matter.outcome.append(numbered_matter["rest"])
+            matter = numbered_matter
             matters.append(matter)
             continue
         label = _ACTION_LABEL.match(text)
@@ -1256,6 +1250,24 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             prose.append((text, row))
     _prose_matters(prose, matters, item)
     return actions, matters
+
+
+def _numbered_matter(text: str, row: _Row, item: str | None) -> _Matter | None:
+    """An earlier action brought forward by its number ("Action 1 – CC to …"), with the owner
+    and topic in brackets ("Action 1 (DCC – knife crime patrols): complete"), if it is one."""
+    found = _MATTER_REF.match(text)
+    if found is None:
+        return None
+    matter = _Matter(found["rest"], row, item)
+    topic = found["topic"]
+    if topic:
+        said = re.match(r"^([^–—-]{1,20}?)\s+[–—-]\s+(.*)$", topic)
+        if said and (named := _owner_list(said[1])) is not None:
+            matter.owners, topic = named, said[2]
+        matter.text = topic
+        if found["rest"]:
+            matter.outcome.append(found["rest"])
+    return matter
 
 
 def _prose_matters(prose: list[tuple[str, _Row]], matters: list[_Matter], item: str | None) -> None:

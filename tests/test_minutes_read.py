@@ -1343,3 +1343,37 @@ def test_the_title_names_the_meeting_only(line: str, title: str) -> None:
     """No "Minutes of the" / "– MINUTES" (they say what the document is); capitals in title
     case."""
     assert _draft([line, "Date: 5 March 2024", "1. Welcome"]).meeting.title == title
+
+
+def test_a_prefix_used_once_is_not_a_minute_numbering() -> None:
+    """ "PCC 2024/25 budget …" on a wrapped line is text: minute references ("ABC 24/11") are a
+    numbering the notes repeat."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Budget",
+        "The budget was discussed and the",
+        "PCC 2024/25 Budget was set.",
+        "ACTION: CFO to publish the budget.",
+    ]
+    assert _actions(_draft(lines)) == [("CFO to publish the budget.", ("CFO",), "1", None)]
+
+
+def test_a_long_attendance_line_of_names_stays_in_the_list() -> None:
+    lines = [
+        "Board",
+        "Date: 5 March 2024",
+        "Present:",
+        "Ann Lee (PCC), Bob Khan (CC), Cara Wood (DCC), Dan Ross (ACC), Eve Hart (CFO), Gil Fox",
+        "(CEx)",
+        "1. Welcome",
+    ]
+    attendance = _draft(lines).meeting.attendance
+    assert [(p.name, p.role) for p in attendance][-1] == ("Gil Fox", "CEx")
+    assert len(attendance) == 6
+
+
+def test_a_colon_in_a_matter_splits_off_only_a_status() -> None:
+    """ "…: completed" is an outcome; "report on: open data" is not a status."""
+    lines = [*_PEOPLE_HEAD, "2. Matters arising", "2.1 CC to report on: open data progress."]
+    matter = _draft(lines).matters[0]
+    assert (matter.text, matter.outcome) == ("CC to report on: open data progress.", "")

@@ -99,8 +99,8 @@ _PROSE_REF = re.compile(
 )
 _OUTCOME_LABEL = re.compile(r"^(?:outcome|update|status|progress|response)\s*:\s*", re.I)
 _STATUS_SPLIT = re.compile(
-    r"^(?P<text>.*?\S)\s*[:;]\s*(?P<outcome>(?:complete|completed|closed|ongoing|open|"
-    r"remains\s+open|carried\s+forward|discharged|superseded)\b.*)$",
+    r"^(?P<text>.*?\S)\s*[:;]\s*(?P<outcome>(?:(?:complete|completed|closed|ongoing|open|"
+    r"discharged|superseded)(?=\s*(?:[.,;–—-]|$))|remains\s+open|carried\s+forward)(?:.*))$",
     re.I | re.S,
 )
 _PREVIOUS_MINUTES = re.compile(r"^(?:the\s+)?(?:minutes|notes)\s+(?:of|from)\b", re.I)
@@ -403,9 +403,13 @@ def _mark_headings(rows: list[_Row]) -> int:
         reference = _REFERENCE.match(row.text.replace("\t", " "))
         if reference and row.heading is None:
             row.heading, row.heading_text = reference[1], reference[2]
-        coded = _CODED_REFERENCE.match(row.text.replace("\t", " "))
-        if coded and row.heading is None:  # "SPCB 22/53  Neighbourhood policing": a minute
-            row.heading, row.heading_text = coded[1], coded[2]
+    # "SPCB 22/53  Neighbourhood policing": minutes numbered with the body's prefix; a prefix
+    # used once ("PCC 2024/25 budget …" wrapped) is text, not a numbering
+    coded = [(row, _CODED_REFERENCE.match(row.text.replace("\t", " "))) for row in rows]
+    prefixes = [match[1].split()[0] for _, match in coded if match]
+    for row, match in coded:
+        if match and row.heading is None and prefixes.count(match[1].split()[0]) >= 2:
+            row.heading, row.heading_text = match[1], match[2]
     header_end = len(rows)
     for index, row in enumerate(rows):
         if (
@@ -851,7 +855,7 @@ def _is_person_line(text: str) -> bool:
     return not (
         re.search(r"\d", re.sub(r"\([^()]*\)", "", text))
         or (first[:1].islower() and not text.startswith(("of ", "and ")))
-        or len(text.split()) > 16
+        or (len(text.split()) > 16 and "(" not in text)
         or re.search(r"[.;:]\s+[A-Z][a-z]+\s+[a-z]+", text)
     )
 
@@ -910,7 +914,9 @@ def _attendees(
     texts: list[str] = []
     for text, _row in entries:
         text = re.sub(r" {3,}|\s+\|\s*", "\t", text).strip("\t |")  # aligned or piped columns
-        if texts and texts[-1].count("(") > texts[-1].count(")"):
+        if texts and (
+            texts[-1].count("(") > texts[-1].count(")") or re.fullmatch(r"\([^()]*\)", text)
+        ):
             texts[-1] += " " + text  # "Tom Brody (Head / of Corporate Communications)"
             continue
         if (

@@ -1377,3 +1377,20 @@ def test_a_colon_in_a_matter_splits_off_only_a_status() -> None:
     lines = [*_PEOPLE_HEAD, "2. Matters arising", "2.1 CC to report on: open data progress."]
     matter = _draft(lines).matters[0]
     assert (matter.text, matter.outcome) == ("CC to report on: open data progress.", "")
+
+
+def test_a_log_without_a_minute_column_takes_the_item_citing_its_number() -> None:
+    """ "(Action 4)" in an item's minutes: the log's action 4 was raised under that item (not
+    a guess from words, so full confidence)."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Finance",
+        "1.1 The CFO presented the outturn. The PCC asked for the overtime breakdown. (Action 4)",
+        "2. Estates",
+        "2.1 The estates plan was noted.",
+        "Action Log",
+        "No.\tAction\tOwner\tDue date",
+        "4\tBreakdown of overtime for the estates plan\tBob Khan\tSeptember meeting",
+    ]
+    action = _draft(lines).actions[0]
+    assert (action.item, action.owners, action.confidence) == ("1.1", ("CC",), 1.0)

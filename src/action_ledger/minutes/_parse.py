@@ -529,11 +529,14 @@ def _merge_log(
     windows: list[tuple[str | None, set[str]]] = []  # (item, words) of each three-line run
     item: str | None = None
     texts: list[tuple[str | None, str]] = []
+    cited: dict[str, str | None] = {}  # "(Action 3)" in the minutes: the item that raised it
     for row in rows:
         if row.heading is not None:
             item = row.heading
         if row.text.strip():
             texts.append((item, row.text))
+        for ref in re.findall(r"\(\s*action\s+(?:no\.?\s*)?(\d+(?:[/.]\d+)*)\s*\)", row.text, re.I):
+            cited.setdefault(ref, item)
     for at, (item, _) in enumerate(texts):
         run = " ".join(t for i, t in texts[at : at + 3] if i == item)
         windows.append((item, _words(run)))
@@ -549,6 +552,8 @@ def _merge_log(
             same = [a for a in body if entry.ref and a.ref == entry.ref]
             if same:
                 action.item = same[0].item
+            elif entry.ref and entry.ref in cited:
+                action.item = cited[entry.ref]
             else:  # the item whose minutes share the most words with the entry
                 wanted = _words(entry.text)
                 best = max(windows, key=lambda w: len(wanted & w[1]), default=(None, set()))

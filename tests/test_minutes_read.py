@@ -1394,3 +1394,50 @@ def test_a_log_without_a_minute_column_takes_the_item_citing_its_number() -> Non
     ]
     action = _draft(lines).actions[0]
     assert (action.item, action.owners, action.confidence) == ("1.1", ("CC",), 1.0)
+
+
+def test_a_table_of_earlier_actions_with_their_status_is_the_matters() -> None:
+    """Under "Matters arising", "Ref | Action | Owner | Status" with progress in the status
+    column: each row is a matter (its status the outcome), not an action raised; a bare
+    "Actions" heading over a numbered list gives the actions raised."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Matters arising",
+        "Ref | Action | Owner | Status",
+        "12 | DCC to review the licensing backlog | DCC | Complete",
+        "13 | CEx to report on capital slippage | CEx | Ongoing – to June board",
+        "",
+        "2. Road safety",
+        "The CC presented the report.",
+        "Actions",
+        "1. CC to provide speed enforcement data by area.",
+        "2. DCC and CEx to cost the road safety campaign.",
+    ]
+    draft = _draft(lines)
+    assert [(m.text, m.outcome, m.decision, m.item, m.owners) for m in draft.matters] == [
+        ("DCC to review the licensing backlog", "Complete", "close-completed", "1", ("DCC",)),
+        (
+            "CEx to report on capital slippage",
+            "Ongoing – to June board",
+            "keep-open",
+            "1",
+            ("CEx",),
+        ),
+    ]
+    assert _actions(draft) == [
+        ("CC to provide speed enforcement data by area.", ("CC",), "2", None),
+        ("DCC and CEx to cost the road safety campaign.", ("DCC", "CEx"), "2", None),
+    ]
+
+
+def test_a_log_whose_status_only_says_open_lists_actions_raised() -> None:
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Finance",
+        "1.1 The CFO presented the outturn.",
+        "Ref | Minute | Action | Owner | Status",
+        "1 | 1.1 | Publish the outturn | CEx | Open",
+    ]
+    draft = _draft(lines)
+    assert _actions(draft) == [("Publish the outturn", ("CEx",), "1.1", None)]
+    assert draft.matters == ()

@@ -286,6 +286,10 @@ def parse_minutes(
     known.people = {p.name: p.role for p in (*meeting.attendance, *meeting.apologies) if p.role}
     raw_actions, matters = _body(rows[header_end:], known)
     actions = [a for action in raw_actions for a in _split_numbered(action)]
+    reviewed = [entry for entry in log if entry.status is not None]
+    log = [entry for entry in log if entry.status is None]
+    if reviewed:  # a table of earlier actions with their status: matters brought forward
+        matters = [*matters, *_reviewed_matters(reviewed, rows)]  # actions index the first
     if log:
         actions = _merge_log(log, actions, rows[header_end:], known)
     return MinutesDraft(
@@ -440,6 +444,7 @@ class _LogEntry:
     item: str | None
     owners: str
     due: str | None
+    status: str | None = None  # an earlier action's progress ("Complete", "Ongoing – …")
 
 
 def _log_cells(text: str) -> tuple[str, list[str]]:
@@ -480,6 +485,8 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
         text_at = next(i for i, n in enumerate(names) if n in _LOG_TEXT)
         owner_at = next(i for i, n in enumerate(names) if n in _LOG_OWNER)
         ref_at, item_at, due_at = column(_LOG_REF), column(_LOG_ITEM), column(_LOG_DUE)
+        status_at = column(_LOG_OTHER)
+        start = len(entries)
         out[index] = attrs.evolve(lines[index], text="")
         index += 1
         while index < len(lines):
@@ -506,9 +513,38 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
                     due=row[due_at] or None if due_at is not None else None,
                 )
             )
+            if status_at is not None:
+                entries[-1].status = row[status_at]
             out[index] = attrs.evolve(line, text="")
             index += 1
+        # a status column reporting progress ("Complete", "Ongoing") reviews earlier actions;
+        # one saying "Open" / "New" of every row lists the actions raised
+        table = entries[start:]
+        if not any(
+            e.status and (_CLOSED.search(e.status) or _OPEN.search(e.status)) for e in table
+        ):
+            for entry in table:
+                entry.status = None
     return out, entries
+
+
+def _reviewed_matters(entries: list[_LogEntry], rows: list[_Row]) -> list[_Matter]:
+    """The rows of a table reviewing earlier actions, as matters with their status as the
+    outcome, under the item the table is in."""
+    matters: list[_Matter] = []
+    for entry in entries:
+        item = None
+        for row in rows:
+            if row.number > entry.line.line:
+                break
+            if row.heading is not None:
+                item = row.heading
+        row = _Row(entry.line.line, entry.line.page, entry.text, [entry.text])
+        matter = _Matter(entry.text, row, item, outcome=[entry.status or ""])
+        found = _owner_list(entry.owners)
+        matter.owners = found or []
+        matters.append(matter)
+    return matters
 
 
 _STOP = {
@@ -1207,7 +1243,9 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             # "PCC / CC function is needed…": the owner column run into a line of text
             _claim(actions[-3:], found, known)
             text = text[stray.end(1) :].strip()
-        if _is_table_header(row.cells):
+        if _is_table_header(row.cells) or re.fullmatch(
+            r"(?:agreed\s+)?actions(?:\s+agreed|\s+arising)?", text, re.I
+        ):  # an "Action | Owner" table's header, or a bare "Actions" heading over a list
             pending, listing, list_owned = None, True, False
             continue
         numbered_matter = _numbered_matter(text, row, item) if in_matters else None

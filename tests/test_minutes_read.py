@@ -1302,7 +1302,7 @@ def test_a_table_header_row_is_not_an_apology() -> None:
 
 
 @pytest.mark.parametrize(
-    ("head", "held_at", "venue", "labelled"),
+    ("head", "held_at", "venue", "sure"),
     [
         (["Date: 22/01/2024      Time: 14:00 – 16:00      Venue: Microsoft Teams"],
          "2024-01-22T14:00", "Microsoft Teams", True),
@@ -1312,10 +1312,13 @@ def test_a_table_header_row_is_not_an_apology() -> None:
          "2023-10-19T14:00", "Room 4", True),
         (["Held on: 14/06/2023 at 10.30am", "Location: Room A"], "2023-06-14T10:30", "Room A",
          True),
+        (["Date: 12 March 2024", "Start: 10:00", "Finish: 12:00"], "2024-03-12T10:00", None, True),
+        (["12 March 2024, 10:00-12:00"], "2024-03-12T10:00", None, True),
+        (["Date/Time: 12/03/2024 10:00"], "2024-03-12T10:00", None, True),
     ],
 )  # fmt: skip
 def test_date_time_and_venue_however_laid_out(
-    head: list[str], held_at: str, venue: str, labelled: bool
+    head: list[str], held_at: str, venue: str | None, sure: bool
 ) -> None:
     """The start of a time range; labels sharing a line; an unlabelled time and place on the
     lines under an unlabelled date (the place a guess: lower confidence)."""
@@ -1323,7 +1326,7 @@ def test_date_time_and_venue_however_laid_out(
         ["Policing Board", *head, "", "Present:", "Ann Lee (PCC)", "1. Welcome"]
     ).meeting
     assert (meeting.held_at, meeting.venue) == (held_at, venue)
-    assert (meeting.confidence == 1.0) == labelled
+    assert (meeting.confidence == 1.0) == sure
 
 
 @pytest.mark.parametrize(

@@ -61,8 +61,8 @@ _TIME = re.compile(
 _FURNITURE = re.compile(r"^\s*(?:-\s*)?page\s+\d+\s*(?:(?:of|or|/)\s*\d+)?\s*(?:-\s*)?$", re.I)
 _TAGS = re.compile(r"</?[a-z]{1,6}>", re.I)
 _LABEL = re.compile(
-    r"^[-•*·]?\s*(?P<label>date of (?:the )?meeting|meeting date|date(?: and time)?|"
-    r"(?:start\s+)?time|chair(?:ed by)?|minutes(?: by| taken by)?|held on|"
+    r"^[-•*·]?\s*(?P<label>date of (?:the )?meeting|meeting date|date(?: and time|\s*/\s*time)?|"
+    r"(?:start\s+)?time|start|chair(?:ed by)?|minutes(?: by| taken by)?|held on|"
     r"minute[- ]taker|notes(?: taken)?(?: by)?|clerk|secretary|venue|location|present|"
     r"attendance|attendees|"
     r"in attendance|(?:board\s+)?members\s+present|also\s+present|apologies(?: received)?|"
@@ -378,8 +378,8 @@ def _mark_headings(rows: list[_Row]) -> int:
                 continue
         else:
             continue
-        if int(number.split(".")[0]) > 30:
-            continue
+        if int(number.split(".")[0]) > 30 or _DAY_MONTH.match(row.text.replace("\t", " ")):
+            continue  # "12 March 2024, 10:00" is a date, not item 12
         candidates.append((index, number, rest))
     # Agenda numbers never go backwards: "1. Demand" under item 2.1 is a sub-heading, and so is
     # "3. Visibility" when a later "2.2" follows. Numbers quoted under the outstanding matters
@@ -935,7 +935,7 @@ def _field_key(label: str) -> str:
         return "type"
     if label == "held on":
         return "date"
-    if label.endswith("time") and not label.startswith("date"):
+    if (label.endswith("time") or label == "start") and not label.startswith("date"):
         return "time"
     return "date"
 

@@ -1444,3 +1444,24 @@ def test_a_log_whose_status_only_says_open_lists_actions_raised() -> None:
     draft = _draft(lines)
     assert _actions(draft) == [("Publish the outturn", ("CEx",), "1.1", None)]
     assert draft.matters == ()
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "Action 1 (", "DCC – ", "): complete", "Ref | Action | Owner | Due", "| a | b |",
+        "|---|---|", "1 | 2.1 | x | CC | 1/1/2024", "Owner: CC    Due: now", "ACTION 2023/1:",
+        "Matters arising", "1.", "2.1", "ABC 1/2 Title", "Present:", "Apologies:", "(minutes)",
+        "Name | Role", "\t", " ", "Outcome: Closed – superseded by action 1", "Actions",
+        "action 1 (x) was complete.", "Actions arising: 1: a. 2: b.", "1.CFO 2.CC", "(Action 1)",
+        "09:30 – 10:00", "Status", "Ongoing", "[CC]", "Chair", "(", ")", ":", "–",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(st.lists(_FRAGMENTS, min_size=1, max_size=4).map("".join), max_size=15))
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+def test_layout_fragments_in_any_order_never_crash_the_reader(body: list[str]) -> None:
+    """Law: lines built from the layouts' pieces (log rows, matter labels, owner lines) in any
+    order give a draft or a typed error, never another exception."""
+    with contextlib.suppress(ActionLedgerError):
+        _draft(["Board", "Date: 1 March 2024", *body])

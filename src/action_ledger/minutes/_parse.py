@@ -7,6 +7,12 @@ right-hand (tab-separated) column, in brackets or after ``Owner:``, and a sectio
 matters / matters arising. Page furniture ("Page 2 of 5") is dropped, wrapped lines are joined,
 and look-alike letters in role codes (Cyrillic "СС") are read as Latin. Where the reader had to
 guess, the proposal's confidence is lowered (below :data:`LOW_CONFIDENCE` it is flagged).
+
+Each rule is one of the format, not of a file: attendance in any of the clerks' layouts
+("Name – Capacity (CODE), Chair", ``Name | Role`` tables, aligned columns), action logs as
+pipe or tab tables at the end, numbered actions ("ACTION 2023/16:") with "Owner: … Due: …"
+lines, people named as owners by the roles the attendance gives them, and earlier actions
+brought forward by number, in tables with a status column, or in running prose.
 """
 
 from __future__ import annotations

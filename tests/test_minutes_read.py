@@ -925,6 +925,21 @@ def test_a_tab_separated_log_finds_each_item_from_the_minutes_words() -> None:
     assert all(LOW_CONFIDENCE <= a.confidence < 1.0 for a in draft.actions)
 
 
+def test_a_log_row_with_an_empty_last_cell_is_still_a_row() -> None:
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Finance",
+        "1.1 The CFO presented the outturn.",
+        "Ref\tMinute\tAction\tOwner\tDue",
+        "1\t1.1\tPublish the outturn\tCEx\t",
+        "2\t1.1\tBrief the panel\tCC\tMay",
+    ]
+    assert _actions(_draft(lines)) == [
+        ("Publish the outturn", ("CEx",), "1.1", None),
+        ("Brief the panel", ("CC",), "1.1", "May"),
+    ]
+
+
 def test_a_table_in_an_items_text_without_numbers_is_not_a_log() -> None:
     """An "Action | Owner" table inside an item (no number or minute column) stays that
     item's actions, read in place."""

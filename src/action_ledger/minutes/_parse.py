@@ -503,6 +503,8 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
                     continue
                 break
             row_separator, row = _log_cells(line.text)
+            if len(cells) - 1 <= len(row) < len(cells) and row[-1] and text_at < len(row) - 1:
+                row.append("")  # an empty last cell ("no due date") the line does not show
             if row_separator != separator or len(row) != len(cells):
                 break
             if all(re.fullmatch(r":?-{2,}:?", cell) for cell in row):  # "|---|---|"

@@ -986,6 +986,25 @@ def test_people_named_as_owners_take_their_roles_from_the_attendance() -> None:
     assert _draft(lines).actions[0].owners == ("PCC", "Head of Estates")
 
 
+def test_an_owner_in_square_brackets_ends_a_wrapped_action() -> None:
+    """ "… on the website. [Head of Estates]": a post (or posts) the attendance lists, in
+    brackets at the end, is the owner and leaves the text; other brackets stay text."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Estates",
+        "ACTION: The CEx and the estates team to publish the survey of",
+        "the stations on the website. [Head of Estates]",
+        "ACTION: Review the lift contract [CEx / Head of Estates]",
+        "ACTION: Review the boiler contract (subject to funding)",
+    ]
+    assert [(a.text, a.owners) for a in _draft(lines).actions] == [
+        ("The CEx and the estates team to publish the survey of the stations on the website.",
+         ("Head of Estates",)),
+        ("Review the lift contract", ("CEx", "Head of Estates")),
+        ("Review the boiler contract (subject to funding)", ()),
+    ]  # fmt: skip
+
+
 def test_numbered_actions_in_one_paragraph_are_split() -> None:
     """ "Actions arising: 1: … 2: …" beside a "1.CEx 2.CC" owner cell: two actions, each
     with its numbered owner; without an owner cell each takes the owner its words name."""

@@ -616,6 +616,13 @@ def _merge_log(
     return sorted(actions, key=lambda a: a.row.number)
 
 
+def _posts(cell: str, known: _Known) -> list[str] | None:
+    """Owners in brackets that name posts or people the attendance lists ("[Head of Finance]",
+    "[CEx / Head of Estates]"), or ``None`` when any part is not one."""
+    owners, sure = _log_owners(cell, known)
+    return owners if sure and owners else None
+
+
 def _log_owners(cell: str, known: _Known) -> tuple[list[str], bool]:
     """An owner cell's owners ("CEx / DCC", "DCC and Head of Corporate Communications",
     "Sarah Okafor"): role codes, the posts the attendance gives as roles, and the roles of
@@ -1440,8 +1447,8 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
         text = text[: match.start()].strip()
         if how not in {"column"}:
             owners, how = found, "field"
-    match = re.search(r"\s*[(\[]([^()\[\]]{1,30})[)\]]\s*\.?$", text)
-    if match and (found := _owner_list(match[1])) is not None:
+    match = re.search(r"\s*[(\[]([^()\[\]]{1,40})[)\]]\s*\.?$", text)
+    if match and (found := _owner_list(match[1]) or _posts(match[1], known)) is not None:
         text = (text[: match.start()].strip() + ("." if text.endswith(".") else "")).strip()
         if how not in {"column"}:
             owners, how = found, "field"

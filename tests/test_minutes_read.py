@@ -1499,3 +1499,18 @@ def test_layout_fragments_in_any_order_never_crash_the_reader(body: list[str]) -
     order give a draft or a typed error, never another exception."""
     with contextlib.suppress(ActionLedgerError):
         _draft(["Board", "Date: 1 March 2024", *body])
+
+
+@pytest.mark.parametrize(
+    ("line", "venue"),
+    [
+        ("Venue Meeting Room 1.38 Hindlip", "Meeting Room 1.38, Hindlip"),
+        ("Venue: Meeting Room 1.38 – Hindlip", "Meeting Room 1.38, Hindlip"),
+        ("Location: Room 4, Force Headquarters", "Room 4, Force Headquarters"),
+        ("Venue: Committee Room A, Kingsmead", "Committee Room A, Kingsmead"),
+        ("Venue: Room 12 (virtual link available)", "Room 12 (virtual link available)"),
+    ],
+)
+def test_a_venue_reads_as_an_address(line: str, venue: str) -> None:
+    """The building after a room number is set off by a comma, as a dash is."""
+    assert _draft(["Board", "Date: 5 March 2024", line, "1. Welcome"]).meeting.venue == venue

@@ -857,6 +857,8 @@ def _meeting(
             minutes_by, venue = split
     if venue:
         venue = re.sub(r"\s+[–—-]\s+", ", ", venue).strip(" ,")
+        # "Meeting Room 1.38 Hindlip": the building after the room's number, as in an address
+        venue = re.sub(r"\b((?i:room)\s+\d[\d.]*[A-Za-z]?)\s+(?=[A-Z])", r"\1, ", venue)
     kind = fields.get("type", (None, None))[0]
     if kind is None and any(
         r.heading is not None and "holding to account" in r.heading_text.lower() for r in rows

@@ -1514,3 +1514,42 @@ def test_layout_fragments_in_any_order_never_crash_the_reader(body: list[str]) -
 def test_a_venue_reads_as_an_address(line: str, venue: str) -> None:
     """The building after a room number is set off by a comma, as a dash is."""
     assert _draft(["Board", "Date: 5 March 2024", line, "1. Welcome"]).meeting.venue == venue
+
+
+def test_a_semicolon_list_with_codes_as_capacities() -> None:
+    """ "Present: Ann Lee, PCC (Chair); Bob Khan, Chief Constable; …": one person per
+    semicolon; a code given as the capacity is the role; an office ("OPCC") stays a capacity."""
+    lines = [
+        "Executive Board",
+        "Date: Monday 3 June 2024, 9.30am",
+        "Present: Ann Lee, PCC (Chair); Bob Khan, Chief Constable; Cara Wood, DCC",
+        "In attendance: Eve Hart, OPCC (minutes)",
+        "1. Welcome",
+    ]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Ann Lee", None, "PCC"),
+        ("Bob Khan", "Chief Constable", None),
+        ("Cara Wood", None, "DCC"),
+        ("Eve Hart", "OPCC", None),
+    ]
+    assert (meeting.chair, meeting.minutes_by) == ("Ann Lee", "Eve Hart, OPCC")
+
+
+def test_action_points_and_their_short_forms() -> None:
+    """ "Action point 4 – … – complete." under the matters; "AP2 –" as an action label."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Matters arising",
+        "1.1 Action point 4 – DCC to review the custody rota – complete.",
+        "2. Performance",
+        "2.2 AP2 – CEx to confirm the overtime budget by the end of June.",
+    ]
+    draft = _draft(lines)
+    assert [(m.text, m.decision) for m in draft.matters] == [
+        ("DCC to review the custody rota", "close-completed")
+    ]
+    assert _actions(draft) == [
+        ("CEx to confirm the overtime budget by the end of June.", ("CEx",), "2.2",
+         "by the end of June"),
+    ]  # fmt: skip

@@ -86,7 +86,7 @@ _MATTERS = re.compile(
     re.I,
 )
 _ACTION_LABEL = re.compile(
-    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|"
+    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|ap(?=\s*\d)|"
     r"(?:(?:a?c)?t)?ions?\s+arising)"  # "ions arising:" is "Actions arising:" cut by a column
     r"\s*(?P<ref>\d+(?:[/.]\d+)*)?\s*(?:\((?P<owner>[^()]{1,30})\))?\s*[:\-–—]\s*(?P<rest>.*)$",
     re.I,
@@ -94,7 +94,7 @@ _ACTION_LABEL = re.compile(
 # an earlier action brought forward by its number: "Action 1 – CC to …", "ACTION 2023/14 – …:
 # completed", "• Action 1 (DCC – topic): complete"
 _MATTER_REF = re.compile(
-    r"^(?:[-•*·]\s*)?action\s+(?:no\.?\s*)?(?P<ref>\d+(?:[/.]\d+)*)\s*"
+    r"^(?:[-•*·]\s*)?(?:action(?:\s+point)?\s+(?:no\.?\s*)?|ap\s*)(?P<ref>\d+(?:[/.]\d+)*)\s*"
     r"(?:\((?P<topic>[^()]{1,150})\))?\s*[:–—-]\s*(?P<rest>.*)$",
     re.I,
 )
@@ -105,7 +105,7 @@ _PROSE_REF = re.compile(
 )
 _OUTCOME_LABEL = re.compile(r"^(?:outcome|update|status|progress|response)\s*:\s*", re.I)
 _STATUS_SPLIT = re.compile(
-    r"^(?P<text>.*?\S)\s*[:;]\s*(?P<outcome>(?:(?:complete|completed|closed|ongoing|open|"
+    r"^(?P<text>.*?\S)\s*(?:[:;]|\s[–—-])\s*(?P<outcome>(?:(?:complete|completed|closed|ongoing|open|"
     r"discharged|superseded)(?=\s*(?:[.,;–—-]|$))|remains\s+open|carried\s+forward)(?:.*))$",
     re.I | re.S,
 )
@@ -986,7 +986,7 @@ def _attendees(
             texts[-1] += " " + text  # a capacity wrapped onto the next line
             continue
         for part in re.split(
-            r"(?<=\))\s*[,;]\s*(?!\s*(?:chair|minutes|notes)\b)", text, flags=re.I
+            r"(?<=\))\s*[,;]\s*(?!\s*(?:chair|minutes|notes)\b)|\s*;\s*", text, flags=re.I
         ):
             if part.strip():
                 texts.append(part.strip())
@@ -1023,6 +1023,8 @@ def _attendees(
         if not name or (not (role or capacity.strip()) and len(name.split()) < 2):
             continue  # "Minutes", a heading, is not a person
         tidy = re.sub(r"\s+", " ", capacity.replace("\t", " ")).strip(" ,–-") or None
+        if role is None and tidy and _owner_list(tidy) == [tidy] and not tidy.startswith("OP"):
+            role, tidy = tidy, None  # "Ann Lee, PCC": the code given as the capacity
         if role and _initials(name) == role.upper().replace(".", ""):
             role = _role_used_for(tidy, body) or role
         if role:

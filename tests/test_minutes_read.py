@@ -1349,6 +1349,8 @@ def test_a_table_header_row_is_not_an_apology() -> None:
         (["Date: 12 March 2024", "Start: 10:00", "Finish: 12:00"], "2024-03-12T10:00", None, True),
         (["12 March 2024, 10:00-12:00"], "2024-03-12T10:00", None, True),
         (["Date/Time: 12/03/2024 10:00"], "2024-03-12T10:00", None, True),
+        (["Date: 12 March 2024", "from 2pm to 4pm"], "2024-03-12T14:00", None, True),
+        (["10:00 – 12:00", "Date: 12 March 2024"], "2024-03-12T10:00", None, True),
     ],
 )  # fmt: skip
 def test_date_time_and_venue_however_laid_out(

@@ -783,13 +783,13 @@ def _meeting(
                 block = None  # minutes text after a one-line list, not people
             if block is not None:
                 people[block].append(("\t".join(row.cells), row))  # name and capacity columns
+            elif "time" not in fields and _is_time_only(text):
+                fields["time"] = (text, row)  # "09:30 – 11:45" on its own line
             elif not fields and (not _DAY_MONTH.search(text) or re.search(_TITLED, text, re.I)):
                 titles.append((text, row))
             elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
                 fields["date"] = (text, row)
                 after_date = True
-            elif after_date and "time" not in fields and _TIME.match(text.strip()):
-                fields["time"] = (text, row)  # "09:30 – 11:45" on its own line
             elif after_date and "venue" not in fields and not _TIME.search(text):
                 fields["venue"] = (text, row)  # the place on the line after the date
                 guessed.add("venue")
@@ -904,6 +904,14 @@ def _chair_name(text: str | None) -> str | None:
     if text is None:
         return None
     return re.split(r"\s*(?:,|\s[–—-]\s|\t|\s\|\s)\s*", text, maxsplit=1)[0].strip() or None
+
+
+def _is_time_only(text: str) -> bool:
+    """Whether a line holds only a time or a time range ("09:30 – 11:45", "from 2pm to 4pm")."""
+    if not _TIME.search(text):
+        return False
+    rest = re.sub(r"\b(?:from|to|until|till|start|finish)\b", "", _TIME.sub("", text), flags=re.I)
+    return not re.sub(r"[\s–—\-,:()]", "", rest)
 
 
 def _is_person_line(text: str) -> bool:

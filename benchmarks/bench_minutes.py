@@ -23,7 +23,8 @@ tuned on the held-out set).
 Run from the repository root:
 ``python benchmarks/bench_minutes.py [--set seeds|heldout|test] [--seeds DIR] [--check]``
 (``--check`` exits 1 when actions raised are below 0.9 precision or recall, or the meeting's
-date, time or attendance is wrong in any file).
+date, time or attendance is wrong in any file). A file the reader fails on (a typed
+``ActionLedgerError``) is reported and counted as a miss: nothing read, every gold entry missed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from action_ledger.exceptions import ActionLedgerError
 from action_ledger.minutes import MinutesDraft, read_minutes
 
 HERE = Path(__file__).resolve().parent
@@ -156,6 +158,18 @@ def score(draft: MinutesDraft, gold: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def missed(gold: dict[str, Any], note: str) -> dict[str, Any]:
+    """The result of a file the reader could not read: nothing read, every gold entry
+    missed and every meeting field wrong."""
+    n_actions, n_matters = len(gold.get("actions", [])), len(gold.get("matters", []))
+    return {
+        "actions": (0, n_actions, 0, 0),
+        "matters": (0, n_matters, 0, 0),
+        "fields": dict.fromkeys(FIELDS, False),
+        "notes": [note],
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -187,8 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for gold_path in sorted(args.gold.glob("*.toml")):
         gold = tomllib.loads(gold_path.read_text(encoding="utf-8"))
         notes = args.seeds / gold["file"]
-        draft = read_minutes(notes)
-        result = score(draft, gold)
+        try:
+            result = score(read_minutes(notes), gold)
+        except ActionLedgerError as error:
+            # a reader error is a miss of the whole file, not the end of the run
+            result = missed(gold, f"  error: {type(error).__name__}: {error}")
         files += 1
         row = []
         for kind in ("actions", "matters"):

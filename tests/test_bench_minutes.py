@@ -169,3 +169,27 @@ def test_the_benchmark_scores_the_set(
     rows = [line.split(" | ")[0] for line in out.splitlines() if " | " in line]
     assert rows[1:-1] == [_gold(path)["file"] for path in sorted(directory.glob("*.toml"))]
     assert rows[-1] == "overall"
+
+
+def test_a_reader_error_counts_as_a_miss_of_the_whole_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file the reader cannot read (no meeting date) is reported and scored as all missed;
+    the run goes on to the next file."""
+    good = sorted(HELDOUT.glob("*.toml"))[0]
+    (tmp_path / "a_undated.txt").write_text("Some meeting\n\nNothing here.\n", encoding="utf-8")
+    gold_text = good.read_text(encoding="utf-8").replace(_gold(good)["file"], "a_undated.txt")
+    (tmp_path / "a_undated.toml").write_text(gold_text, encoding="utf-8")
+    (tmp_path / good.name).write_text(good.read_text(encoding="utf-8"), encoding="utf-8")
+    notes = HELDOUT / _gold(good)["file"]
+    (tmp_path / notes.name).write_bytes(notes.read_bytes())
+    assert _bench().main(["--seeds", str(tmp_path), "--gold", str(tmp_path), "-v"]) == 0
+    out = capsys.readouterr().out
+    n_actions = len(_gold(good).get("actions", []))
+    assert n_actions > 0
+    assert "a_undated.txt | 1.00 | 0.00 |" in out
+    assert "(wrong: date, time," in out
+    assert "error: ValidationError" in out
+    assert _gold(good)["file"] + " |" in out
+    summary = next(line for line in out.splitlines() if line.startswith("actions raised:"))
+    assert f"gold {2 * n_actions}," in summary

@@ -149,7 +149,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "2024-09-12",  # no year: 12 September is a Thursday in 2024, the year the notes name
             "Anyshire Governance Board",
             "2024-09-12T10:00",
-            None,
+            "Board Room, Headquarters",  # the unlabelled line after the date line
             "Sarah Jones",  # "(SJ) Chair – Police & Crime Commissioner"
             "Tom Brown, Secretary",  # "(minutes) – Secretary"
             ("PCC", "MG", "LW", None),  # SJ is "the PCC" in the text; the others go by initials
@@ -273,7 +273,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "word_table_actions_list.txt": {
         "meeting": (
             "2023-03-03",
-            "MONTHLY HOLDING TO ACCOUNT MEETING – MARCH 2023",
+            "Monthly Holding to Account Meeting – March 2023",  # capitals read in title case
             "2023-03-03T10:00",
             "Willison Room",
             "John Campion",
@@ -826,3 +826,732 @@ def test_item_number_alone_on_its_line() -> None:
         )
     ]
     assert _actions(draft) == [("The CEx to circulate the revised plan.", ("CEx",), "5", None)]
+
+
+# --- issue 14: the format, not three files ----------------------------------------------------
+
+
+def _draft(lines: list[str]) -> MinutesDraft:
+    return parse_minutes(lines, file="n.txt", sha256="0")
+
+
+_PEOPLE_HEAD = [
+    "Anyshire Policing Board",
+    "Date: Tuesday 5 March 2024, 10:00",
+    "Present:",
+    "Ann Lee, Police and Crime Commissioner (PCC)",
+    "Bob Khan, Chief Constable (CC)",
+    "Cara Wood, Deputy Chief Constable (DCC)",
+    "Dan Ross, Head of Estates (Head of Estates)",
+    "Eve Hart, Chief Executive (CEx)",
+    "",
+]
+
+
+def test_an_action_log_table_at_the_end_gives_the_actions_in_its_words() -> None:
+    """A pipe-separated log ("No | Minute | Action | Owner | Due") is the record of actions:
+    its minute column is the item, "CEx / DCC" two owners, its due cell the due; the body's
+    "(Action 1)" paragraph is not read a second time."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Custody",
+        "1.1 The CC agreed to review the custody staffing rota for the summer. (Action 1)",
+        "2. Finance",
+        "2.1 The CEx and the DCC are to agree the audit plan. (Action 2)",
+        "",
+        "ACTION LOG",
+        "No | Minute | Action | Owner | Due",
+        "1 | 1.1 | Review the custody staffing rota | CC | June 2024",
+        "2 | 2.1 | Agree the audit plan | CEx / DCC | 30/04/2024",
+        "",
+    ]
+    draft = _draft(lines)
+    assert _actions(draft) == [
+        ("Review the custody staffing rota", ("CC",), "1.1", "June 2024"),
+        ("Agree the audit plan", ("CEx", "DCC"), "2.1", "30/04/2024"),
+    ]
+    assert [a.source.line for a in draft.actions] == [17, 18]
+    assert all(a.confidence == 1.0 for a in draft.actions)
+
+
+def test_a_markdown_log_with_a_person_as_owner() -> None:
+    """A log with outer pipes, a "|---|" rule, "Owner(s)" and "Minute ref" headings; a person
+    named as owner is given their role, and the body's "ACTION 9:" is the log's action 9."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "2. Fleet",
+        "ACTION 9: Bob Khan to share the charging plan with the panel.",
+        "3. Finance",
+        "3.1 Ann Lee asked for a reserves forecast. (Action 10)",
+        "Action Log",
+        "| Ref | Minute ref | Action | Owner(s) | Target date |",
+        "|-----|-----|-----|-----|-----|",
+        "| 9 | 2 | Share the charging plan | CC | September 2024 |",
+        "| 10 | 3.1 | Provide a reserves forecast | Eve Hart | July 2024 |",
+    ]
+    assert _actions(_draft(lines)) == [
+        ("Share the charging plan", ("CC",), "2", "September 2024"),
+        ("Provide a reserves forecast", ("CEx",), "3.1", "July 2024"),
+    ]
+
+
+def test_a_tab_separated_log_finds_each_item_from_the_minutes_words() -> None:
+    """A "Ref Action Owner Deadline" log with no minute column: each action's item is the one
+    whose minutes share its words (a guess, so its confidence is lower); a post the attendance
+    gives as a role ("Head of Estates") and a Cyrillic code ("СС") are owners."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "Item 1 – Estates",
+        "• The PCC asked for the condition survey of the northern stations.",
+        "Item 2 – Road safety",
+        "• Agreed to publish the speed camera enforcement figures each quarter.",
+        "",
+        "Actions agreed",
+        "Ref\tAction\tOwner\tDeadline",
+        "7\tCondition survey of the northern stations\tHead of Estates\tMay meeting",
+        "8\tPublish speed camera enforcement figures quarterly\tСС and DCC\tApril 2024",
+        "",
+    ]
+    draft = _draft(lines)
+    assert _actions(draft) == [
+        ("Condition survey of the northern stations", ("Head of Estates",), "1", "May meeting"),
+        (
+            "Publish speed camera enforcement figures quarterly",
+            ("CC", "DCC"),
+            "2",
+            "April 2024",
+        ),
+    ]
+    assert all(LOW_CONFIDENCE <= a.confidence < 1.0 for a in draft.actions)
+
+
+def test_a_log_row_with_an_empty_last_cell_is_still_a_row() -> None:
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Finance",
+        "1.1 The CFO presented the outturn.",
+        "Ref\tMinute\tAction\tOwner\tDue",
+        "1\t1.1\tPublish the outturn\tCEx\t",
+        "2\t1.1\tBrief the panel\tCC\tMay",
+    ]
+    assert _actions(_draft(lines)) == [
+        ("Publish the outturn", ("CEx",), "1.1", None),
+        ("Brief the panel", ("CC",), "1.1", "May"),
+    ]
+
+
+def test_a_table_in_an_items_text_without_numbers_is_not_a_log() -> None:
+    """An "Action | Owner" table inside an item (no number or minute column) stays that
+    item's actions, read in place."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Finance",
+        "Action\tOwner\tDue",
+        "The CFO to circulate the reserves strategy\tCEx\tNext meeting",
+        "2. Any other business",
+    ]
+    assert _actions(_draft(lines)) == [
+        ("The CFO to circulate the reserves strategy", ("CEx",), "1", "Next meeting")
+    ]
+
+
+def test_a_referenced_action_with_an_owner_and_due_line() -> None:
+    """ "ACTION 2024/07: …" wrapped over lines, then "Owner: X    Due: Y": one action, its
+    owner and due from that line, the label and reference dropped from its text."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "3. Public contact",
+        "ACTION 2024/07: Bob Khan to share the winter plan for the contact centre, including",
+        "the web chat channel.",
+        "Owner: CC    Due: 16 May 2024",
+        "",
+        "ACTION 2024/08: Head of Estates to cost the lift repairs.",
+        "Owner: Head of Estates / CEx",
+    ]
+    assert _actions(_draft(lines)) == [
+        (
+            "Bob Khan to share the winter plan for the contact centre, including the web chat "
+            "channel.",
+            ("CC",),
+            "3",
+            "16 May 2024",
+        ),
+        ("Head of Estates to cost the lift repairs.", ("Head of Estates", "CEx"), "3", None),
+    ]
+
+
+def test_people_named_as_owners_take_their_roles_from_the_attendance() -> None:
+    """ "Ann Lee and Dan Ross to …": the owners are the roles the attendance gives them."""
+    lines = [*_PEOPLE_HEAD, "4. Budget", "ACTION: Ann Lee and Dan Ross to agree the estates plan."]
+    assert _draft(lines).actions[0].owners == ("PCC", "Head of Estates")
+
+
+def test_an_owner_in_square_brackets_ends_a_wrapped_action() -> None:
+    """ "… on the website. [Head of Estates]": a post (or posts) the attendance lists, in
+    brackets at the end, is the owner and leaves the text; other brackets stay text."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Estates",
+        "ACTION: The CEx and the estates team to publish the survey of",
+        "the stations on the website. [Head of Estates]",
+        "ACTION: Review the lift contract [CEx / Head of Estates]",
+        "ACTION: Review the boiler contract (subject to funding)",
+    ]
+    assert [(a.text, a.owners) for a in _draft(lines).actions] == [
+        ("The CEx and the estates team to publish the survey of the stations on the website.",
+         ("Head of Estates",)),
+        ("Review the lift contract", ("CEx", "Head of Estates")),
+        ("Review the boiler contract (subject to funding)", ()),
+    ]  # fmt: skip
+
+
+def test_numbered_actions_in_one_paragraph_are_split() -> None:
+    """ "Actions arising: 1: … 2: …" beside a "1.CEx 2.CC" owner cell: two actions, each
+    with its numbered owner; without an owner cell each takes the owner its words name."""
+    owned = [
+        *_PEOPLE_HEAD,
+        "2.1\tBudget",
+        "\tActions arising: 1: Options for the gap to be presented. 2: The CC to confirm "
+        "officer numbers.\t1.CEx 2.CC",
+    ]
+    assert [(a.text, a.owners) for a in _draft(owned).actions] == [
+        ("Options for the gap to be presented.", ("CEx",)),
+        ("The CC to confirm officer numbers.", ("CC",)),
+    ]
+    plain = [
+        *_PEOPLE_HEAD,
+        "2.1 Budget",
+        "Actions arising: 1: The CEx to present options. 2: The DCC to confirm numbers.",
+    ]
+    assert [(a.text, a.owners) for a in _draft(plain).actions] == [
+        ("The CEx to present options.", ("CEx",)),
+        ("The DCC to confirm numbers.", ("DCC",)),
+    ]
+
+
+def test_matters_arising_by_action_number_with_outcomes() -> None:
+    """Earlier actions under "Matters arising" by number, wrapped, each with its outcome:
+    complete, ongoing (carried forward), superseded by a numbered action raised later."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1  Matters arising",
+        "Action 1 – CC to set out the custody estate plan for the",
+        "northern stations.",
+        "Outcome: Complete. The plan was circulated.",
+        "",
+        "Action 2 – DCC to report on detentions under section 136 in",
+        "custody.",
+        "Outcome: Ongoing – carried forward to April.",
+        "",
+        "Action 3 – CEx to model the precept options.",
+        "Outcome: Closed – superseded by action 9.",
+        "",
+        "2  Budget",
+        "Action 9 – Ann Lee to prepare a savings plan for the May board.",
+    ]
+    draft = _draft(lines)
+    assert _matters(draft) == [
+        (
+            "CC to set out the custody estate plan for the northern stations.",
+            "Complete. The plan was circulated.",
+            "close-completed",
+            None,
+            "1",
+        ),
+        (
+            "DCC to report on detentions under section 136 in custody.",
+            "Ongoing – carried forward to April.",
+            "keep-open",
+            None,
+            "1",
+        ),
+        (
+            "CEx to model the precept options.",
+            "Closed – superseded by action 9.",
+            "close-superseded",
+            0,
+            "1",
+        ),
+    ]
+    assert _actions(draft) == [
+        ("Ann Lee to prepare a savings plan for the May board.", ("PCC",), "2", None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "outcome", "decision"),
+    [
+        (
+            "ACTION 2023/14 – CC to provide the survey results: completed, circulated in May.",
+            "CC to provide the survey results",
+            "Completed, circulated in May.",
+            "close-completed",
+        ),
+        (
+            "• Action 1 (DCC – hotspot patrol evaluation): complete, report received.",
+            "hotspot patrol evaluation",
+            "complete, report received.",
+            "close-completed",
+        ),
+        (
+            "• Action 2 (CEx – reserves strategy): ongoing – carried forward.",
+            "reserves strategy",
+            "ongoing – carried forward.",
+            "keep-open",
+        ),
+    ],
+)
+def test_a_matter_line_with_its_outcome_after_a_colon(
+    line: str, text: str, outcome: str, decision: str
+) -> None:
+    """A numbered earlier action with its outcome on the same line, after a colon."""
+    lines = [*_PEOPLE_HEAD, "1. Previous actions", line, "2. Finance", "Nothing to report."]
+    matter = _draft(lines).matters[0]
+    assert (matter.text, matter.outcome, matter.decision) == (text, outcome, decision)
+
+
+def test_a_bracketed_owner_beside_a_matter_number_is_its_owner() -> None:
+    lines = [*_PEOPLE_HEAD, "1. Matters arising", "• Action 1 (DCC – patrol review): complete."]
+    assert _draft(lines).matters[0].owners == ("DCC",)
+
+
+def test_a_numbered_paragraph_bringing_an_action_forward() -> None:
+    """ "2.2 Action 3 (ACC – topic): outcome" under "Minutes and matters arising": the topic is
+    the matter, the bracketed code its owner; "In progress" keeps it open."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "2. Minutes and matters arising",
+        "2.1 The minutes of the meeting held on 13 March 2024 were approved.",
+        "2.2 Action 3 (CC – hate crime reporting): The data was provided. Action closed.",
+        "2.3 Action 4 (CEx – victims' survey): In progress; to return in May.",
+        "3. Finance",
+    ]
+    assert [(m.text, m.owners, m.decision, m.item) for m in _draft(lines).matters] == [
+        ("hate crime reporting", ("CC",), "close-completed", "2.2"),
+        ("victims' survey", ("CEx",), "keep-open", "2.3"),
+    ]
+
+
+def test_matters_under_actions_from_the_last_meeting() -> None:
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Actions from the last meeting",
+        "Action 7 – CEx to report on the insurance renewal: complete.",
+        "Action 8 – CC to review the telematics data. Ongoing.",
+        "2. Fleet",
+    ]
+    assert [(m.text, m.decision) for m in _draft(lines).matters] == [
+        ("CEx to report on the insurance renewal", "close-completed"),
+        ("CC to review the telematics data.", "keep-open"),
+    ]
+
+
+def test_matters_told_in_running_prose() -> None:
+    """ "The action tracker was reviewed: action 22/47 (…) was reported as complete …": a
+    matter for each numbered action in the text, with a lower confidence."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "ABC 24/11   Notes of the previous meeting and action tracker",
+        "The notes were approved. The tracker was reviewed: action 24/02 (review of the",
+        "patrol model) was reported as complete. Action 24/05 (CC to report on licensing)",
+        "remains open.",
+        "ABC 24/12   Finance",
+        "ACTION: CEx to circulate the budget.",
+    ]
+    draft = _draft(lines)
+    assert [(m.text, m.decision, m.item) for m in draft.matters] == [
+        ("review of the patrol model", "close-completed", "ABC 24/11"),
+        ("CC to report on licensing", "keep-open", "ABC 24/11"),
+    ]
+    assert all(m.confidence < 1.0 for m in draft.matters)
+    assert _actions(draft) == [("CEx to circulate the budget.", ("CEx",), "ABC 24/12", None)]
+
+
+def test_the_approval_of_the_previous_minutes_is_not_a_matter() -> None:
+    lines = [
+        *_PEOPLE_HEAD,
+        "2. Minutes of the previous meeting and action log",
+        "2.1 The minutes of the meeting held on 10/02/2024 were agreed as a true record.",
+        "• Notes of 10/02/2024 agreed.",
+        "3. Finance",
+    ]
+    assert _draft(lines).matters == ()
+
+
+@pytest.mark.parametrize(
+    ("head", "chair", "minutes_by"),
+    [
+        (  # "Name – Capacity (CODE), Chair" under a bare heading, "(minutes)"
+            [
+                "Attendees",
+                "Ann Lee – Police and Crime Commissioner (PCC), Chair",
+                "Bob Khan – Chief Constable (CC)",
+                "Gil Fox – Governance Officer, OPCC (minutes)",
+            ],
+            "Ann Lee",
+            "Gil Fox, Governance Officer, OPCC",
+        ),
+        (  # "Name, Capacity (CODE) – Chair" under "Present:" and "Also present:", "(notes)"
+            [
+                "Board members present:",
+                "Ann Lee, Police and Crime Commissioner (PCC) – Chair",
+                "Bob Khan, Chief Constable (CC)",
+                "Also present:",
+                "Gil Fox, Governance Officer, OPCC (notes)",
+            ],
+            "Ann Lee",
+            "Gil Fox, Governance Officer, OPCC",
+        ),
+        (  # a "Name | Role" table with a header row and "(minute taker)"
+            [
+                "Attendees:",
+                "Name | Role",
+                "Ann Lee | Police and Crime Commissioner (PCC) – Chair",
+                "Bob Khan | Chief Constable (CC)",
+                "Gil Fox | Governance Officer, OPCC (minute taker)",
+            ],
+            "Ann Lee",
+            "Gil Fox, Governance Officer, OPCC",
+        ),
+        (  # space-aligned columns, "(CODE) (Chair)"
+            [
+                "Present",
+                "Ann Lee          Police and Crime Commissioner (PCC) (Chair)",
+                "Bob Khan         Chief Constable (CC)",
+                "Gil Fox          Governance Officer, OPCC (minutes)",
+            ],
+            "Ann Lee",
+            "Gil Fox, Governance Officer, OPCC",
+        ),
+        (  # the minute taker under their own label, not in the attendance
+            [
+                "Present:",
+                "Ann Lee, Police and Crime Commissioner (PCC) (Chair)",
+                "Bob Khan, Chief Constable (CC)",
+                "Gil Fox, Governance Officer, OPCC",
+                "Clerk: Gil Fox, OPCC",
+            ],
+            "Ann Lee",
+            "Gil Fox, OPCC",
+        ),
+    ],
+)
+def test_attendance_layouts_read_the_same_people(
+    head: list[str], chair: str, minutes_by: str
+) -> None:
+    """The same three people, however the clerk lays out the list: name, capacity without the
+    code or markers, the code as role; the chair and minute taker from their markers."""
+    lines = ["Anyshire Policing Board", "Date: Tuesday 5 March 2024, 10:00", *head, "1. Welcome"]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Ann Lee", "Police and Crime Commissioner", "PCC"),
+        ("Bob Khan", "Chief Constable", "CC"),
+        ("Gil Fox", "Governance Officer, OPCC", None),
+    ]
+    assert (meeting.chair, meeting.minutes_by) == (chair, minutes_by)
+
+
+_NAMES = st.sampled_from(["Ann Lee", "Bob Khan", "Cara Wood-Smith", "Dan O'Neill", "Eve Hart"])
+_CAPACITIES = st.sampled_from(
+    ["Chief Constable", "Deputy Chief Constable", "Chief Finance Officer, OPCC", "Head of Estates"]
+)
+_ROLE_CODES = st.sampled_from(["CC", "DCC", "CFO", "T/ACC", "HoE", "Ch Supt"])
+
+
+@given(
+    people=st.lists(st.tuples(_NAMES, _CAPACITIES, _ROLE_CODES), min_size=1, max_size=5),
+    layout=st.sampled_from(["{n} – {c} ({r})", "{n}, {c} ({r})", "{n} | {c} ({r})"]),
+    label=st.sampled_from(["Present:", "Attendees", "Attendance:", "Board members present:"]),
+    chair=st.integers(min_value=0, max_value=4),
+    marker=st.sampled_from([", Chair", " – Chair", " (Chair)"]),
+)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+def test_an_attendance_line_reads_back_as_written(
+    people: list[tuple[str, str, str]], layout: str, label: str, chair: int, marker: str
+) -> None:
+    """Law: whatever the layout and label, each "Name – Capacity (CODE)" line reads back as
+    (name, capacity, code), and the one marked as chair is the chair."""
+    chair %= len(people)
+    lines = ["Anyshire Policing Board", "Date: 5 March 2024", label]
+    for index, (name, capacity, code) in enumerate(people):
+        line = layout.format(n=name, c=capacity, r=code)
+        lines.append(line + (marker if index == chair else ""))
+    lines += ["", "1. Welcome"]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == people
+    assert meeting.chair == people[chair][0]
+
+
+def test_a_wrapped_bracket_in_an_attendance_list_is_joined() -> None:
+    """ "Tom Brody (Head / of Corporate Communications)": the bracket runs on to the next
+    line; the post in brackets is the role."""
+    lines = [
+        "Anyshire Policing Board",
+        "Date: 22/01/2024",
+        "Attendance: Ann Lee (PCC), Bob Khan (CC), Tom Brody (Head",
+        "of Corporate Communications)",
+        "",
+        "Apologies: Eve Hart (CEx)",
+        "",
+        "Notes: Jade Kemp, OPCC",
+        "",
+        "Item 1 – Welcome",
+    ]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Ann Lee", None, "PCC"),
+        ("Bob Khan", None, "CC"),
+        ("Tom Brody", None, "Head of Corporate Communications"),
+    ]
+    assert [(p.name, p.role) for p in meeting.apologies] == [("Eve Hart", "CEx")]
+    assert meeting.minutes_by == "Jade Kemp, OPCC"
+
+
+def test_a_one_line_apologies_field_ends_at_the_minutes_text() -> None:
+    """ "Apologies: X" then a coded minute heading and its text: the text is not people."""
+    lines = [
+        "Anyshire Policing Board",
+        "Date: 8 November 2022",
+        "Chaired by: Ann Lee, Police and Crime Commissioner",
+        "Apologies: Eve Hart, Chief Executive (CEx)",
+        "",
+        "ABC 22/51   Declarations of interest",
+        "None were declared on 11 October 2022.",
+    ]
+    meeting = _draft(lines).meeting
+    assert [p.name for p in meeting.apologies] == ["Eve Hart"]
+    assert meeting.chair == "Ann Lee"
+    assert meeting.held_at == "2022-11-08"
+
+
+def test_a_table_header_row_is_not_an_apology() -> None:
+    lines = [
+        "Board",
+        "Date: 4 December 2023",
+        "Apologies: Eve Hart (CEx)",
+        "No. Item",
+        "1. Welcome",
+    ]
+    assert [p.name for p in _draft(lines).meeting.apologies] == ["Eve Hart"]
+
+
+@pytest.mark.parametrize(
+    ("head", "held_at", "venue", "sure"),
+    [
+        (["Date: 22/01/2024      Time: 14:00 – 16:00      Venue: Microsoft Teams"],
+         "2024-01-22T14:00", "Microsoft Teams", True),
+        (["Wednesday 6th September 2023", "09:30 – 11:45", "Boardroom, Newtown"],
+         "2023-09-06T09:30", "Boardroom, Newtown", False),
+        (["Date: Thursday 19 October 2023", "Time: 2:00 pm – 4:15 pm", "Venue: Room 4"],
+         "2023-10-19T14:00", "Room 4", True),
+        (["Held on: 14/06/2023 at 10.30am", "Location: Room A"], "2023-06-14T10:30", "Room A",
+         True),
+        (["Date: 12 March 2024", "Start: 10:00", "Finish: 12:00"], "2024-03-12T10:00", None, True),
+        (["12 March 2024, 10:00-12:00"], "2024-03-12T10:00", None, True),
+        (["Date/Time: 12/03/2024 10:00"], "2024-03-12T10:00", None, True),
+        (["Date: 12 March 2024", "from 2pm to 4pm"], "2024-03-12T14:00", None, True),
+        (["10:00 – 12:00", "Date: 12 March 2024"], "2024-03-12T10:00", None, True),
+    ],
+)  # fmt: skip
+def test_date_time_and_venue_however_laid_out(
+    head: list[str], held_at: str, venue: str | None, sure: bool
+) -> None:
+    """The start of a time range; labels sharing a line; an unlabelled time and place on the
+    lines under an unlabelled date (the place a guess: lower confidence)."""
+    meeting = _draft(
+        ["Policing Board", *head, "", "Present:", "Ann Lee (PCC)", "1. Welcome"]
+    ).meeting
+    assert (meeting.held_at, meeting.venue) == (held_at, venue)
+    assert (meeting.confidence == 1.0) == sure
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("Minutes of the Police and Crime Commissioner's Accountability Meeting",
+         "Police and Crime Commissioner's Accountability Meeting"),
+        ("HOLDING TO ACCOUNT MEETING – MINUTES", "Holding to Account Meeting"),
+        ("Notes of the PCC / Chief Constable Performance Meeting",
+         "PCC / Chief Constable Performance Meeting"),
+        ("THEMATIC MEETING – ESTATES AND CUSTODY", "Thematic Meeting – Estates and Custody"),
+        ("AUDIT PANEL – NOTES OF MEETING", "Audit Panel"),
+        ("Assurance Meeting April 2018 – Meeting Notes", "Assurance Meeting April 2018"),
+    ],
+)  # fmt: skip
+def test_the_title_names_the_meeting_only(line: str, title: str) -> None:
+    """No "Minutes of the" / "– MINUTES" (they say what the document is); capitals in title
+    case."""
+    assert _draft([line, "Date: 5 March 2024", "1. Welcome"]).meeting.title == title
+
+
+def test_a_prefix_used_once_is_not_a_minute_numbering() -> None:
+    """ "PCC 2024/25 budget …" on a wrapped line is text: minute references ("ABC 24/11") are a
+    numbering the notes repeat."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Budget",
+        "The budget was discussed and the",
+        "PCC 2024/25 Budget was set.",
+        "ACTION: CFO to publish the budget.",
+    ]
+    assert _actions(_draft(lines)) == [("CFO to publish the budget.", ("CFO",), "1", None)]
+
+
+def test_a_long_attendance_line_of_names_stays_in_the_list() -> None:
+    lines = [
+        "Board",
+        "Date: 5 March 2024",
+        "Present:",
+        "Ann Lee (PCC), Bob Khan (CC), Cara Wood (DCC), Dan Ross (ACC), Eve Hart (CFO), Gil Fox",
+        "(CEx)",
+        "1. Welcome",
+    ]
+    attendance = _draft(lines).meeting.attendance
+    assert [(p.name, p.role) for p in attendance][-1] == ("Gil Fox", "CEx")
+    assert len(attendance) == 6
+
+
+def test_a_colon_in_a_matter_splits_off_only_a_status() -> None:
+    """ "…: completed" is an outcome; "report on: open data" is not a status."""
+    lines = [*_PEOPLE_HEAD, "2. Matters arising", "2.1 CC to report on: open data progress."]
+    matter = _draft(lines).matters[0]
+    assert (matter.text, matter.outcome) == ("CC to report on: open data progress.", "")
+
+
+def test_a_log_without_a_minute_column_takes_the_item_citing_its_number() -> None:
+    """ "(Action 4)" in an item's minutes: the log's action 4 was raised under that item (not
+    a guess from words, so full confidence)."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Finance",
+        "1.1 The CFO presented the outturn. The PCC asked for the overtime breakdown. (Action 4)",
+        "2. Estates",
+        "2.1 The estates plan was noted.",
+        "Action Log",
+        "No.\tAction\tOwner\tDue date",
+        "4\tBreakdown of overtime for the estates plan\tBob Khan\tSeptember meeting",
+    ]
+    action = _draft(lines).actions[0]
+    assert (action.item, action.owners, action.confidence) == ("1.1", ("CC",), 1.0)
+
+
+def test_a_table_of_earlier_actions_with_their_status_is_the_matters() -> None:
+    """Under "Matters arising", "Ref | Action | Owner | Status" with progress in the status
+    column: each row is a matter (its status the outcome), not an action raised; a bare
+    "Actions" heading over a numbered list gives the actions raised."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Matters arising",
+        "Ref | Action | Owner | Status",
+        "12 | DCC to review the licensing backlog | DCC | Complete",
+        "13 | CEx to report on capital slippage | CEx | Ongoing – to June board",
+        "",
+        "2. Road safety",
+        "The CC presented the report.",
+        "Actions",
+        "1. CC to provide speed enforcement data by area.",
+        "2. DCC and CEx to cost the road safety campaign.",
+    ]
+    draft = _draft(lines)
+    assert [(m.text, m.outcome, m.decision, m.item, m.owners) for m in draft.matters] == [
+        ("DCC to review the licensing backlog", "Complete", "close-completed", "1", ("DCC",)),
+        (
+            "CEx to report on capital slippage",
+            "Ongoing – to June board",
+            "keep-open",
+            "1",
+            ("CEx",),
+        ),
+    ]
+    assert _actions(draft) == [
+        ("CC to provide speed enforcement data by area.", ("CC",), "2", None),
+        ("DCC and CEx to cost the road safety campaign.", ("DCC", "CEx"), "2", None),
+    ]
+
+
+def test_a_log_whose_status_only_says_open_lists_actions_raised() -> None:
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Finance",
+        "1.1 The CFO presented the outturn.",
+        "Ref | Minute | Action | Owner | Status",
+        "1 | 1.1 | Publish the outturn | CEx | Open",
+    ]
+    draft = _draft(lines)
+    assert _actions(draft) == [("Publish the outturn", ("CEx",), "1.1", None)]
+    assert draft.matters == ()
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        "Action 1 (", "DCC – ", "): complete", "Ref | Action | Owner | Due", "| a | b |",
+        "|---|---|", "1 | 2.1 | x | CC | 1/1/2024", "Owner: CC    Due: now", "ACTION 2023/1:",
+        "Matters arising", "1.", "2.1", "ABC 1/2 Title", "Present:", "Apologies:", "(minutes)",
+        "Name | Role", "\t", " ", "Outcome: Closed – superseded by action 1", "Actions",
+        "action 1 (x) was complete.", "Actions arising: 1: a. 2: b.", "1.CFO 2.CC", "(Action 1)",
+        "09:30 – 10:00", "Status", "Ongoing", "[CC]", "Chair", "(", ")", ":", "–",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(st.lists(_FRAGMENTS, min_size=1, max_size=4).map("".join), max_size=15))
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+def test_layout_fragments_in_any_order_never_crash_the_reader(body: list[str]) -> None:
+    """Law: lines built from the layouts' pieces (log rows, matter labels, owner lines) in any
+    order give a draft or a typed error, never another exception."""
+    with contextlib.suppress(ActionLedgerError):
+        _draft(["Board", "Date: 1 March 2024", *body])
+
+
+@pytest.mark.parametrize(
+    ("line", "venue"),
+    [
+        ("Venue Meeting Room 1.38 Hindlip", "Meeting Room 1.38, Hindlip"),
+        ("Venue: Meeting Room 1.38 – Hindlip", "Meeting Room 1.38, Hindlip"),
+        ("Location: Room 4, Force Headquarters", "Room 4, Force Headquarters"),
+        ("Venue: Committee Room A, Kingsmead", "Committee Room A, Kingsmead"),
+        ("Venue: Room 12 (virtual link available)", "Room 12 (virtual link available)"),
+    ],
+)
+def test_a_venue_reads_as_an_address(line: str, venue: str) -> None:
+    """The building after a room number is set off by a comma, as a dash is."""
+    assert _draft(["Board", "Date: 5 March 2024", line, "1. Welcome"]).meeting.venue == venue
+
+
+def test_a_semicolon_list_with_codes_as_capacities() -> None:
+    """ "Present: Ann Lee, PCC (Chair); Bob Khan, Chief Constable; …": one person per
+    semicolon; a code given as the capacity is the role; an office ("OPCC") stays a capacity."""
+    lines = [
+        "Executive Board",
+        "Date: Monday 3 June 2024, 9.30am",
+        "Present: Ann Lee, PCC (Chair); Bob Khan, Chief Constable; Cara Wood, DCC",
+        "In attendance: Eve Hart, OPCC (minutes)",
+        "1. Welcome",
+    ]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Ann Lee", None, "PCC"),
+        ("Bob Khan", "Chief Constable", None),
+        ("Cara Wood", None, "DCC"),
+        ("Eve Hart", "OPCC", None),
+    ]
+    assert (meeting.chair, meeting.minutes_by) == ("Ann Lee", "Eve Hart, OPCC")
+
+
+def test_action_points_and_their_short_forms() -> None:
+    """ "Action point 4 – … – complete." under the matters; "AP2 –" as an action label."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Matters arising",
+        "1.1 Action point 4 – DCC to review the custody rota – complete.",
+        "2. Performance",
+        "2.2 AP2 – CEx to confirm the overtime budget by the end of June.",
+    ]
+    draft = _draft(lines)
+    assert [(m.text, m.decision) for m in draft.matters] == [
+        ("DCC to review the custody rota", "close-completed")
+    ]
+    assert _actions(draft) == [
+        ("CEx to confirm the overtime budget by the end of June.", ("CEx",), "2.2",
+         "by the end of June"),
+    ]  # fmt: skip

@@ -7,6 +7,12 @@ right-hand (tab-separated) column, in brackets or after ``Owner:``, and a sectio
 matters / matters arising. Page furniture ("Page 2 of 5") is dropped, wrapped lines are joined,
 and look-alike letters in role codes (Cyrillic "СС") are read as Latin. Where the reader had to
 guess, the proposal's confidence is lowered (below :data:`LOW_CONFIDENCE` it is flagged).
+
+Each rule is one of the format, not of a file: attendance in any of the clerks' layouts
+("Name – Capacity (CODE), Chair", ``Name | Role`` tables, aligned columns), action logs as
+pipe or tab tables at the end, numbered actions ("ACTION 2023/16:") with "Owner: … Due: …"
+lines, people named as owners by the roles the attendance gives them, and earlier actions
+brought forward by number, in tables with a status column, or in running prose.
 """
 
 from __future__ import annotations
@@ -61,31 +67,56 @@ _TIME = re.compile(
 _FURNITURE = re.compile(r"^\s*(?:-\s*)?page\s+\d+\s*(?:(?:of|or|/)\s*\d+)?\s*(?:-\s*)?$", re.I)
 _TAGS = re.compile(r"</?[a-z]{1,6}>", re.I)
 _LABEL = re.compile(
-    r"^[-•*·]?\s*(?P<label>date of (?:the )?meeting|meeting date|date(?: and time)?|"
-    r"(?:start\s+)?time|chair(?:ed by)?|minutes(?: by| taken by)?|"
-    r"minute[- ]taker|notes(?: taken)? by|venue|location|present|attendance|attendees|"
-    r"in attendance|apologies(?: received)?|meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
+    r"^[-•*·]?\s*(?P<label>date of (?:the )?meeting|meeting date|date(?: and time|\s*/\s*time)?|"
+    r"(?:start\s+)?time|start|chair(?:ed by)?|minutes(?: by| taken by)?|held on|"
+    r"minute[- ]taker|notes(?: taken)?(?: by)?|clerk|secretary|venue|location|present|"
+    r"attendance|attendees|"
+    r"in attendance|(?:board\s+)?members\s+present|also\s+present|apologies(?: received)?|"
+    r"meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
     re.I,
 )
 _PEOPLE = ("attendance", "apologies")
-_NO_COLON_OK = {"venue", "chair", "date", "apologies", "attendance", "present"}
+_NO_COLON_OK = {"venue", "chair", "date", "apologies", "attendance", "present", "attendees"}
 _HEADING = re.compile(r"^(?P<number>\d{1,2}(?:\.\d{1,2})*)(?P<dot>[.)])?(?:\s+|$)(?P<rest>.*)$")
 _MATTERS = re.compile(
     r"outstanding\s+(?:matters|actions)|matters\s+arising|brought\s+forward|previous\s+actions|"
-    r"actions?\s+(?:log|update)s?\b|review\s+of\s+actions",
+    r"actions?\s+(?:log|update|tracker)s?\b|review\s+of\s+actions|"
+    r"previous\s+(?:notes|minutes)\s+and\s+actions|"
+    r"actions\s+(?:from|of)\s+(?:the\s+)?(?:last|previous)\s+meeting",
     re.I,
 )
 _ACTION_LABEL = re.compile(
-    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|"
+    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|ap(?=\s*\d)|"
     r"(?:(?:a?c)?t)?ions?\s+arising)"  # "ions arising:" is "Actions arising:" cut by a column
-    r"\s*(?:\d+)?\s*(?:\((?P<owner>[^()]{1,30})\))?\s*[:\-–—]\s*(?P<rest>.*)$",
+    r"\s*(?P<ref>\d+(?:[/.]\d+)*)?\s*(?:\((?P<owner>[^()]{1,30})\))?\s*[:\-–—]\s*(?P<rest>.*)$",
     re.I,
 )
+# an earlier action brought forward by its number: "Action 1 – CC to …", "ACTION 2023/14 – …:
+# completed", "• Action 1 (DCC – topic): complete"
+_MATTER_REF = re.compile(
+    r"^(?:[-•*·]\s*)?(?:action(?:\s+point)?\s+(?:no\.?\s*)?|ap\s*)(?P<ref>\d+(?:[/.]\d+)*)\s*"
+    r"(?:\((?P<topic>[^()]{1,150})\))?\s*[:–—-]\s*(?P<rest>.*)$",
+    re.I,
+)
+# the same in running prose: "action 22/47 (review of the model) was reported as complete."
+_PROSE_REF = re.compile(
+    r"\baction\s+(?P<ref>\d+(?:[/.]\d+)*)\s*\((?P<topic>[^()]{3,200})\)\s*(?P<rest>[^.]*\.?)",
+    re.I,
+)
+_OUTCOME_LABEL = re.compile(r"^(?:outcome|update|status|progress|response)\s*:\s*", re.I)
+_STATUS_SPLIT = re.compile(
+    r"^(?P<text>.*?\S)\s*(?:[:;]|\s[–—-])\s*(?P<outcome>(?:(?:complete|completed|closed|ongoing|open|"
+    r"discharged|superseded)(?=\s*(?:[.,;–—-]|$))|remains\s+open|carried\s+forward)(?:.*))$",
+    re.I | re.S,
+)
+_PREVIOUS_MINUTES = re.compile(r"^(?:the\s+)?(?:minutes|notes)\s+(?:of|from)\b", re.I)
 _BULLET = re.compile(r"^(?:[-•*·–]|\(?\d{1,2}[.):]|\(?[a-z][.)])\s+")
 _ENUMERATOR = re.compile(r"^(?:[-•*·–]\s*|\(?\d{1,2}\s*[.):]\s*|\(?[a-z][.)]\s+)")
 _ACTIONISH = re.compile(r"\b(?:to|will|should|must|agreed|shall)\b", re.I)
 _NONE = re.compile(r"^(?:none|nil|n/a|there were none|no matters)\b\.?", re.I)
 _CLOSED = re.compile(
+    r"(?:(?:^|[.;:]\s+)(?:complete|completed|closed)\b|"
+    r"\b(?:reported|confirmed|noted|marked|agreed)\s+as\s+(?:complete|completed|closed)\b)|"
     r"\b(?:(?:can|could|to)\s+be\s+closed|agreed\s+(?:as\s+)?(?:complete|completed|closed)|"
     r"(?:is|was|now|been)\s+(?:complete|completed|closed|discharged)|discharged|"
     r"action\s+(?:complete|completed|closed)|^(?:complete|completed|closed)\b|"
@@ -94,10 +125,17 @@ _CLOSED = re.compile(
     re.I,
 )
 _OPEN = re.compile(
-    r"\b(?:remain(?:s)?\s+open|keep\s+open|not\s+(?:yet\s+)?(?:complete|closed))", re.I
+    r"\b(?:remain(?:s)?\s+open|keep\s+open|not\s+(?:yet\s+)?(?:complete|closed)|"
+    r"^ongoing|carried\s+forward|^in\s+progress)",
+    re.I,
 )
 _DUE_FIELD = re.compile(
     r"[\s;,.(–-]*\b(?:due|deadline|by when|target date)\s*:\s*(?P<due>[^)]+?)\)?\s*$", re.I
+)
+_OWNER_LINE = re.compile(
+    r"^(?:owners?|lead|responsible)\s*:\s*(?P<owners>.+?)"
+    r"(?:\s*[;,]?\s+(?:due|deadline|by when|target date)\s*:\s*(?P<due>.+))?$",
+    re.I,
 )
 _OWNER_FIELD = re.compile(
     r"[\s;,.(–-]*\b(?:owners?|lead|responsible)\s*:\s*(?P<owners>[^);]+?)\)?\s*[.;]?\s*$", re.I
@@ -134,8 +172,13 @@ _REFERENCE = re.compile(
     r"^(?:ref(?:erence)?|agenda\s+item|item)\.?\s*(?:no\.?\s*)?(\d[\w/.-]*)\s*[:.–—-]?\s*(.*)$",
     re.I,
 )
+_CODED_REFERENCE = re.compile(
+    r"^((?!ACTION\b|REF\b|ITEM\b)[A-Z]{2,6}\s+\d{1,4}/\d{1,4})\s+([A-Z][^.]*)$"
+)
 _TITLED = r"\b(?:meeting|board|panel|committee|forum|notes|minutes)\b"
-_TITLE_TAIL = re.compile(r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)\s*$", re.I)
+_TITLE_TAIL = re.compile(
+    r"\s*[–—-]?\s*(?:meeting\s+)?(?:notes|minutes)(?:\s+of\s+(?:the\s+)?meeting)?\s*$", re.I
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _CAPACITY_WORDS = {
     "police", "deputy", "chief", "assistant", "director", "senior", "head", "policy",
@@ -200,6 +243,8 @@ class _Action:
     due: str | None = None
     numbered_owners: bool = False
     matter: int | None = None
+    ref: str | None = None  # the number the notes give it ("Action 5", "ACTION 2023/16")
+    item_guessed: bool = False  # the item found from the words of the minutes
 
 
 @attrs.define(eq=False)
@@ -209,6 +254,8 @@ class _Matter:
     item: str | None
     outcome: list[str] = attrs.Factory(list)
     bullet: str = ""  # the kind of enumerator that started it ("a)", "1.", "-"), if any
+    owners: list[str] = attrs.Factory(list)  # named beside its number ("Action 1 (DCC – …)")
+    in_prose: bool = False  # found in running text rather than listed
 
 
 def parse_minutes(
@@ -233,12 +280,24 @@ def parse_minutes(
     Raises:
         ValidationError: the notes give no meeting date (or an impossible one).
     """
-    rows = _rows(lines)
+    numbered = [
+        line if isinstance(line, NotesLine) else NotesLine(text=str(line), line=index)
+        for index, line in enumerate(lines, start=1)
+    ]
+    numbered, log = _action_log(numbered)
+    rows = _rows(numbered)
     header_end = _mark_headings(rows)
     known = _Known()
     meeting = _meeting(rows[:header_end], rows, file, known, meeting_id)
+    known.people = {p.name: p.role for p in (*meeting.attendance, *meeting.apologies) if p.role}
     raw_actions, matters = _body(rows[header_end:], known)
     actions = [a for action in raw_actions for a in _split_numbered(action)]
+    reviewed = [entry for entry in log if entry.status is not None]
+    log = [entry for entry in log if entry.status is None]
+    if reviewed:  # a table of earlier actions with their status: matters brought forward
+        matters = [*matters, *_reviewed_matters(reviewed, rows)]  # actions index the first
+    if log:
+        actions = _merge_log(log, actions, rows[header_end:], known)
     return MinutesDraft(
         file=file,
         sha256=sha256,
@@ -265,6 +324,7 @@ def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
             raw, number, page = line.text, line.line, line.page
         else:
             raw, number, page = str(line), index, None
+        raw = re.sub(r"(?<=\S) {4,}(?=\S)", "\t", raw)  # columns aligned with spaces
         raw = _clean(raw)
         if _FURNITURE.match(raw.replace("\t", " ")):
             continue
@@ -324,8 +384,8 @@ def _mark_headings(rows: list[_Row]) -> int:
                 continue
         else:
             continue
-        if int(number.split(".")[0]) > 30:
-            continue
+        if int(number.split(".")[0]) > 30 or _DAY_MONTH.match(row.text.replace("\t", " ")):
+            continue  # "12 March 2024, 10:00" is a date, not item 12
         candidates.append((index, number, rest))
     # Agenda numbers never go backwards: "1. Demand" under item 2.1 is a sub-heading, and so is
     # "3. Visibility" when a later "2.2" follows. Numbers quoted under the outstanding matters
@@ -353,16 +413,237 @@ def _mark_headings(rows: list[_Row]) -> int:
         reference = _REFERENCE.match(row.text.replace("\t", " "))
         if reference and row.heading is None:
             row.heading, row.heading_text = reference[1], reference[2]
+    # "SPCB 22/53  Neighbourhood policing": minutes numbered with the body's prefix; a prefix
+    # used once ("PCC 2024/25 budget …" wrapped) is text, not a numbering
+    coded = [(row, _CODED_REFERENCE.match(row.text.replace("\t", " "))) for row in rows]
+    prefixes = [match[1].split()[0] for _, match in coded if match]
+    for row, match in coded:
+        if match and row.heading is None and prefixes.count(match[1].split()[0]) >= 2:
+            row.heading, row.heading_text = match[1], match[2]
     header_end = len(rows)
     for index, row in enumerate(rows):
         if (
             row.heading is not None
-            or re.match(r"^(?:no\.?|item)\s*\t", row.text, re.I)
+            or re.match(r"^(?:no\.?|item)\s*\t|^(?:no\.?|ref\.?)\s+item\b", row.text, re.I)
             or _ACTION_LABEL.match(row.text.replace("\t", " ").strip())
         ):
             header_end = index
             break
     return header_end
+
+
+# --- action logs --------------------------------------------------------------------------
+
+_LOG_TEXT = {"action", "actions", "action agreed", "agreed action", "description"}
+_LOG_REF = {"action no", "no", "ref", "ref no", "action ref", "#", "action number", "number"}
+_LOG_ITEM = {"minute", "minute no", "minute ref", "item", "item no", "agenda item", "min", "para"}
+_LOG_OWNER = {"owner", "owners", "lead", "by whom", "responsible", "action owner", "who"}
+_LOG_DUE = {"due", "due date", "deadline", "by when", "target date", "date due", "when"}
+_LOG_OTHER = {"status", "update", "progress", "comments"}
+
+
+@attrs.define
+class _LogEntry:
+    line: NotesLine
+    text: str
+    ref: str | None
+    item: str | None
+    owners: str
+    due: str | None
+    status: str | None = None  # an earlier action's progress ("Complete", "Ongoing – …")
+
+
+def _log_cells(text: str) -> tuple[str, list[str]]:
+    """A line's cells, split on pipes ("a | b | c") or tabs, and the separator used."""
+    text = _clean(text).strip()
+    if text.count("|") >= 2:
+        return "|", [c.strip() for c in text.strip("|").split("|")]
+    return "\t", [c.strip() for c in text.split("\t")]
+
+
+def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry]]:
+    """An action log laid out as a table ("Action No | Minute | Action | Owner | Due", or
+    tab-separated "Ref  Action  Owner  Deadline"; a numbered or minute column tells it from an
+    item's own action table): its rows as entries, and the lines with the table blanked out
+    (its rows are not minutes text)."""
+    entries: list[_LogEntry] = []
+    out = list(lines)
+    index = 0
+    while index < len(lines):
+        separator, cells = _log_cells(lines[index].text)
+        names = [re.sub(r"\(s\)|[:.]", "", c.lower()).strip() for c in cells]  # "Owner(s)"
+        columns = _LOG_TEXT | _LOG_REF | _LOG_ITEM | _LOG_OWNER | _LOG_DUE | _LOG_OTHER
+        if not (
+            len(cells) >= 3
+            and all(n in columns for n in names)
+            and any(n in _LOG_TEXT for n in names)
+            and any(n in _LOG_OWNER for n in names)
+            # a log numbers its actions or cites their minutes; a table without either, in
+            # an item's text, is that item's actions (read with the body)
+            and any(n in _LOG_REF | _LOG_ITEM for n in names)
+        ):
+            index += 1
+            continue
+
+        def column(kinds: set[str], names: list[str] = names) -> int | None:
+            return next((i for i, n in enumerate(names) if n in kinds), None)
+
+        text_at = next(i for i, n in enumerate(names) if n in _LOG_TEXT)
+        owner_at = next(i for i, n in enumerate(names) if n in _LOG_OWNER)
+        ref_at, item_at, due_at = column(_LOG_REF), column(_LOG_ITEM), column(_LOG_DUE)
+        status_at = column(_LOG_OTHER)
+        start = len(entries)
+        out[index] = attrs.evolve(lines[index], text="")
+        index += 1
+        while index < len(lines):
+            line = lines[index]
+            if not line.text.strip() or _FURNITURE.match(line.text.replace("\t", " ")):
+                if line.text.strip():
+                    index += 1
+                    continue
+                break
+            row_separator, row = _log_cells(line.text)
+            if len(cells) - 1 <= len(row) < len(cells) and row[-1] and text_at < len(row) - 1:
+                row.append("")  # an empty last cell ("no due date") the line does not show
+            if row_separator != separator or len(row) != len(cells):
+                break
+            if all(re.fullmatch(r":?-{2,}:?", cell) for cell in row):  # "|---|---|"
+                out[index] = attrs.evolve(line, text="")
+                index += 1
+                continue
+            entries.append(
+                _LogEntry(
+                    line=line,
+                    text=row[text_at],
+                    ref=row[ref_at] or None if ref_at is not None else None,
+                    item=row[item_at] or None if item_at is not None else None,
+                    owners=row[owner_at],
+                    due=row[due_at] or None if due_at is not None else None,
+                )
+            )
+            if status_at is not None:
+                entries[-1].status = row[status_at]
+            out[index] = attrs.evolve(line, text="")
+            index += 1
+        # a status column reporting progress ("Complete", "Ongoing") reviews earlier actions;
+        # one saying "Open" / "New" of every row lists the actions raised
+        table = entries[start:]
+        if not any(
+            e.status and (_CLOSED.search(e.status) or _OPEN.search(e.status)) for e in table
+        ):
+            for entry in table:
+                entry.status = None
+    return out, entries
+
+
+def _reviewed_matters(entries: list[_LogEntry], rows: list[_Row]) -> list[_Matter]:
+    """The rows of a table reviewing earlier actions, as matters with their status as the
+    outcome, under the item the table is in."""
+    matters: list[_Matter] = []
+    for entry in entries:
+        item = None
+        for row in rows:
+            if row.number > entry.line.line:
+                break
+            if row.heading is not None:
+                item = row.heading
+        row = _Row(entry.line.line, entry.line.page, entry.text, [entry.text])
+        matter = _Matter(entry.text, row, item, outcome=[entry.status or ""])
+        found = _owner_list(entry.owners)
+        matter.owners = found or []
+        matters.append(matter)
+    return matters
+
+
+_STOP = {
+    "the", "and", "for", "with", "that", "this", "from", "have", "been", "were", "was",
+    "will", "would", "their", "them", "they", "into", "onto", "about", "which", "also",
+}  # fmt: skip
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 and w not in _STOP}
+
+
+def _merge_log(
+    log: list[_LogEntry], body: list[_Action], rows: list[_Row], known: _Known
+) -> list[_Action]:
+    """The log's entries as the actions raised, each with the item under which the minutes
+    raised it; a body action the log repeats is dropped (the log's words are kept)."""
+    windows: list[tuple[str | None, set[str]]] = []  # (item, words) of each three-line run
+    item: str | None = None
+    texts: list[tuple[str | None, str]] = []
+    cited: dict[str, str | None] = {}  # "(Action 3)" in the minutes: the item that raised it
+    for row in rows:
+        if row.heading is not None:
+            item = row.heading
+        if row.text.strip():
+            texts.append((item, row.text))
+        for ref in re.findall(r"\(\s*action\s+(?:no\.?\s*)?(\d+(?:[/.]\d+)*)\s*\)", row.text, re.I):
+            cited.setdefault(ref, item)
+    for at, (item, _) in enumerate(texts):
+        run = " ".join(t for i, t in texts[at : at + 3] if i == item)
+        windows.append((item, _words(run)))
+    actions: list[_Action] = []
+    for entry in log:
+        row = _Row(entry.line.line, entry.line.page, entry.text, [entry.text])
+        owners, sure = _log_owners(entry.owners, known)
+        action = _Action(text=entry.text, row=row, item=entry.item, owners=owners)
+        action.owner_how = "column" if sure else "mention"
+        action.due = entry.due
+        action.ref = entry.ref
+        if action.item is None:
+            same = [a for a in body if entry.ref and a.ref == entry.ref]
+            if same:
+                action.item = same[0].item
+            elif entry.ref and entry.ref in cited:
+                action.item = cited[entry.ref]
+            else:  # the item whose minutes share the most words with the entry
+                wanted = _words(entry.text)
+                best = max(windows, key=lambda w: len(wanted & w[1]), default=(None, set()))
+                if wanted and len(wanted & best[1]) >= max(2, len(wanted) // 2):
+                    action.item, action.item_guessed = best[0], True
+        actions.append(action)
+    for action in body:
+        words = _words(action.text)
+        repeated = any(
+            (entry.ref and action.ref == entry.ref)
+            or len(words & _words(entry.text)) >= 0.6 * min(len(words), len(_words(entry.text)))
+            for entry in log
+        )
+        if not repeated:
+            actions.append(action)
+    return sorted(actions, key=lambda a: a.row.number)
+
+
+def _posts(cell: str, known: _Known) -> list[str] | None:
+    """Owners in brackets that name posts or people the attendance lists ("[Head of Finance]",
+    "[CEx / Head of Estates]"), or ``None`` when any part is not one."""
+    owners, sure = _log_owners(cell, known)
+    return owners if sure and owners else None
+
+
+def _log_owners(cell: str, known: _Known) -> tuple[list[str], bool]:
+    """An owner cell's owners ("CEx / DCC", "DCC and Head of Corporate Communications",
+    "Sarah Okafor"): role codes, the posts the attendance gives as roles, and the roles of
+    people named; whether every part was recognised."""
+    owners: list[str] = []
+    sure = True
+    for part in re.split(r"\s+/\s+|\s*[,;&]\s*|\s+and\s+", normalise_code(cell)):
+        part = part.strip(" .")
+        if not part:
+            continue
+        code = _owner_list(part)
+        if part in known.people:  # a person named: the role the attendance gives them
+            owners.append(known.people[part])
+        elif code is not None:
+            owners.extend(code)
+        elif any(part.lower() == c.lower() for c in known.codes):
+            owners.append(known.canonical(part))
+        else:
+            owners.append(part)
+            sure = False
+    return owners, sure
 
 
 # --- role codes --------------------------------------------------------------------------
@@ -371,6 +652,7 @@ def _mark_headings(rows: list[_Row]) -> int:
 @attrs.define
 class _Known:
     codes: list[str] = attrs.Factory(lambda: list(_COMMON_CODES))
+    people: dict[str, str] = attrs.Factory(dict)  # name → role, from the attendance
 
     def add(self, code: str) -> None:
         if code not in self.codes:
@@ -388,8 +670,11 @@ class _Known:
         return found
 
     def subject(self, text: str) -> list[str]:
-        """Owners named as the sentence's subject: "The DCC to review…", "PCC and CC to…"."""
+        """Owners named as the sentence's subject: "The DCC to review…", "PCC and CC to…";
+        people the attendance lists ("Sarah Okafor and Neil Burrows to…") by their roles."""
         text = normalise_code(text)
+        for name in sorted(self.people, key=len, reverse=True):
+            text = re.sub(rf"^((?:.*?\s)?){re.escape(name)}\b", rf"\g<1>{self.people[name]}", text)
         codes = "|".join(re.escape(c) for c in sorted(self.codes, key=len, reverse=True))
         match = re.match(
             rf"^(?:the\s+)?((?:{codes})(?:(?:\s*(?:,|&|and)\s*|\s+/\s+)(?:the\s+)?(?:{codes}))*)(?:'s)?"
@@ -461,11 +746,26 @@ def _meeting(
         tuple[str, _Row]
     ] = []  # lines before the first field: the title, perhaps a letterhead
     block: str | None = None
+    after_date = False  # the lines just after an unlabelled date line: its time, its venue
+    guessed: set[str] = set()  # fields read from unlabelled lines
     for row in header:
         if not row.cells:
+            after_date = False
             continue
         text = " ".join(row.cells)
-        if re.match(r"^name\s*:?\s*(?:\t|\s)+capacity\s*:?$", text, re.I):
+        if re.match(r"^name\s*:?\s*(?:\t|\s|\|)+(?:capacity|role|post|position)\s*:?$", text, re.I):
+            continue
+        # "Date: 22/01/2024      Time: 14:00      Venue: Teams": several fields on one line
+        segments = re.split(
+            r"\s+(?=(?:(?:start\s+)?time|venue|location|chair)\s*:)", text, flags=re.I
+        )
+        if len(segments) > 1 and all(_labels(segment) for segment in segments):
+            for segment in segments:
+                for label, rest in _labels(segment):
+                    key = _field_key(label)
+                    if key not in people and key not in fields and rest:
+                        fields[key] = (rest, row)
+            block = None
             continue
         for label, rest in _labels(text):
             key = _field_key(label)
@@ -479,19 +779,28 @@ def _meeting(
                     fields[key] = (rest, row)
             break
         else:
+            if block is not None and not _is_person_line(text):
+                block = None  # minutes text after a one-line list, not people
             if block is not None:
-                people[block].append((text, row))
+                people[block].append(("\t".join(row.cells), row))  # name and capacity columns
+            elif "time" not in fields and _is_time_only(text):
+                fields["time"] = (text, row)  # "09:30 – 11:45" on its own line
             elif not fields and (not _DAY_MONTH.search(text) or re.search(_TITLED, text, re.I)):
                 titles.append((text, row))
             elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
                 fields["date"] = (text, row)
+                after_date = True
+            elif after_date and "venue" not in fields and not _TIME.search(text):
+                fields["venue"] = (text, row)  # the place on the line after the date
+                guessed.add("venue")
     title = next((t for t in titles if re.search(_TITLED, t[0], re.I)), None)
     title = title or (titles[0] if titles else None)
     body_text = "\n".join(r.text for r in rows[len(header) :])
-    attendance = _attendees(people["attendance"], body_text, known)
-    apologies = _attendees(people["apologies"], body_text, known)
-    confidence = 1.0
-    title_text = _TITLE_TAIL.sub("", title[0]).strip(" –—-") if title else ""
+    marked: dict[str, list[set[str]]] = {"attendance": [], "apologies": []}
+    attendance = _attendees(people["attendance"], body_text, known, marked["attendance"])
+    apologies = _attendees(people["apologies"], body_text, known, marked["apologies"])
+    confidence = 1.0 if not guessed else 0.8
+    title_text = _title(title[0]) if title else ""
     if "date" in fields:
         when_text, when_row = fields["date"]
     else:
@@ -527,11 +836,13 @@ def _meeting(
         title_text = f"Meeting {date.isoformat()}"
         confidence = min(confidence, 0.6)
     minutes_by = fields.get("minutes", (None, None))[0]
-    for text, _row in people["attendance"]:
-        taker = re.match(r"^(.+?)\s*\(minutes\)\s*[–—-]?\s*(.*)$", text, re.I)
-        if taker and minutes_by is None:
-            minutes_by = ", ".join(p for p in (taker[1].strip(), taker[2].strip()) if p)
-    chair = _without_role(fields.get("chair", (None, None))[0])
+    for person, marks in zip(attendance, marked["attendance"], strict=True):
+        if "minutes" in marks and minutes_by is None:
+            minutes_by = ", ".join(p for p in (person.name, person.capacity) if p)
+    chair = _chair_name(fields.get("chair", (None, None))[0])
+    for person, marks in zip(attendance, marked["attendance"], strict=True):
+        if "chair" in marks and chair is None:
+            chair = person.name
     for index, person in enumerate(attendance):
         said = re.match(r"(?i)chair\b\s*[–—,-]?\s*", person.capacity or "")
         if chair is None and said:
@@ -546,6 +857,8 @@ def _meeting(
             minutes_by, venue = split
     if venue:
         venue = re.sub(r"\s+[–—-]\s+", ", ", venue).strip(" ,")
+        # "Meeting Room 1.38 Hindlip": the building after the room's number, as in an address
+        venue = re.sub(r"\b((?i:room)\s+\d[\d.]*[A-Za-z]?)\s+(?=[A-Z])", r"\1, ", venue)
     kind = fields.get("type", (None, None))[0]
     if kind is None and any(
         r.heading is not None and "holding to account" in r.heading_text.lower() for r in rows
@@ -563,6 +876,53 @@ def _meeting(
         minutes_by=minutes_by or None,
         attendance=tuple(attendance),
         apologies=tuple(apologies),
+    )
+
+
+def _title(text: str) -> str:
+    """The meeting's name: without "Minutes of the" / "– Meeting Notes" (words that only say
+    what the document is), and in title case when printed in capitals."""
+    text = _TITLE_TAIL.sub("", text).strip(" –—-")
+    text = re.sub(
+        r"^(?:minutes|notes)\s+of\s+(?:the\s+)?(?:meeting\s+of\s+(?:the\s+)?)?",
+        "",
+        text,
+        flags=re.I,
+    )
+    if text.upper() == text and any(ch.isalpha() for ch in text):
+        small = {"and", "of", "the", "to", "for", "in", "on", "at", "a", "an", "by", "with"}
+        words = text.lower().split(" ")
+        text = " ".join(
+            w if (i and w in small) else w[:1].upper() + w[1:] for i, w in enumerate(words)
+        )
+    return text.strip()
+
+
+def _chair_name(text: str | None) -> str | None:
+    """ "Andrew Kilbride, Police and Crime Commissioner (PCC)" → "Andrew Kilbride"."""
+    text = _without_role(text)
+    if text is None:
+        return None
+    return re.split(r"\s*(?:,|\s[–—-]\s|\t|\s\|\s)\s*", text, maxsplit=1)[0].strip() or None
+
+
+def _is_time_only(text: str) -> bool:
+    """Whether a line holds only a time or a time range ("09:30 – 11:45", "from 2pm to 4pm")."""
+    if not _TIME.search(text):
+        return False
+    rest = re.sub(r"\b(?:from|to|until|till|start|finish)\b", "", _TIME.sub("", text), flags=re.I)
+    return not re.sub(r"[\s–—\-,:()]", "", rest)
+
+
+def _is_person_line(text: str) -> bool:
+    """Whether a line under "Present:" / "Apologies:" can list people (a name, its capacity):
+    not a numbered heading or a sentence of the minutes."""
+    first = text.strip().split(" ", 1)[0]
+    return not (
+        re.search(r"\d", re.sub(r"\([^()]*\)", "", text))
+        or (first[:1].islower() and not text.startswith(("of ", "and ")))
+        or (len(text.split()) > 16 and "(" not in text)
+        or re.search(r"[.;:]\s+[A-Z][a-z]+\s+[a-z]+", text)
     )
 
 
@@ -586,26 +946,45 @@ def _labels(text: str) -> list[tuple[str, str]]:
 
 
 def _field_key(label: str) -> str:
-    if label.startswith(("present", "attend", "in attendance")):
+    if label.startswith(("present", "attend", "in attendance", "board", "members", "also")):
         return "attendance"
     if label.startswith("apolog"):
         return "apologies"
     if label.startswith("chair"):
         return "chair"
-    if label.startswith(("minute", "notes")):
+    if label.startswith(("minute", "notes", "clerk", "secretary")):
         return "minutes"
     if label in {"venue", "location"}:
         return "venue"
     if label in {"meeting type", "type"}:
         return "type"
-    if label.endswith("time"):
+    if label == "held on":
+        return "date"
+    if (label.endswith("time") or label == "start") and not label.startswith("date"):
         return "time"
     return "date"
 
 
-def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> list[Attendee]:
+_MARKER = re.compile(
+    r"(?:\s*[,–—-]\s*|\s*\(\s*)(?P<mark>chair|minutes|minute[- ]taker|notes|note[- ]taker)"
+    r"\s*\)?\s*$",
+    re.I,
+)
+
+
+def _attendees(
+    entries: list[tuple[str, _Row]], body: str, known: _Known, marks: list[set[str]] | None = None
+) -> list[Attendee]:
+    """The people listed under "Present:" or "Apologies:"; ``marks`` gets, for each, the
+    markers the notes give them ("chair", "minutes")."""
     texts: list[str] = []
     for text, _row in entries:
+        text = re.sub(r" {3,}|\s+\|\s*", "\t", text).strip("\t |")  # aligned or piped columns
+        if texts and (
+            texts[-1].count("(") > texts[-1].count(")") or re.fullmatch(r"\([^()]*\)", text)
+        ):
+            texts[-1] += " " + text  # "Tom Brody (Head / of Corporate Communications)"
+            continue
         if (
             texts
             and "(" not in texts[-1]
@@ -614,15 +993,28 @@ def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> lis
         ):
             texts[-1] += " " + text  # a capacity wrapped onto the next line
             continue
-        for part in re.split(r"(?<=\))\s*[,;]\s*", text):
+        for part in re.split(
+            r"(?<=\))\s*[,;]\s*(?!\s*(?:chair|minutes|notes)\b)|\s*;\s*", text, flags=re.I
+        ):
             if part.strip():
                 texts.append(part.strip())
     people: list[Attendee] = []
     for text in texts:
         if _NONE.match(text):
             continue
+        found: set[str] = set()
+        while marker := _MARKER.search(text):
+            mark = marker["mark"].lower()
+            found.add("chair" if mark == "chair" else "minutes")
+            text = text[: marker.start()].strip()
+        inside = re.search(r"\s*\((?:minutes|minute[- ]taker|notes|note[- ]taker)\)", text, re.I)
+        if inside:  # "Tom Brown (minutes) – Secretary"
+            found.add("minutes")
+            text = (text[: inside.start()] + text[inside.end() :]).strip()
         role = None
-        match = re.search(r"\(([^()]{1,20})\)\s*$", text)
+        match = re.search(r"\(([^()]{1,40})\)\s*$", text)
+        if match and not re.search(r"[A-Z]", match[1]):
+            match = None
         inner = re.match(r"^([^()\t]+?)\s*\(([^()]{1,20})\)\s*[–—-]?\s*(.*)$", text)
         if match:
             role = normalise_code(match[1])
@@ -639,6 +1031,8 @@ def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> lis
         if not name or (not (role or capacity.strip()) and len(name.split()) < 2):
             continue  # "Minutes", a heading, is not a person
         tidy = re.sub(r"\s+", " ", capacity.replace("\t", " ")).strip(" ,–-") or None
+        if role is None and tidy and _owner_list(tidy) == [tidy] and not tidy.startswith("OP"):
+            role, tidy = tidy, None  # "Ann Lee, PCC": the code given as the capacity
         if role and _initials(name) == role.upper().replace(".", ""):
             role = _role_used_for(tidy, body) or role
         if role:
@@ -647,6 +1041,8 @@ def _attendees(entries: list[tuple[str, _Row]], body: str, known: _Known) -> lis
             people.append(Attendee(name=name, capacity=tidy, role=role))
         except (ValueError, TypeError):
             continue
+        if marks is not None:
+            marks.append(found)
     return people
 
 
@@ -780,6 +1176,7 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
     listing = False  # under an "Actions:" label, each paragraph is an action
     list_owned = False
     blank = True
+    prose: list[tuple[str, _Row]] = []  # running text under the matters heading
     for row in rows:
         text = row.text.replace("\t", " ").strip()
         if row.absorbed:
@@ -808,8 +1205,38 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 _set_owners(pending, row)
             blank = False
             continue
+        owner_line = _OWNER_LINE.match(text)
+        if pending is not None and owner_line:  # "Owner: Supt    Due: 16 November 2023"
+            owners, sure = _log_owners(owner_line["owners"], known)
+            if pending.owner_how != "column" and owners:
+                pending.owners, pending.owner_how = owners, "field" if sure else "mention"
+            pending.due = (owner_line["due"] or "").strip(" .") or pending.due
+            pending = None
+            blank = False
+            continue
+        # a wrapped line of a matter's text (before its outcome)
+        if (
+            matter is not None
+            and not matter.outcome
+            and not blank
+            and row.heading is None
+            and not re.search(r"[.!?:]\)?$", matter.text)
+            # the sentence runs on: a small or numeric word next, or the line ended mid-phrase
+            and (
+                not text[:1].isupper()
+                or re.search(r"\b(?:the|of|to|and|a|an|in|for|on|at|by|with|from)$", matter.text)
+            )
+            and not _OUTCOME_LABEL.match(text)
+            and not _BULLET.match(text)
+            and not _ACTION_LABEL.match(text)
+            and not _MATTER_REF.match(text)
+            and not _labels(text)
+        ):
+            matter.text = f"{matter.text} {text}"
+            continue
         blank = False
         if row.heading is not None:
+            _prose_matters(prose, matters, item)
             pending, listing = None, False
             item = row.heading
             heading_text = row.heading_text.replace("\t", " ").strip()
@@ -821,8 +1248,13 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             elif in_matters and _NONE.match(heading_text):
                 matter = None
                 continue
+            elif in_matters and _PREVIOUS_MINUTES.match(heading_text):
+                matter = None  # "The minutes of the last meeting were agreed": not a matter
+                continue
             elif in_matters:
-                matter = _Matter(_ENUMERATOR.sub("", heading_text), row, item)
+                matter = _numbered_matter(heading_text, row, item) or _Matter(
+                    _ENUMERATOR.sub("", heading_text), row, item
+                )
                 matters.append(matter)
                 continue
             label = _ACTION_LABEL.match(heading_text)
@@ -838,8 +1270,16 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             # "PCC / CC function is needed…": the owner column run into a line of text
             _claim(actions[-3:], found, known)
             text = text[stray.end(1) :].strip()
-        if _is_table_header(row.cells):
+        if _is_table_header(row.cells) or re.fullmatch(
+            r"(?:agreed\s+)?actions(?:\s+agreed|\s+arising)?", text, re.I
+        ):  # an "Action | Owner" table's header, or a bare "Actions" heading over a list
             pending, listing, list_owned = None, True, False
+            continue
+        numbered_matter = _numbered_matter(text, row, item) if in_matters else None
+        if numbered_matter is not None:
+            pending = None
+            matter = numbered_matter
+            matters.append(matter)
             continue
         label = _ACTION_LABEL.match(text)
         if label is not None:
@@ -849,6 +1289,7 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 continue
             listing = bool(re.match(r"^(?:actions|agreed actions)\b", text, re.I))
             pending = _new_action(rest, row, item, matter, actions, matters)
+            pending.ref = label["ref"]
             if row.owner_cell:
                 _set_owners(pending, row)
             elif label["owner"] and (named := _owner_list(label["owner"])) is not None:
@@ -873,14 +1314,55 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             in_matters
             and bullet
             and not _NONE.match(_ENUMERATOR.sub("", text))
+            and not _PREVIOUS_MINUTES.match(_ENUMERATOR.sub("", text))
             and (matter is None or bullet == matter.bullet)  # the next matter of the list
         ):
             matter = _Matter(_ENUMERATOR.sub("", text), row, item, bullet=bullet)
             matters.append(matter)
             continue
         if in_matters and matter is not None:
-            matter.outcome.append(text)
+            matter.outcome.append(_OUTCOME_LABEL.sub("", text))
+        elif in_matters:
+            prose.append((text, row))
+    _prose_matters(prose, matters, item)
     return actions, matters
+
+
+def _numbered_matter(text: str, row: _Row, item: str | None) -> _Matter | None:
+    """An earlier action brought forward by its number ("Action 1 – CC to …"), with the owner
+    and topic in brackets ("Action 1 (DCC – knife crime patrols): complete"), if it is one."""
+    found = _MATTER_REF.match(text)
+    if found is None:
+        return None
+    matter = _Matter(found["rest"], row, item)
+    topic = found["topic"]
+    if topic:
+        said = re.match(r"^([^–—-]{1,20}?)\s+[–—-]\s+(.*)$", topic)
+        if said and (named := _owner_list(said[1])) is not None:
+            matter.owners, topic = named, said[2]
+        matter.text = topic
+        if found["rest"]:
+            matter.outcome.append(found["rest"])
+    return matter
+
+
+def _prose_matters(prose: list[tuple[str, _Row]], matters: list[_Matter], item: str | None) -> None:
+    """Matters told in running prose under the matters heading: "action 22/47 (review of the
+    model) was reported as complete and closed"; the prose read is then cleared."""
+    text = " ".join(t for t, _ in prose)
+    for found in _PROSE_REF.finditer(text):
+        row = prose[0][1]
+        at = 0
+        for line, line_row in prose:  # the line where the mention starts
+            if at + len(line) >= found.start():
+                row = line_row
+                break
+            at += len(line) + 1
+        matter = _Matter(found["topic"].strip(), row, item, in_prose=True)
+        outcome = re.sub(r"^(?:was|is|has\s+been)\s+", "", found["rest"].strip())
+        matter.outcome.append(outcome[:1].upper() + outcome[1:])
+        matters.append(matter)
+    prose.clear()
 
 
 def _bullet_kind(text: str) -> str:
@@ -935,7 +1417,20 @@ def _claim(actions: Sequence[_Action], owners: list[str], known: _Known) -> None
 
 
 def _split_numbered(action: _Action) -> list[_Action]:
-    """One paragraph beside "1.PCC 2.CC 3.CC": as many actions as owners, one per sentence."""
+    """One paragraph beside "1.PCC 2.CC 3.CC": as many actions as owners, one per sentence;
+    a paragraph numbering its actions ("… the Panel. 2: The CC to confirm …"): one per number,
+    each with its numbered owner, or else the owners its words name."""
+    numbered = re.split(r"(?<=[.;])\s+\d{1,2}\s*[:.)]\s+(?=[A-Z])", action.text)
+    if len(numbered) > 1:
+        if len(numbered) == len(action.owners) and action.owner_how in {"column", "line"}:
+            owners = [[owner] for owner in action.owners]
+            how = action.owner_how
+        else:
+            owners, how = [[] for _ in numbered], "none"
+        return [
+            attrs.evolve(action, text=part, owners=found, owner_how=how, numbered_owners=False)
+            for part, found in zip(numbered, owners, strict=True)
+        ]
     if not action.numbered_owners:
         return [action]
     sentences = [s for s in _SENTENCE.split(action.text) if s.strip()]
@@ -964,8 +1459,8 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
         text = text[: match.start()].strip()
         if how not in {"column"}:
             owners, how = found, "field"
-    match = re.search(r"\s*[(\[]([^()\[\]]{1,30})[)\]]\s*\.?$", text)
-    if match and (found := _owner_list(match[1])) is not None:
+    match = re.search(r"\s*[(\[]([^()\[\]]{1,40})[)\]]\s*\.?$", text)
+    if match and (found := _owner_list(match[1]) or _posts(match[1], known)) is not None:
         text = (text[: match.start()].strip() + ("." if text.endswith(".") else "")).strip()
         if how not in {"column"}:
             owners, how = found, "field"
@@ -986,7 +1481,7 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     confidence = {"column": 1.0, "field": 1.0, "subject": 0.9, "line": 0.8, "mention": 0.6}.get(
         how, 0.4
     )
-    if action.item is None:
+    if action.item is None or action.item_guessed:
         confidence -= 0.1
     return DraftAction(
         text=text,
@@ -1001,8 +1496,13 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
 def _draft_matter(
     matter: _Matter, index: int, actions: list[_Action], file: str, known: _Known
 ) -> DraftMatter:
-    text = matter.text.strip()
+    text = _ACTION_REF.sub("", matter.text.strip())
     outcome = " ".join(matter.outcome).strip()
+    status = _STATUS_SPLIT.match(text)
+    if status:  # "CC to provide the survey results: completed, circulated on 2 October."
+        text = status["text"]
+        said = status["outcome"].strip()
+        outcome = (said[:1].upper() + said[1:] + " " + outcome).strip()
     if not outcome:
         # "Action 12 – CFO to present the report. Complete.": the outcome on the same line
         first, *rest = _SENTENCE.split(text)
@@ -1014,7 +1514,11 @@ def _draft_matter(
     decision: Decision = "keep-open"
     raised = [i for i, action in enumerate(actions) if action.matter == index]
     superseded_by = None
-    if raised:
+    named = re.search(r"\bsuperseded\s+by\s+(?:new\s+)?action\s+(\d+(?:[/.]\d+)*)", outcome, re.I)
+    by_ref = [i for i, a in enumerate(actions) if named and a.ref == named[1]]
+    if by_ref:  # "Closed – superseded by action 5"
+        decision, superseded_by, confidence = "close-superseded", by_ref[0], 0.9
+    elif raised:
         # a new action raised under the matter replaces it
         decision, superseded_by, confidence = "close-superseded", raised[0], 0.8
     elif _OPEN.search(outcome):
@@ -1025,6 +1529,8 @@ def _draft_matter(
         confidence = 0.8
     else:
         confidence = 0.5
+    if matter.in_prose:
+        confidence = min(confidence, 0.7)  # read out of running text: check it
     return DraftMatter(
         text=text,
         outcome=outcome,
@@ -1032,6 +1538,6 @@ def _draft_matter(
         decision=decision,
         confidence=confidence,
         superseded_by=superseded_by,
-        owners=tuple(known.subject(_ACTION_REF.sub("", text))),
+        owners=tuple(matter.owners or known.subject(text)),
         item=matter.item,
     )

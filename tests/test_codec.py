@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from action_ledger import Ledger, MemoryEventStore, Owner
 from action_ledger._codec import EVENT_TYPES, canonical_json, decode, encode, stream_of
 from action_ledger._due import Due
-from action_ledger.events import ActionRaised, ActionUpdated, Event, MeetingRecorded
+from action_ledger.events import ActionRaised, ActionUpdated, Event, MeetingEvent
 from action_ledger.exceptions import IntegrityError
 from action_ledger.store import GENESIS_HASH, NewEvent, StoredEvent, chain_hash, verify_chain
 from action_ledger.testing import strategies
@@ -60,7 +60,7 @@ def stored(
 
 
 def _stream(event: Event) -> str:
-    if isinstance(event, MeetingRecorded):
+    if isinstance(event, MeetingEvent):
         return f"meeting:{event.meeting_id}"
     return f"action:{event.action_id}"
 
@@ -68,7 +68,7 @@ def _stream(event: Event) -> str:
 def _in_zone(event: Event, zone: str) -> Event:
     """The same event with every moment expressed in ``zone``."""
     changes: dict[str, Any] = {"occurred_at": event.occurred_at.in_tz(zone)}
-    if isinstance(event, MeetingRecorded):
+    if isinstance(event, MeetingEvent) and event.held_at is not None:
         changes["held_at"] = event.held_at.in_tz(zone)
     corrections = getattr(event, "corrections", None)
     if corrections is not None and corrections.occurred_at is not None:

@@ -26,6 +26,7 @@ from action_ledger.commands import (
     CloseAction,
     Command,
     CorrectEvent,
+    CorrectMeeting,
     RaiseAction,
     RecordMeeting,
     UpdateAction,
@@ -39,10 +40,10 @@ from test_decider import _rules_in_decider
 
 ACTOR = "Jackie Irvin"
 
-# The tags that are no rule of decide's: a command about an action never raised
-# (NotFoundError), and due words that leave the calendar from a far-future date
-# (ValidationError, raised by decide when it resolves them).
-NOT_RULES = {"action-exists", "due-within-calendar"}
+# The tags that are no rule of decide's: a command about an action never raised, or a
+# correction of a meeting never recorded (NotFoundError), and due words that leave the
+# calendar from a far-future date (ValidationError, raised by decide when it resolves them).
+NOT_RULES = {"action-exists", "meeting-exists", "due-within-calendar"}
 
 # What can be broken with no state at all: an empty register.
 STATELESS = {
@@ -189,7 +190,7 @@ def test_drawn_commands_give_a_ledger_the_models_events(data: st.DataObject) -> 
             command = data.draw(strategies.commands(model), label="command")
             result = ledger.execute(command)
             model.apply(command)
-            if isinstance(command, RecordMeeting):
+            if isinstance(command, RecordMeeting | CorrectMeeting):
                 assert result == model.meetings[command.meeting_id].meeting
             else:
                 assert result == model.actions[command.action_id].action

@@ -25,7 +25,7 @@ from ._codec import CONVERTER, canonical_json
 from ._decider import Action, Meeting
 from ._history import AuditEntry
 from ._values import Attendee, Owner
-from .events import Event, MeetingRecorded
+from .events import Event, MeetingEvent
 from .store import StoredEvent
 
 Row = Mapping[str, Any]
@@ -368,7 +368,7 @@ AUDIT_TABLE = Table(
 def _audit(change: Change) -> Iterable[Write]:
     if change.entry is not None:
         event = change.event
-        assert not isinstance(event, MeetingRecorded)
+        assert not isinstance(event, MeetingEvent)
         yield Put(table="audit_trail", row=audit_row(change.stored, event.action_id, change.entry))
 
 
@@ -492,7 +492,7 @@ def _links(change: Change) -> Iterable[Write]:
     if now == then:
         return
     event = change.event
-    assert not isinstance(event, MeetingRecorded)
+    assert not isinstance(event, MeetingEvent)
     entry = change.entry
     assert entry is not None
     for kind, other in then:

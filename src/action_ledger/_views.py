@@ -22,9 +22,9 @@ from ._decider import LEAN_ACTION, Action, Meeting, fold
 from ._history import AuditEntry, build_history
 from ._projections import action_from_row, meeting_from_row
 from ._publication import RestrictedActions, public_action
-from ._readmodel import ReadModel
+from ._readmodel import ReadModel, meeting_events
 from ._values import check_action_id, check_meeting_id, check_text
-from .events import ActionCorrected, ActionEvent, MeetingRecorded
+from .events import ActionCorrected, ActionEvent, MeetingEvent
 from .exceptions import NotFoundError, ValidationError
 from .store import EventStore, StoredEvent
 
@@ -703,15 +703,24 @@ class _ViewSource:
         action_id = stored.stream_id[len(ACTION_PREFIX) :]
         return [e for r, e in self._view._rows(action_id) if r.position < stored.position]
 
+    def earlier_meeting(self, stored: StoredEvent) -> list[MeetingEvent]:
+        # On either axis a view holds all of a meeting's earlier events, or none of them (a
+        # meeting's corrections are kept exactly when its record is).
+        rows = self._view._store.read_stream(stored.stream_id, up_to_version=stored.version - 1)
+        return meeting_events(rows)
+
 
 def _action(stored: StoredEvent) -> ActionEvent:
     event = decode(stored)
-    assert not isinstance(event, MeetingRecorded)
+    assert not isinstance(event, MeetingEvent)
     return event
 
 
 def _corrects(stored: StoredEvent) -> str | None:
-    """The event a stored correction corrects (``None`` for any other event)."""
+    """The event a stored correction corrects (``None`` for any other event); for a
+    meeting's correction, its stream (see :func:`_occurred_by`)."""
+    if stored.event_type == "meeting.corrected":
+        return stored.stream_id
     if stored.event_type != "action.corrected":
         return None
     event = decode(stored)
@@ -726,7 +735,8 @@ def _occurred_by(
     watch: Container[str] | None = None,
 ) -> Iterator[StoredEvent]:
     """The events that had occurred by ``cut`` (by their occurred time as last corrected),
-    and the corrections of those events, however late they were recorded.
+    and the corrections of those events, however late they were recorded. A meeting's
+    correction names its stream: it is kept when the meeting's record is.
 
     Args:
         items: stored events in log order, each with the id it corrects (if a correction).
@@ -743,6 +753,8 @@ def _occurred_by(
             continue
         if watch is None or stored.event_id in watch:
             kept.add(stored.event_id)
+        if stored.event_type == "meeting.recorded":
+            kept.add(stored.stream_id)
         yield stored
 
 

@@ -22,12 +22,13 @@ import attrs
 import click
 
 from ._clock import LONDON
-from ._decider import Action
+from ._decider import Action, Meeting
 from ._history import AuditEntry, show
 from ._ledger import Ledger, open_store
 from ._readmodel import Progress
 from ._values import Attendee
 from ._views import Agenda, ChainLink, DueStatus, RegisterView
+from .events import MeetingCorrected
 from .exceptions import (
     ActionLedgerError,
     ConcurrencyError,
@@ -304,7 +305,7 @@ def main(ctx: click.Context, db: str, actor: str | None, schema: str) -> None:
 
 @main.group()
 def meeting() -> None:
-    """Record meetings."""
+    """Record, correct, list and show meetings."""
 
 
 def _attendee(text: str) -> Attendee:
@@ -371,6 +372,181 @@ def meeting_add(
             _echo_json(recorded)
         else:
             _show(f"recorded meeting {recorded.id}: {recorded.title}")
+
+
+@meeting.command("correct")
+@click.argument("meeting_id")
+@click.option("--reason", required=True, help="Why the record was wrong.")
+@click.option("--title", help="The corrected title.")
+@click.option("--held-at", help="The corrected time, Europe/London, on the meeting's date.")
+@click.option("--kind", help="The corrected meeting type.")
+@click.option("--venue", help="The corrected venue.")
+@click.option("--chair", help="The corrected chair.")
+@click.option("--minutes-by", help="The corrected minute-taker.")
+@click.option(
+    "--attendee",
+    "attendance",
+    multiple=True,
+    help="'Name, Capacity (ROLE)'; repeat for each person: replaces the whole attendance.",
+)
+@click.option(
+    "--apology", "apologies", multiple=True, help="As --attendee: replaces the apologies."
+)
+@json_option
+@click.pass_context
+def meeting_correct(
+    ctx: click.Context,
+    meeting_id: str,
+    reason: str,
+    title: str | None,
+    held_at: str | None,
+    kind: str | None,
+    venue: str | None,
+    chair: str | None,
+    minutes_by: str | None,
+    attendance: tuple[str, ...],
+    apologies: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Correct MEETING_ID's record where it was entered wrongly; history keeps both.
+
+    Give only what was wrong. The time may change, not the date (the id is the date).
+
+    \b
+    Example:
+        action-ledger meeting correct 2021-10-04 --venue "Willison Room" \\
+            --reason "Minuted in the wrong room"
+    """
+    with _ledger(ctx) as ledger:
+        corrected = ledger.correct_meeting(
+            meeting_id,
+            reason=reason,
+            title=title,
+            held_at=held_at,
+            kind=kind,
+            venue=venue,
+            chair=chair,
+            minutes_by=minutes_by,
+            attendance=[_attendee(a) for a in attendance] if attendance else None,
+            apologies=[_attendee(a) for a in apologies] if apologies else None,
+            actor=ctx.obj.actor,
+        )
+        if as_json:
+            _echo_json(corrected)
+        else:
+            _show(f"corrected meeting {corrected.id}: {corrected.title}")
+
+
+def _person(person: Attendee) -> str:
+    role = f" ({person.role})" if person.role else ""
+    return person.name + (f", {person.capacity}" if person.capacity else "") + role
+
+
+def render_meetings(meetings: Sequence[Meeting]) -> str:
+    """The recorded meetings, one line each, in date order."""
+    if not meetings:
+        return "(no meetings)"
+    return "\n".join(
+        f"{m.id:<22} {m.held_at.in_tz(LONDON).format('YYYY-MM-DD HH:mm')}  "
+        f"{m.kind or '-':<20} {m.title}"
+        for m in meetings
+    )
+
+
+def render_meeting(meeting: Meeting, corrections: Sequence[MeetingCorrected]) -> str:
+    """One meeting's record: when, where, who chaired and minuted, who attended (with their
+    capacity and role code) and sent apologies, and its corrections."""
+    lines = [
+        f"Meeting     {meeting.id}",
+        f"Title       {meeting.title}",
+        f"Held        {meeting.held_at.in_tz(LONDON).format('YYYY-MM-DD HH:mm')} (Europe/London)",
+        f"Type        {meeting.kind or '-'}",
+        f"Venue       {meeting.venue or '-'}",
+        f"Chair       {meeting.chair or '-'}",
+        f"Minutes by  {meeting.minutes_by or '-'}",
+        f"Attendance  ({len(meeting.attendance)})",
+    ]
+    lines.extend(f"    {_person(p)}" for p in meeting.attendance)
+    lines.append(f"Apologies   ({len(meeting.apologies)})")
+    lines.extend(f"    {_person(p)}" for p in meeting.apologies)
+    if corrections:
+        lines.append("Corrections (oldest first)")
+        for fix in corrections:
+            lines.append(
+                f"    {show(fix.occurred_at)} by {fix.actor}: {', '.join(fix.fields())} "
+                f"— {fix.reason}"
+            )
+    return "\n".join(lines)
+
+
+@meeting.command("list")
+@json_option
+@click.pass_context
+def meeting_list(ctx: click.Context, as_json: bool) -> None:
+    """List the recorded meetings in date order.
+
+    \b
+    Example:
+        action-ledger meeting list
+    """
+    with _ledger(ctx) as ledger:
+        found = ledger.meetings()
+        if as_json:
+            _echo_json(list(found))
+        else:
+            _show(render_meetings(found))
+
+
+@meeting.command("show")
+@click.argument("meeting_id")
+@json_option
+@click.pass_context
+def meeting_show(ctx: click.Context, meeting_id: str, as_json: bool) -> None:
+    """Print one meeting: time, type, venue, chair, minute-taker, attendance and apologies
+    (with capacities and role codes), and any corrections of its record.
+
+    \b
+    Example:
+        action-ledger meeting show 2021-10-04
+    """
+    with _ledger(ctx) as ledger:
+        found = ledger.meeting(meeting_id)
+        corrections = ledger.meeting_corrections(meeting_id)
+        if as_json:
+            _echo_json({"meeting": _as_json(found), "corrections": _as_json(list(corrections))})
+        else:
+            _show(render_meeting(found, corrections))
+
+
+@main.command()
+@click.argument("role")
+@click.argument("on_date")
+@json_option
+@click.pass_context
+def holder(ctx: click.Context, role: str, on_date: str, as_json: bool) -> None:
+    """Who held ROLE (a role code, e.g. CC) on ON_DATE (YYYY-MM-DD), as the attendance of
+    the last recorded meeting on or before that date shows.
+
+    \b
+    Example:
+        action-ledger holder CC 2021-10-04
+    """
+    with _ledger(ctx) as ledger:
+        found = ledger.holder(role, on_date)
+        if found is None:
+            raise NotFoundError(
+                f"no meeting recorded on or before {on_date} lists anyone as {role!r} in its "
+                "attendance or apologies (`action-ledger meeting show` shows who is listed)"
+            )
+        if as_json:
+            _echo_json(found)
+        else:
+            how = "attended" if found.present else "sent apologies to"
+            _show(
+                f"{found.role} on {on_date}: {found.name}"
+                + (f", {found.capacity}" if found.capacity else "")
+                + f" ({how} meeting {found.meeting})"
+            )
 
 
 @main.command("raise")

@@ -392,6 +392,7 @@ def meeting_add(
 @click.option(
     "--apology", "apologies", multiple=True, help="As --attendee: replaces the apologies."
 )
+@click.option("--no-apologies", is_flag=True, help="Correct the apologies to none.")
 @json_option
 @click.pass_context
 def meeting_correct(
@@ -406,6 +407,7 @@ def meeting_correct(
     minutes_by: str | None,
     attendance: tuple[str, ...],
     apologies: tuple[str, ...],
+    no_apologies: bool,
     as_json: bool,
 ) -> None:
     """Correct MEETING_ID's record where it was entered wrongly; history keeps both.
@@ -418,6 +420,10 @@ def meeting_correct(
             --reason "Minuted in the wrong room"
     """
     with _ledger(ctx) as ledger:
+        if no_apologies and apologies:
+            raise ValidationError(
+                "give --apology or --no-apologies, not both", field="apologies", value=apologies
+            )
         corrected = ledger.correct_meeting(
             meeting_id,
             reason=reason,
@@ -428,7 +434,7 @@ def meeting_correct(
             chair=chair,
             minutes_by=minutes_by,
             attendance=[_attendee(a) for a in attendance] if attendance else None,
-            apologies=[_attendee(a) for a in apologies] if apologies else None,
+            apologies=[_attendee(a) for a in apologies] if apologies or no_apologies else None,
             actor=ctx.obj.actor,
         )
         if as_json:

@@ -1045,8 +1045,13 @@ def _correct_meeting_to_same(
     command = _correct_meeting(draw, model, event_id, actor)
     meeting = model.meetings[command.meeting_id].meeting
     assert meeting is not None
-    same = {name: getattr(meeting, name) for name in _fields_set(command)}
-    return attrs.evolve(command, **same)
+    # The recorded values of the fields drawn (of those the record has), else its title.
+    same = {
+        name: getattr(meeting, name)
+        for name in _fields_set(command)
+        if getattr(meeting, name) is not None
+    } or {"title": meeting.title}
+    return attrs.evolve(command, **{name: same.get(name) for name in MEETING_CORRECTABLE})
 
 
 def _fields_set(command: CorrectMeeting) -> list[str]:

@@ -45,6 +45,7 @@ from action_ledger.events import (
     ActionUpdated,
     Corrections,
     Event,
+    MeetingEvent,
     MeetingRecorded,
 )
 from action_ledger.exceptions import NotFoundError, RuleViolationError
@@ -236,7 +237,7 @@ def correct_event(**overrides: Any) -> CorrectEvent:
 
 def state_after(*events: Event) -> ActionState:
     """The fold of one action's events (meeting events are not part of it)."""
-    return fold(e for e in events if not isinstance(e, MeetingRecorded))
+    return fold(e for e in events if not isinstance(e, MeetingEvent))
 
 
 def accepted(*history: Event, command: Command) -> tuple[Event, ...]:

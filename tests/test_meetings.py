@@ -5,6 +5,7 @@ the Ledger on every backend, the read models, the as-of views and the CLI."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,17 @@ import attrs
 import pendulum
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from action_ledger import Attendee, Ledger, NotFoundError, RuleViolationError, ValidationError
+from action_ledger import (
+    Attendee,
+    Ledger,
+    NotFoundError,
+    Owner,
+    RuleViolationError,
+    ValidationError,
+)
 from action_ledger._codec import decode, encode
 from action_ledger._decider import INITIAL_MEETING, evolve_meeting, fold_meeting
 from action_ledger._memory import MemoryEventStore
@@ -383,3 +391,134 @@ def test_holder_prints_who_held_a_role(db: str) -> None:
     assert out.strip() == f"CC on 2021-11-01: Pippa Mills, Chief Constable (attended meeting {OCT})"
     code, out, _ = run(db, "holder", "cc", "2021-11-01", "--json")
     assert json.loads(out)["name"] == "Pippa Mills"
+
+
+# -- owners by person or capacity ----------------------------------------------------------------
+
+OCT_2018 = "2018-10-26"
+BANGHAM = Attendee(name="Anthony Bangham", capacity="Chief Constable", role="CC")
+
+
+@pytest.fixture
+def two_chiefs(tmp_path: Path) -> Iterator[Ledger]:
+    """A register whose CC was Anthony Bangham in October 2018 and Pippa Mills in October
+    2021, with a CC action raised at each meeting and one owned by the PCC."""
+    with Ledger.open(str(tmp_path / "chiefs.db")) as ledger:
+        ledger.record_meeting(
+            OCT_2018,
+            title="Monthly Assurance Meeting October 2018",
+            held_at="2018-10-26T10:00",
+            attendance=[BANGHAM, CAMPION],
+            actor=ACTOR,
+        )
+        _october(ledger)
+        for meeting in (OCT_2018, OCT):
+            ledger.raise_action(text="Report back.", owners=["CC"], meeting=meeting, actor=ACTOR)
+        ledger.raise_action(text="Write to the panel.", owners=["PCC"], meeting=OCT, actor=ACTOR)
+        yield ledger
+
+
+@pytest.mark.parametrize(
+    ("name", "on_date", "expected"),
+    [
+        ("cc", OCT, Owner(role="CC")),
+        ("Chief Constable", "2018-12-01", Owner(role="CC", person="Anthony Bangham")),
+        ("chief constable", "2021-12-01", Owner(role="CC", person="Pippa Mills")),
+        ("Pippa Mills", "2018-01-01", Owner(role="CC", person="Pippa Mills")),
+        ("Police and Crime Commissioner", OCT, Owner(role="PCC", person="John Campion")),
+        ("Deputy Chief Constable", OCT, None),
+    ],
+)
+def test_owner_for_maps_codes_people_and_capacities(
+    two_chiefs: Ledger, name: str, on_date: str, expected: Owner | None
+) -> None:
+    """A role code, a person or a capacity maps to the role code (and who held it) on the
+    date, through the attendance lists; a name no list knows maps to nothing."""
+    assert two_chiefs.owner_for(name, on_date) == expected
+
+
+def test_owners_named_refuses_an_unknown_role_unless_kept(two_chiefs: Ledger) -> None:
+    """An owner no attendance list knows is refused by default, naming the known codes, and
+    kept as given only when asked; nothing is recorded either way."""
+    with pytest.raises(ValidationError) as caught:
+        two_chiefs.owners_named(["Chief Constable", "T/Ch Supt"], OCT)
+    assert "'T/Ch Supt'" in str(caught.value)
+    assert "CC, PCC" in str(caught.value)
+    kept = two_chiefs.owners_named(["Chief Constable", "T/Ch Supt"], OCT, unknown="keep")
+    assert kept == (Owner(role="CC", person="Pippa Mills"), Owner(role="T/Ch Supt"))
+    with pytest.raises(ValidationError):
+        two_chiefs.owners_named(["CC"], OCT, unknown="allow")  # type: ignore[arg-type]
+
+
+def test_the_register_by_person_follows_who_held_the_role(two_chiefs: Ledger) -> None:
+    """``register(owner=PERSON)`` finds the role's actions raised while they held it; by
+    capacity, every action of its role code."""
+    by_mills = two_chiefs.register(owner="Pippa Mills")
+    by_bangham = two_chiefs.register(owner="anthony bangham")
+    assert [a.raised_at.year for a in by_mills] == [2021]
+    assert [a.raised_at.year for a in by_bangham] == [2018]
+    assert len(two_chiefs.register(owner="Chief Constable")) == 2
+    assert two_chiefs.register(owner="Pippa Mills", restricted=False) == by_mills
+    assert [a.text for a in two_chiefs.register(owner="John Campion")] == ["Write to the panel."]
+
+
+def test_cli_owners_by_person_or_capacity_and_the_warning(two_chiefs: Ledger) -> None:
+    """`raise --owner "Chief Constable"` records the CC of the meeting's date; an unknown role
+    is recorded with a one-line warning; `list --owner PERSON` follows who held the role."""
+    db = two_chiefs.read_model.path
+    code, out, err = run(
+        db, "raise", "Brief the panel.", "--owner", "Chief Constable", "--meeting", OCT_2018
+    )
+    assert code == 0, err
+    assert err == ""
+    with Ledger.open(db) as ledger:
+        assert ledger.get(out.strip()).owners == (Owner(role="CC", person="Anthony Bangham"),)
+    code, out, err = run(db, "raise", "Look again.", "--owner", "ACC Ops", "--meeting", OCT)
+    assert code == 0
+    assert err.startswith("warning: owner 'ACC Ops' is in no recorded meeting's attendance")
+    code, out, _ = run(db, "list", "--owner", "Pippa Mills", "--json")
+    assert [a["text"] for a in json.loads(out)] == ["Report back."]
+
+
+JUNK = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.binary(max_size=4),
+    st.just(""),
+    st.just("   "),
+    st.text(max_size=3).map(lambda t: t + "\ud800"),
+    st.just({"venue": "Room"}),
+    st.just(["a", 1]),
+    st.just("2021-02-30T10:00"),
+    st.just("x" * 20_001),
+)
+VALID_CORRECTION: dict[str, Any] = {
+    "reason": "Minuted wrongly.",
+    "actor": ACTOR,
+    "title": "Monthly Assurance Meeting, October 2021",
+    "held_at": "2021-10-04T14:00",
+    "kind": "Performance",
+    "venue": "Meeting Room 1.38",
+    "chair": "Tracey Onslow",
+    "minutes_by": "Charity Pearce",
+    "attendance": [MILLS],
+    "apologies": [MOSS],
+    "corrected_at": "2021-10-20T09:00",
+}
+
+
+@given(keyword=st.sampled_from(sorted(VALID_CORRECTION)), junk=JUNK)
+def test_junk_in_any_argument_of_correct_meeting_is_a_typed_error(
+    keyword: str, junk: object
+) -> None:
+    """Junk in any one argument of ``correct_meeting`` raises ``ValidationError`` naming
+    it (never a ``TypeError``), and nothing is stored."""
+    # A date that does not exist is junk only where a time is expected.
+    assume(junk != "2021-02-30T10:00" or keyword in ("held_at", "corrected_at"))
+    with Ledger.open(":memory:") as ledger:
+        _october(ledger)
+        before = list(ledger.store.read_all())
+        with pytest.raises(ValidationError):
+            ledger.correct_meeting(OCT, **{**VALID_CORRECTION, keyword: junk})
+        assert list(ledger.store.read_all()) == before
+        assert ledger.meeting(OCT).version == 1

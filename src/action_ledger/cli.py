@@ -21,12 +21,12 @@ from typing import Any
 import attrs
 import click
 
-from ._clock import LONDON
+from ._clock import LONDON, local_date, system_clock, to_date, to_register_moment
 from ._decider import Action, Meeting
 from ._history import AuditEntry, show
 from ._ledger import Ledger, open_store
 from ._readmodel import Progress
-from ._values import Attendee
+from ._values import Attendee, Owner, check_meeting_id
 from ._views import Agenda, ChainLink, DueStatus, RegisterView
 from .events import MeetingCorrected
 from .exceptions import (
@@ -557,7 +557,13 @@ def holder(ctx: click.Context, role: str, on_date: str, as_json: bool) -> None:
 
 @main.command("raise")
 @click.argument("text")
-@click.option("--owner", "owners", multiple=True, required=True, help="Role code; repeatable.")
+@click.option(
+    "--owner",
+    "owners",
+    multiple=True,
+    required=True,
+    help="Role code, person or capacity (e.g. CC, 'Pippa Mills', 'Chief Constable'); repeatable.",
+)
 @click.option("--meeting", help="The meeting id that raised it.")
 @click.option("--item", help="Its agenda item, e.g. 2.9.")
 @click.option("--due", help="A date (YYYY-MM-DD) or the words as minuted.")
@@ -592,7 +598,7 @@ def raise_(
     with _ledger(ctx) as ledger:
         new_id = ledger.raise_action(
             text=text,
-            owners=list(owners),
+            owners=_owners(ledger, owners, meeting, occurred_at),
             meeting=meeting,
             item=item,
             due=due,
@@ -607,6 +613,31 @@ def raise_(
             _echo_json(ledger.get(new_id))
         else:
             click.echo(new_id)
+
+
+def _owners(
+    ledger: Ledger, owners: Sequence[str], meeting: str | None, occurred_at: str | None
+) -> list[Owner]:
+    """The owners typed (role codes, people or capacities), mapped through the attendance
+    lists on the date concerned: the meeting's, else ``--occurred-at``'s, else today. A name
+    no attendance knows is kept as a role code, with a warning."""
+    if meeting is not None:
+        day = to_date(check_meeting_id(meeting)[:10], field="meeting")
+    elif occurred_at is not None:
+        day = local_date(to_register_moment(occurred_at, field="occurred_at"))
+    else:
+        day = local_date(system_clock())
+    found = ledger.owners_named(list(owners), day, unknown="keep")
+    known = {role.casefold() for role in ledger.roles()}
+    for owner in found:
+        if owner.role.casefold() not in known:
+            _show(
+                f"warning: owner {owner.role!r} is in no recorded meeting's attendance "
+                f"(known role codes: {', '.join(ledger.roles()) or 'none yet'}); "
+                "recorded as a new role code",
+                err=True,
+            )
+    return list(found)
 
 
 def _report(action: Action, as_json: bool) -> None:
@@ -627,7 +658,12 @@ def _report(action: Action, as_json: bool) -> None:
 )
 @click.option("--meeting", help="The meeting it was reported at, if any.")
 @click.option("--text", help="New action text (needs --reason).")
-@click.option("--owner", "owners", multiple=True, help="New owner(s) (needs --reason).")
+@click.option(
+    "--owner",
+    "owners",
+    multiple=True,
+    help="New owner(s): role code, person or capacity (needs --reason).",
+)
 @click.option("--due", help="New due date or words (needs --reason).")
 @click.option("--reason", help="Why the text, owners or due date changed.")
 @click.option("--occurred-at", help="When the update was received (default: now).")
@@ -661,7 +697,7 @@ def update(
             source=source,
             meeting=meeting,
             text=text,
-            owners=list(owners) or None,
+            owners=_owners(ledger, owners, meeting, occurred_at) if owners else None,
             due=due,
             reason=reason,
             restricted=restricted,
@@ -802,7 +838,11 @@ publishable_option = click.option(
 
 @main.command("list")
 @click.option("--status", type=click.Choice(["open", "closed"]), help="Only these.")
-@click.option("--owner", help="Only actions of this role code or person.")
+@click.option(
+    "--owner",
+    help="Only actions of this role code, person (and the roles they held when the action "
+    "was raised) or capacity.",
+)
 @click.option("--meeting", help="Only actions raised at this meeting.")
 @click.option("--raised-from", help="Raised on or after this date (YYYY-MM-DD).")
 @click.option("--raised-to", help="Raised on or before this date (YYYY-MM-DD).")

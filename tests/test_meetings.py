@@ -522,3 +522,19 @@ def test_junk_in_any_argument_of_correct_meeting_is_a_typed_error(
             ledger.correct_meeting(OCT, **{**VALID_CORRECTION, keyword: junk})
         assert list(ledger.store.read_all()) == before
         assert ledger.meeting(OCT).version == 1
+
+
+def test_a_correction_by_another_process_is_seen(tmp_path: Path) -> None:
+    """A ledger that read a meeting sees another writer's correction of it, through
+    ``meeting`` and ``meetings``, and decides its own correction on the corrected record."""
+    path = str(tmp_path / "shared.db")
+    with Ledger.open(path) as first, Ledger.open(path) as second:
+        _october(first)
+        assert first.meeting(OCT).venue == "Willison Room"
+        second.correct_meeting(OCT, reason="Wrong room.", venue="Meeting Room 1.38", actor=ACTOR)
+        assert first.meeting(OCT).venue == "Meeting Room 1.38"
+        assert first.meetings()[0].venue == "Meeting Room 1.38"
+        with pytest.raises(RuleViolationError):  # decided on the record as now corrected
+            first.correct_meeting(OCT, reason="Again.", venue="Meeting Room 1.38", actor=ACTOR)
+        assert first.correct_meeting(OCT, reason="Chair.", chair="Tracey Onslow", actor=ACTOR)
+        assert second.meeting(OCT).version == 3

@@ -456,6 +456,8 @@ class Ledger(RegisterView):
                 self._appended.notify_all()
             for action_id, state in work.changed_actions():
                 self._remember(action_id, state)
+            for meeting_id, meeting in work.changed_meetings():
+                self._meetings[meeting_id] = meeting
         return tuple(results)
 
     def _record(self, command: MeetingCommand) -> Meeting:
@@ -789,7 +791,8 @@ class Ledger(RegisterView):
         Raises:
             NotFoundError: no such meeting.
         """
-        state = self._meeting_state(check_meeting_id(meeting_id))
+        # Read afresh: another process (or a batch) may have corrected it since.
+        state = self._meeting_state(check_meeting_id(meeting_id), fresh=True)
         if state.meeting is None:
             raise NotFoundError(f"meeting {meeting_id!r} is not recorded")
         return state.meeting
@@ -1200,6 +1203,14 @@ class _Working:
             (action_id, state)
             for action_id, state in self._actions.items()
             if ACTION_PREFIX + action_id in self._pending
+        ]
+
+    def changed_meetings(self) -> list[tuple[str, MeetingState]]:
+        """The meetings the batch records or corrects, as it leaves them."""
+        return [
+            (meeting_id, state)
+            for meeting_id, state in self._meetings.items()
+            if MEETING_PREFIX + meeting_id in self._pending
         ]
 
     def batches(self) -> tuple[list[Batch], list[Event]]:

@@ -530,8 +530,10 @@ def meeting_show(ctx: click.Context, meeting_id: str, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def holder(ctx: click.Context, role: str, on_date: str, as_json: bool) -> None:
-    """Who held ROLE (a role code, e.g. CC) on ON_DATE (YYYY-MM-DD), as the attendance of
-    the last recorded meeting on or before that date shows.
+    """Print who held ROLE on ON_DATE, from the recorded meetings' attendance lists.
+
+    ROLE is a role code (CC, PCC, DCC…, any case); ON_DATE is YYYY-MM-DD. The answer is the
+    person listed in that role at the last recorded meeting on or before the date.
 
     \b
     Example:

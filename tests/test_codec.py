@@ -26,7 +26,7 @@ from action_ledger._codec import (
 from action_ledger._decider import INITIAL_ACTION, evolve
 from action_ledger._due import Due
 from action_ledger._projections import action_from_row, action_row, meeting_from_row
-from action_ledger.events import ActionRaised, ActionUpdated, Event, MeetingRecorded
+from action_ledger.events import ActionRaised, ActionUpdated, Event, MeetingEvent
 from action_ledger.exceptions import IntegrityError
 from action_ledger.store import GENESIS_HASH, NewEvent, StoredEvent, chain_hash, verify_chain
 from action_ledger.testing import strategies
@@ -69,7 +69,7 @@ def stored(
 
 
 def _stream(event: Event) -> str:
-    if isinstance(event, MeetingRecorded):
+    if isinstance(event, MeetingEvent):
         return f"meeting:{event.meeting_id}"
     return f"action:{event.action_id}"
 
@@ -77,7 +77,7 @@ def _stream(event: Event) -> str:
 def _in_zone(event: Event, zone: str) -> Event:
     """The same event with every moment expressed in ``zone``."""
     changes: dict[str, Any] = {"occurred_at": event.occurred_at.in_tz(zone)}
-    if isinstance(event, MeetingRecorded):
+    if isinstance(event, MeetingEvent) and event.held_at is not None:
         changes["held_at"] = event.held_at.in_tz(zone)
     corrections = getattr(event, "corrections", None)
     if corrections is not None and corrections.occurred_at is not None:

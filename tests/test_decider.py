@@ -28,6 +28,7 @@ from action_ledger.commands import (
     CloseAction,
     Command,
     CorrectEvent,
+    CorrectMeeting,
     RaiseAction,
     RecordMeeting,
     ReopenAction,
@@ -44,6 +45,7 @@ from action_ledger.events import (
     ActionUpdated,
     Corrections,
     Event,
+    MeetingEvent,
     MeetingRecorded,
 )
 from action_ledger.exceptions import NotFoundError, RuleViolationError
@@ -146,6 +148,18 @@ def record_meeting(**overrides: Any) -> RecordMeeting:
     return _command(RecordMeeting, defaults, overrides)
 
 
+def correct_meeting(**overrides: Any) -> CorrectMeeting:
+    """A correction of ``MEETING``'s venue."""
+    defaults = {
+        "event_id": eid(14),
+        "occurred_at": LATER,
+        "meeting_id": OCT_2021,
+        "reason": "Minuted in the wrong room.",
+        "venue": "Meeting Room 1.38",
+    }
+    return _command(CorrectMeeting, defaults, overrides)
+
+
 def raise_action(**overrides: Any) -> RaiseAction:
     """The command that raises ``RAISED``."""
     defaults = {
@@ -223,7 +237,7 @@ def correct_event(**overrides: Any) -> CorrectEvent:
 
 def state_after(*events: Event) -> ActionState:
     """The fold of one action's events (meeting events are not part of it)."""
-    return fold(e for e in events if not isinstance(e, MeetingRecorded))
+    return fold(e for e in events if not isinstance(e, MeetingEvent))
 
 
 def accepted(*history: Event, command: Command) -> tuple[Event, ...]:
@@ -462,6 +476,18 @@ REJECTIONS = [
         "meeting-id-is-its-date",
         id="meeting-id-is-its-date/utc-date-in-bst",
     ),
+    pytest.param(
+        (MEETING,),
+        correct_meeting(held_at="2021-10-05T13:30"),
+        "meeting-id-is-its-date",
+        id="meeting-id-is-its-date/correct-meeting",
+    ),
+    pytest.param(
+        (MEETING,),
+        correct_meeting(venue="Willison Room", chair="John Campion"),
+        "correction-must-differ",
+        id="correction-must-differ",
+    ),
     pytest.param((), raise_action(), "meeting-must-exist", id="meeting-must-exist/raise"),
     pytest.param(
         (MEETING, RAISED),
@@ -657,7 +683,7 @@ def test_decide_rejects_a_command_that_breaks_a_rule(
     assert isinstance(error, RuleViolationError)
     subject = (
         f"meeting {command.meeting_id}"
-        if isinstance(command, RecordMeeting)
+        if isinstance(command, RecordMeeting | CorrectMeeting)
         else f"action {command.action_id}"
     )
     assert error.subject == subject

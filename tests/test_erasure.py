@@ -319,6 +319,38 @@ def test_meeting_names_are_sealed_and_erased() -> None:
         assert "Zqattendee" in rows
 
 
+def test_names_in_a_meeting_correction_are_sealed_and_erased() -> None:
+    """A correction of a meeting's chair or attendance seals the names it gives, as the record
+    does: the log never holds them in plain text, and erasing the person erases them."""
+    keys = SubjectKeys()
+    with Ledger.open(":memory:", keys=keys, erasure=ErasurePolicy(names=True)) as ledger:
+        ledger.record_meeting(
+            "2021-10-04",
+            title="Monthly Assurance Meeting",
+            held_at="2021-10-04T10:00",
+            chair="Zqfirst",
+            actor="officer",
+        )
+        ledger.correct_meeting(
+            "2021-10-04",
+            reason="the chair was minuted wrongly",
+            chair="Zqsecond",
+            attendance=[Attendee(name="Zqsecond"), Attendee(name="Zqother")],
+            actor="officer",
+        )
+        raw = "".join(s.data for s in ledger.store.read_all())
+        for name in ("Zqfirst", "Zqsecond", "Zqother"):
+            assert name not in raw
+        assert ledger.meeting("2021-10-04").chair == "Zqsecond"
+        subject = keys.find_person("Zqsecond")
+        assert subject is not None
+        ledger.erase(subject, actor="dpo", reason="request 8")
+        meeting = ledger.meeting("2021-10-04")
+        assert meeting.chair == ERASED
+        assert [a.name for a in meeting.attendance] == [ERASED, "Zqother"]
+        assert ledger.verify().ok
+
+
 def test_correction_of_restricted_text_is_sealed() -> None:
     """A correction of a restricted action's text is sealed under the action's subject."""
     keys = SubjectKeys()

@@ -25,11 +25,12 @@ from action_ledger._codec import ACTION_PREFIX, MEETING_PREFIX, decode
 from action_ledger.commands import (
     CloseAction,
     Command,
+    CorrectMeeting,
     RaiseAction,
     RecordMeeting,
     UpdateAction,
 )
-from action_ledger.events import MeetingRecorded
+from action_ledger.events import MeetingEvent
 from action_ledger.pytest_plugin import LedgerFactory
 from action_ledger.testing import laws
 from action_ledger.testing.strategies import (
@@ -49,7 +50,7 @@ _settings = settings(
 
 
 def _stream_of(command: Command) -> str:
-    if isinstance(command, RecordMeeting):
+    if isinstance(command, RecordMeeting | CorrectMeeting):
         return MEETING_PREFIX + command.meeting_id
     return ACTION_PREFIX + command.action_id
 
@@ -69,7 +70,7 @@ def _check_per_stream(ledger: Ledger, model: RegisterModel) -> None:
     for event in model.events:
         stream = (
             MEETING_PREFIX + event.meeting_id
-            if isinstance(event, MeetingRecorded)
+            if isinstance(event, MeetingEvent)
             else ACTION_PREFIX + event.action_id
         )
         by_stream.setdefault(stream, []).append(event)
@@ -96,7 +97,7 @@ def test_batches_of_a_history_record_the_fold_of_its_commands(
             assert len(results) == len(batch)
             for command, result in zip(batch, results, strict=True):
                 model.apply(command)
-                if isinstance(command, RecordMeeting):
+                if isinstance(command, RecordMeeting | CorrectMeeting):
                     assert result == model.meetings[command.meeting_id].meeting
                 else:
                     assert result == model.actions[command.action_id].action

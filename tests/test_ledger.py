@@ -34,6 +34,7 @@ from action_ledger.commands import (
     CloseAction,
     Command,
     CorrectEvent,
+    CorrectMeeting,
     RaiseAction,
     RecordMeeting,
     ReopenAction,
@@ -671,6 +672,22 @@ def apply(ledger: Ledger, command: Command) -> object:
                 event_id=command.event_id,
                 occurred_at=command.occurred_at,
             )
+        case CorrectMeeting():
+            return ledger.correct_meeting(
+                command.meeting_id,
+                reason=command.reason,
+                actor=command.actor,
+                title=command.title,
+                held_at=command.held_at,
+                kind=command.kind,
+                venue=command.venue,
+                chair=command.chair,
+                minutes_by=command.minutes_by,
+                attendance=command.attendance,
+                apologies=command.apologies,
+                event_id=command.event_id,
+                corrected_at=command.occurred_at,
+            )
         case RaiseAction():
             return ledger.raise_action(
                 text=command.text,
@@ -886,7 +903,7 @@ def test_execute_is_the_keyword_methods(commands: list[Command]) -> None:
             if isinstance(command, RaiseAction):
                 assert isinstance(result, Action)
                 assert result == by_keyword.get(command.action_id)
-            elif not isinstance(command, RecordMeeting):
+            elif not isinstance(command, RecordMeeting | CorrectMeeting):
                 assert result == expected
             else:
                 assert result == by_keyword.meeting(command.meeting_id)
@@ -905,7 +922,7 @@ def test_executing_a_command_again_changes_nothing(commands: list[Command]) -> N
         head = ledger.head()
         for command in commands:
             again = ledger.execute(command)
-            if isinstance(command, RecordMeeting):
+            if isinstance(command, RecordMeeting | CorrectMeeting):
                 assert again == ledger.meeting(command.meeting_id)
             else:
                 assert again == ledger.get(command.action_id)

@@ -26,7 +26,7 @@ from action_ledger._decider import Action, fold
 from action_ledger._projections import PROJECTIONS, Change, Projection, Put, Table
 from action_ledger._sqlite import SQLiteEventStore
 from action_ledger.commands import Command
-from action_ledger.events import ActionRaised, ActionUpdated, Event, MeetingRecorded
+from action_ledger.events import ActionRaised, ActionUpdated, Event, MeetingEvent, MeetingRecorded
 from action_ledger.testing import strategies
 from action_ledger.testing.contract import StepClock
 from action_ledger.testing.laws import check_read_models
@@ -54,7 +54,7 @@ def _folded(events: Sequence[Event]) -> dict[str, Action]:
     """The pure answer: each action folded from its own events."""
     streams: dict[str, list[Any]] = {}
     for event in events:
-        if not isinstance(event, MeetingRecorded):
+        if not isinstance(event, MeetingEvent):
             streams.setdefault(event.action_id, []).append(event)
     found = {aid: fold(evs).action for aid, evs in streams.items()}
     return {aid: a for aid, a in found.items() if a is not None}

@@ -26,11 +26,12 @@ from action_ledger.commands import (
     CloseAction,
     Command,
     CorrectEvent,
+    CorrectMeeting,
     RaiseAction,
     RecordMeeting,
     UpdateAction,
 )
-from action_ledger.events import ActionCorrected, ActionRaised, Event, MeetingRecorded
+from action_ledger.events import ActionCorrected, ActionRaised, Event, MeetingEvent
 from action_ledger.exceptions import ActionLedgerError, ValidationError
 from action_ledger.store import NewEvent, StoredEvent, verify_chain
 from action_ledger.testing import strategies
@@ -39,10 +40,10 @@ from test_decider import _rules_in_decider
 
 ACTOR = "Jackie Irvin"
 
-# The tags that are no rule of decide's: a command about an action never raised
-# (NotFoundError), and due words that leave the calendar from a far-future date
-# (ValidationError, raised by decide when it resolves them).
-NOT_RULES = {"action-exists", "due-within-calendar"}
+# The tags that are no rule of decide's: a command about an action never raised, or a
+# correction of a meeting never recorded (NotFoundError), and due words that leave the
+# calendar from a far-future date (ValidationError, raised by decide when it resolves them).
+NOT_RULES = {"action-exists", "meeting-exists", "due-within-calendar"}
 
 # What can be broken with no state at all: an empty register.
 STATELESS = {
@@ -189,7 +190,7 @@ def test_drawn_commands_give_a_ledger_the_models_events(data: st.DataObject) -> 
             command = data.draw(strategies.commands(model), label="command")
             result = ledger.execute(command)
             model.apply(command)
-            if isinstance(command, RecordMeeting):
+            if isinstance(command, RecordMeeting | CorrectMeeting):
                 assert result == model.meetings[command.meeting_id].meeting
             else:
                 assert result == model.actions[command.action_id].action
@@ -369,12 +370,12 @@ def test_invalid_input_changes_no_register(
 @for_all(strategies.envelopes(), strategies.action_ids())
 def test_envelopes_decode_back_to_their_event(envelope: NewEvent, action_id: str) -> None:
     """An envelope, stored in a stream of its kind, decodes to an event that encodes to it."""
-    meeting = envelope.event_type == "meeting.recorded"
+    meeting = envelope.event_type.startswith("meeting.")
     stream = "meeting:2021-10-04" if meeting else f"action:{action_id}"
     store = MemoryEventStore()
     store.append(stream, [envelope], 0)
     event = decode(next(store.read_all()))
-    assert isinstance(event, MeetingRecorded) is meeting
+    assert isinstance(event, MeetingEvent) is meeting
     assert encode(event) == envelope
 
 

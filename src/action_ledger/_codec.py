@@ -27,6 +27,8 @@ from .events import (
     ActionRevisited,
     ActionUpdated,
     Event,
+    MeetingCorrected,
+    MeetingEvent,
     MeetingRecorded,
 )
 from .exceptions import IntegrityError, ValidationError
@@ -38,6 +40,7 @@ MEETING_PREFIX = "meeting:"
 # tag -> (class, current schema version)
 EVENT_TYPES: Mapping[str, tuple[type[Any], int]] = {
     "meeting.recorded": (MeetingRecorded, 1),
+    "meeting.corrected": (MeetingCorrected, 1),
     "action.raised": (ActionRaised, 2),
     "action.updated": (ActionUpdated, 1),
     "action.revisited": (ActionRevisited, 1),
@@ -99,7 +102,7 @@ def canonical_json(value: object) -> str:
 
 def stream_of(event: Event) -> str:
     """The stream an event belongs to: ``action:<id>`` or ``meeting:<id>``."""
-    if isinstance(event, MeetingRecorded):
+    if isinstance(event, MeetingEvent):
         return MEETING_PREFIX + event.meeting_id
     return ACTION_PREFIX + event.action_id
 

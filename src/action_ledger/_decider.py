@@ -27,6 +27,7 @@ from .commands import (
     CloseAction,
     Command,
     CorrectEvent,
+    CorrectMeeting,
     DueInput,
     RaiseAction,
     RecordMeeting,
@@ -35,6 +36,7 @@ from .commands import (
     UpdateAction,
 )
 from .events import (
+    MEETING_CORRECTABLE,
     ActionClosed,
     ActionCorrected,
     ActionEvent,
@@ -44,6 +46,8 @@ from .events import (
     ActionUpdated,
     Corrections,
     Event,
+    MeetingCorrected,
+    MeetingEvent,
     MeetingRecorded,
     Resolution,
 )
@@ -233,7 +237,7 @@ def decide(
     Args:
         command: what the user asked for.
         state: the fold of the command's own stream (an ``ActionState`` for action commands,
-            a ``MeetingState`` for ``RecordMeeting``).
+            a ``MeetingState`` for ``RecordMeeting`` and ``CorrectMeeting``).
         context: the other streams the command names (meetings, linked actions).
 
     Returns:
@@ -241,12 +245,15 @@ def decide(
 
     Raises:
         RuleViolationError: the command breaks a rule; ``rule`` says which.
-        NotFoundError: the command names an action that does not exist.
+        NotFoundError: the command names an action (or a meeting to correct) that does not
+            exist.
         ValidationError: a due phrase names a date that does not exist.
     """
-    if isinstance(command, RecordMeeting):
+    if isinstance(command, RecordMeeting | CorrectMeeting):
         if not isinstance(state, MeetingState):
-            raise TypeError("RecordMeeting is decided against a MeetingState")
+            raise TypeError(f"{type(command).__name__} is decided against a MeetingState")
+        if isinstance(command, CorrectMeeting):
+            return (_correct_meeting(command, state),)
         return (_record_meeting(command, state),)
     if not isinstance(state, ActionState):
         raise TypeError(f"{type(command).__name__} is decided against an ActionState")
@@ -274,7 +281,8 @@ def _record_meeting(command: RecordMeeting, state: MeetingState) -> MeetingRecor
             subject,
             "meeting-recorded-once",
             f"is already recorded ({state.meeting.title}, held {state.meeting.held_at}); "
-            "correct it instead of recording it again",
+            "correct it instead of recording it again (Ledger.correct_meeting, or "
+            "`action-ledger meeting correct`)",
             command.meeting_id,
         )
     held_on = local_date(command.held_at).isoformat()
@@ -302,6 +310,50 @@ def _record_meeting(command: RecordMeeting, state: MeetingState) -> MeetingRecor
         apologies=command.apologies,
         source=command.source,
         source_sha256=command.source_sha256,
+    )
+
+
+def _correct_meeting(command: CorrectMeeting, state: MeetingState) -> MeetingCorrected:
+    subject = f"meeting {command.meeting_id}"
+    meeting = state.meeting
+    if meeting is None:
+        raise NotFoundError(
+            f"meeting {command.meeting_id!r} is not recorded, so it cannot be corrected; "
+            "record it (or check the id: `action-ledger meeting list` lists every meeting)"
+        )
+    if command.held_at is not None:
+        held_on = local_date(command.held_at)
+        if held_on != meeting.date:
+            raise _reject(
+                subject,
+                "meeting-id-is-its-date",
+                f"held_at {command.held_at.in_tz('Europe/London').isoformat()} falls on "
+                f"{held_on} but the meeting is {meeting.date}; a correction may change the "
+                "time, not the date (record the meeting under its real date instead)",
+                command.held_at,
+            )
+    names = [
+        name
+        for name in MEETING_CORRECTABLE
+        if getattr(command, name) is not None and getattr(command, name) != getattr(meeting, name)
+    ]
+    if not names:
+        given = [name for name in MEETING_CORRECTABLE if getattr(command, name) is not None]
+        raise _reject(
+            subject,
+            "correction-must-differ",
+            f"the record already says that ({', '.join(given)}); a correction must change "
+            "something",
+            given,
+        )
+    changed = {name: getattr(command, name) for name in names}
+    return MeetingCorrected(
+        event_id=command.event_id,
+        actor=command.actor,
+        occurred_at=command.occurred_at,
+        meeting_id=command.meeting_id,
+        reason=command.reason,
+        **changed,
     )
 
 
@@ -626,8 +678,16 @@ def _correct(
 # evolve
 
 
-def evolve_meeting(state: MeetingState, event: MeetingRecorded) -> MeetingState:
-    """Apply a meeting event (never fails)."""
+def evolve_meeting(state: MeetingState, event: MeetingEvent) -> MeetingState:
+    """Apply a meeting event (never fails; a correction before the record only counts)."""
+    if isinstance(event, MeetingCorrected):
+        if state.meeting is None:
+            return attrs.evolve(state, version=state.version + 1)
+        changes = {name: getattr(event, name) for name in event.fields()}
+        return MeetingState(
+            meeting=attrs.evolve(state.meeting, version=state.version + 1, **changes),
+            version=state.version + 1,
+        )
     return MeetingState(
         meeting=Meeting(
             id=event.meeting_id,
@@ -819,7 +879,7 @@ def fold(events: Iterable[ActionEvent], state: ActionState = INITIAL_ACTION) -> 
 
 
 def fold_meeting(
-    events: Iterable[MeetingRecorded], state: MeetingState = INITIAL_MEETING
+    events: Iterable[MeetingEvent], state: MeetingState = INITIAL_MEETING
 ) -> MeetingState:
     """The meeting state after ``events``."""
     for event in events:

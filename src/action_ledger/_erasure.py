@@ -327,6 +327,7 @@ _PATHS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
         (("apologies", "*", "name"), "name"),
     ),
 }
+_PATHS["meeting.corrected"] = _PATHS["meeting.recorded"]  # the same names, corrected
 
 
 def _walk(data: Any, path: tuple[str, ...], where: str, change: Callable[[Any, str], Any]) -> None:

@@ -53,6 +53,7 @@ from .commands import (
     CloseAction,
     Command,
     CorrectEvent,
+    CorrectMeeting,
     DueInput,
     RaiseAction,
     RecordMeeting,
@@ -62,7 +63,7 @@ from .commands import (
     as_tuple,
     check_event_id,
 )
-from .events import ActionEvent, Event, MeetingRecorded, Resolution
+from .events import ActionEvent, Event, MeetingCorrected, MeetingEvent, Resolution
 from .exceptions import (
     ActionLedgerError,
     ConcurrencyError,
@@ -93,6 +94,7 @@ _COMPARE_ATTEMPTS = 3
 ActionCommand = (
     RaiseAction | UpdateAction | RevisitAction | CloseAction | ReopenAction | CorrectEvent
 )
+MeetingCommand = RecordMeeting | CorrectMeeting
 
 
 class Ledger(RegisterView):
@@ -371,6 +373,61 @@ class Ledger(RegisterView):
         )
         return self._record(command)
 
+    def correct_meeting(
+        self,
+        meeting_id: str,
+        *,
+        reason: str,
+        actor: str,
+        title: str | None = None,
+        held_at: Moment | None = None,
+        kind: str | None = None,
+        venue: str | None = None,
+        chair: str | None = None,
+        minutes_by: str | None = None,
+        attendance: Sequence[Attendee] | None = None,
+        apologies: Sequence[Attendee] | None = None,
+        event_id: str | None = None,
+        corrected_at: Moment | None = None,
+    ) -> Meeting:
+        """Correct a meeting's record that was entered wrongly; history keeps both.
+
+        Give only the fields that were wrong (``None`` leaves a field as recorded);
+        ``attendance`` and ``apologies`` replace the whole list. ``held_at`` is Europe/London
+        wall time unless it carries an offset, and may change the time, not the date (the
+        meeting id is its date).
+
+        Args:
+            meeting_id: the meeting, e.g. ``"2021-10-04"``.
+            reason: why the record was wrong.
+            corrected_at: when the correction was made (now by default).
+
+        Returns:
+            The meeting as it now stands.
+
+        Raises:
+            ValidationError: a value is malformed, or no field is given.
+            NotFoundError: the meeting is not recorded.
+            RuleViolationError: nothing would change (``correction-must-differ``), or
+                ``held_at`` falls on another date (``meeting-id-is-its-date``).
+        """
+        command = CorrectMeeting(
+            event_id=self._new_event_id() if event_id is None else event_id,
+            actor=actor,
+            occurred_at=self._clock() if corrected_at is None else corrected_at,
+            meeting_id=meeting_id,
+            reason=reason,
+            title=title,
+            held_at=None if held_at is None else to_register_moment(held_at, field="held_at"),
+            kind=kind,
+            venue=venue,
+            chair=chair,
+            minutes_by=minutes_by,
+            attendance=None if attendance is None else as_tuple("attendance", attendance),
+            apologies=None if apologies is None else as_tuple("apologies", apologies),
+        )
+        return self._record(command)
+
     def execute(self, command: Command) -> Action | Meeting:
         """Carry out a command object (from :mod:`action_ledger.commands`) and return the
         action or meeting as it now stands.
@@ -387,7 +444,7 @@ class Ledger(RegisterView):
             RuleViolationError: a rule is broken; nothing is stored.
             ConcurrencyError: other writers kept changing the stream.
         """
-        if isinstance(command, RecordMeeting):
+        if isinstance(command, MeetingCommand):
             return self._record(command)
         if not isinstance(command, ActionCommand):
             raise ValidationError(
@@ -437,7 +494,7 @@ class Ledger(RegisterView):
         wrong = [
             f"entry {n}: {command!r} is not a command from action_ledger.commands"
             for n, command in enumerate(batch, 1)
-            if not isinstance(command, RecordMeeting | ActionCommand)
+            if not isinstance(command, MeetingCommand | ActionCommand)
         ]
         if wrong:
             raise ValidationError(
@@ -511,14 +568,16 @@ class Ledger(RegisterView):
                 self._appended.notify_all()
             for action_id, state in work.changed_actions():
                 self._remember(action_id, state)
+            for meeting_id, meeting in work.changed_meetings():
+                self._meetings[meeting_id] = meeting
         return tuple(results)
 
-    def _record(self, command: RecordMeeting) -> Meeting:
+    def _record(self, command: MeetingCommand) -> Meeting:
         stream = MEETING_PREFIX + command.meeting_id
         retry = self._retry()
         while True:
             try:
-                state = self._meeting_state(command.meeting_id)
+                state = self._meeting_state(command.meeting_id, fresh=True)
                 earlier = self.store.get_event(command.event_id)
                 if (
                     state.meeting is not None
@@ -536,9 +595,10 @@ class Ledger(RegisterView):
                 retry.after_loss(exc)
                 continue
             for event in events:
-                assert isinstance(event, MeetingRecorded)
+                assert isinstance(event, MeetingEvent)
                 state = evolve_meeting(state, event)
             assert state.meeting is not None
+            self._meetings[command.meeting_id] = state
             return state.meeting
 
     def apply(self, draft: MinutesDraft | str | Path, *, actor: str) -> AppliedDraft:
@@ -826,6 +886,19 @@ class Ledger(RegisterView):
 
     # -- queries -------------------------------------------------------------------------------
 
+    def meeting_corrections(self, meeting_id: str) -> tuple[MeetingCorrected, ...]:
+        """The corrections of a meeting's record, oldest first (each with its reason, actor
+        and when it was made); empty when the record was never corrected.
+
+        Raises:
+            ValidationError: a malformed meeting id.
+            NotFoundError: the meeting is not recorded.
+        """
+        events = [decode(s) for s in self.store.read_stream(MEETING_PREFIX + meeting_id)]
+        if not events:
+            raise NotFoundError(f"meeting {check_meeting_id(meeting_id)!r} is not recorded")
+        return tuple(e for e in events if isinstance(e, MeetingCorrected))
+
     def get(self, action_id: str) -> Action:
         """The current state of one action.
 
@@ -861,7 +934,8 @@ class Ledger(RegisterView):
         Raises:
             NotFoundError: no such meeting.
         """
-        state = self._meeting_state(check_meeting_id(meeting_id))
+        # Read afresh: another process (or a batch) may have corrected it since.
+        state = self._meeting_state(check_meeting_id(meeting_id), fresh=True)
         if state.meeting is None:
             raise NotFoundError(f"meeting {meeting_id!r} is not recorded")
         return state.meeting
@@ -1190,7 +1264,7 @@ class Ledger(RegisterView):
         if self.erasure is None or self.keys is None:
             return encode(event)
         restricted = bool(getattr(event, "restricted", False))
-        if self.erasure.restricted and not restricted and not isinstance(event, MeetingRecorded):
+        if self.erasure.restricted and not restricted and not isinstance(event, MeetingEvent):
             # every text of a restricted action is restricted (the raise says so)
             state = (states or {}).get(event.action_id) or self._action_state(event.action_id)
             restricted = state.action is not None and state.action.restricted
@@ -1246,15 +1320,17 @@ class Ledger(RegisterView):
         rows = self.store.read_stream(ACTION_PREFIX + action_id)
         return fold(_action_event(r, keys) for r in rows)
 
-    def _meeting_state(self, meeting_id: str) -> MeetingState:
-        # A meeting stream holds one event (a meeting is recorded once), so a recorded
-        # meeting never changes: keep it, and a command naming it reads it once, not twice.
-        known = self._meetings.get(meeting_id)
+    def _meeting_state(self, meeting_id: str, *, fresh: bool = False) -> MeetingState:
+        # A recorded meeting keeps its id and date for good (a correction may change its
+        # time, never its date), and the date is all a command naming it depends on (due
+        # words resolve against it): keep it, and a command naming it reads it once, not
+        # twice. Recording or correcting the meeting itself reads it ``fresh``.
+        known = None if fresh else self._meetings.get(meeting_id)
         if known is not None:
             return known
         rows = self.store.read_stream(MEETING_PREFIX + meeting_id)
         events = [decode(s, self.keys) for s in rows]
-        state = fold_meeting(e for e in events if isinstance(e, MeetingRecorded))
+        state = fold_meeting(e for e in events if isinstance(e, MeetingEvent))
         if state.meeting is not None:
             self._meetings[meeting_id] = state
         return state
@@ -1346,7 +1422,7 @@ class Ledger(RegisterView):
         encoded = [self._encode(e, {command.action_id: state}) for e in events]
         self._append(stream, encoded, state.version, events)
         for event in events:
-            assert not isinstance(event, MeetingRecorded)
+            assert not isinstance(event, MeetingEvent)
             state = evolve(state, event)
         self._remember(command.action_id, state)
         assert state.action is not None
@@ -1368,13 +1444,13 @@ class Ledger(RegisterView):
 
 
 def _stream_of(command: Command) -> str:
-    if isinstance(command, RecordMeeting):
+    if isinstance(command, MeetingCommand):
         return MEETING_PREFIX + command.meeting_id
     return ACTION_PREFIX + command.action_id
 
 
 def _subject(command: Command) -> str:
-    return command.meeting_id if isinstance(command, RecordMeeting) else command.action_id
+    return command.meeting_id if isinstance(command, MeetingCommand) else command.action_id
 
 
 def _refused(
@@ -1419,10 +1495,10 @@ class _Working:
             self._actions[action_id] = self._loaded[action_id] = state
         return state
 
-    def meeting(self, meeting_id: str) -> MeetingState:
+    def meeting(self, meeting_id: str, *, fresh: bool = False) -> MeetingState:
         state = self._meetings.get(meeting_id)
         if state is None:
-            state = self._ledger._meeting_state(meeting_id)
+            state = self._ledger._meeting_state(meeting_id, fresh=fresh)
             self._meetings[meeting_id] = state
         return state
 
@@ -1433,12 +1509,12 @@ class _Working:
             ValidationError, RuleViolationError, NotFoundError: as ``decide``.
         """
         stream = _stream_of(command)
-        if isinstance(command, RecordMeeting):
-            meeting = self.meeting(command.meeting_id)
+        if isinstance(command, MeetingCommand):
+            meeting = self.meeting(command.meeting_id, fresh=True)
             events = decide(command, meeting)
             self._versions.setdefault(stream, meeting.version)
             for event in events:
-                assert isinstance(event, MeetingRecorded)
+                assert isinstance(event, MeetingEvent)
                 meeting = evolve_meeting(meeting, event)
             self._meetings[command.meeting_id] = meeting
         else:
@@ -1447,15 +1523,15 @@ class _Working:
             events = decide(command, state, context)
             self._versions.setdefault(stream, state.version)
             for event in events:
-                assert not isinstance(event, MeetingRecorded)
+                assert not isinstance(event, MeetingEvent)
                 state = evolve(state, event)
             self._actions[command.action_id] = state
         self._pending.setdefault(stream, []).extend(events)
 
     def result(self, command: Command) -> Action | Meeting:
         """What the command left (the working state, after it)."""
-        if isinstance(command, RecordMeeting):
-            meeting = self.meeting(command.meeting_id).meeting
+        if isinstance(command, MeetingCommand):
+            meeting = self.meeting(command.meeting_id, fresh=True).meeting
             assert meeting is not None
             return meeting
         action = self.action(command.action_id).action
@@ -1476,6 +1552,14 @@ class _Working:
             (action_id, state)
             for action_id, state in self._actions.items()
             if ACTION_PREFIX + action_id in self._pending
+        ]
+
+    def changed_meetings(self) -> list[tuple[str, MeetingState]]:
+        """The meetings the batch records or corrects, as it leaves them."""
+        return [
+            (meeting_id, state)
+            for meeting_id, state in self._meetings.items()
+            if MEETING_PREFIX + meeting_id in self._pending
         ]
 
     def batches(self) -> tuple[list[Batch], list[Event]]:
@@ -1565,7 +1649,7 @@ def _counted(
 
 def _action_event(stored: StoredEvent, keys: SubjectKeys | None = None) -> ActionEvent:
     event = decode(stored, keys)
-    assert not isinstance(event, MeetingRecorded)
+    assert not isinstance(event, MeetingEvent)
     return event
 
 

@@ -26,7 +26,7 @@ from ._codec import CONVERTER, canonical_json, trusted_hook
 from ._decider import Action, Meeting
 from ._history import AuditEntry
 from ._values import Attendee, Owner
-from .events import Event, MeetingRecorded
+from .events import Event, MeetingEvent
 from .exceptions import IntegrityError
 from .store import StoredEvent
 
@@ -396,7 +396,7 @@ AUDIT_TABLE = Table(
 def _audit(change: Change) -> Iterable[Write]:
     if change.entry is not None:
         event = change.event
-        assert not isinstance(event, MeetingRecorded)
+        assert not isinstance(event, MeetingEvent)
         yield Put(table="audit_trail", row=audit_row(change.stored, event.action_id, change.entry))
 
 
@@ -520,7 +520,7 @@ def _links(change: Change) -> Iterable[Write]:
     if now == then:
         return
     event = change.event
-    assert not isinstance(event, MeetingRecorded)
+    assert not isinstance(event, MeetingEvent)
     entry = change.entry
     assert entry is not None
     for kind, other in then:

@@ -28,13 +28,20 @@ import attrs
 import sqlite_utils
 
 from ._codec import ACTION_PREFIX, decode
-from ._decider import LEAN_ACTION, ActionState, MeetingState, evolve, evolve_meeting, fold
+from ._decider import (
+    LEAN_ACTION,
+    ActionState,
+    evolve,
+    evolve_meeting,
+    fold,
+    fold_meeting,
+)
 from ._erasure import SubjectKeys
 from ._history import AUDIT_COLUMNS, audit_entry, values_in_effect
 from ._projections import PROJECTIONS, Change, Delete, Projection, Put, Replace, Table, Write
 from ._sqlite import Immediate as _immediate
 from ._sqlite import SQLiteEventStore, storage_error, typed_faults
-from .events import ActionCorrected, ActionEvent, Event, MeetingRecorded
+from .events import ActionCorrected, ActionEvent, Event, MeetingCorrected, MeetingEvent
 from .exceptions import StoreError
 from .store import Batch, EventStore, StoredEvent
 
@@ -51,6 +58,9 @@ class StateSource(Protocol):
     def earlier(self, stored: StoredEvent) -> list[ActionEvent]:
         """The events of ``stored``'s action that come before it (in this read model's log)."""
 
+    def earlier_meeting(self, stored: StoredEvent) -> list[MeetingEvent]:
+        """The events of ``stored``'s meeting that come before it (in this read model's log)."""
+
 
 class StoreSource:
     """Earlier events straight from the store's stream (the live register)."""
@@ -65,9 +75,25 @@ class StoreSource:
         found = []
         for row in rows:
             event = decode(row, self._keys)
-            assert not isinstance(event, MeetingRecorded)
+            assert not isinstance(event, MeetingEvent)
             found.append(event)
         return found
+
+    def earlier_meeting(self, stored: StoredEvent) -> list[MeetingEvent]:
+        """See :meth:`StateSource.earlier_meeting`."""
+        return meeting_events(
+            self._store.read_stream(stored.stream_id, up_to_version=stored.version - 1)
+        )
+
+
+def meeting_events(rows: Iterable[StoredEvent]) -> list[MeetingEvent]:
+    """The meeting events of ``rows`` (stored events of one meeting stream), decoded."""
+    found = []
+    for row in rows:
+        event = decode(row)
+        assert isinstance(event, MeetingEvent)
+        found.append(event)
+    return found
 
 
 SHADOW = "__rebuild"
@@ -498,10 +524,11 @@ class ReadModel:
     ) -> Change:
         if event is None:
             event = decode(stored, self.keys)
-        if isinstance(event, MeetingRecorded):
-            return Change(
-                stored=stored, event=event, meeting=evolve_meeting(MeetingState(), event).meeting
-            )
+        if isinstance(event, MeetingEvent):
+            # A meeting is recorded once and rarely corrected: read what came before only then.
+            prior = source.earlier_meeting(stored) if isinstance(event, MeetingCorrected) else ()
+            meeting = evolve_meeting(fold_meeting(prior), event).meeting
+            return Change(stored=stored, event=event, meeting=meeting)
         before = self._states.get(event.action_id)
         if before is None or (self._strict and before.version != stored.version - 1):
             # A stream's first event has nothing before it: no need to look.
@@ -916,7 +943,19 @@ class _WriteSource:
         found = self._store.earlier(mine[0])
         for row in mine:
             event = self._decided.get(row.event_id) or decode(row, self._keys)
-            assert not isinstance(event, MeetingRecorded)
+            assert not isinstance(event, MeetingEvent)
+            found.append(event)
+        return found
+
+    def earlier_meeting(self, stored: StoredEvent) -> list[MeetingEvent]:
+        """See :meth:`StateSource.earlier_meeting`."""
+        mine = [s for s in self._sealed.get(stored.stream_id, ()) if s.version < stored.version]
+        if not mine:
+            return self._store.earlier_meeting(stored)
+        found = self._store.earlier_meeting(mine[0])
+        for row in mine:
+            event = self._decided.get(row.event_id) or decode(row, self._keys)
+            assert isinstance(event, MeetingEvent)
             found.append(event)
         return found
 

@@ -23,9 +23,9 @@ from ._erasure import SubjectKeys
 from ._history import AuditEntry, build_history
 from ._projections import action_from_row, meeting_from_row
 from ._publication import RestrictedActions, public_action
-from ._readmodel import ReadModel
-from ._values import check_action_id, check_meeting_id, check_text
-from .events import ActionCorrected, ActionEvent, MeetingRecorded
+from ._readmodel import ReadModel, meeting_events
+from ._values import Owner, check_action_id, check_meeting_id, check_text, parse_owners
+from .events import ActionCorrected, ActionEvent, MeetingEvent
 from .exceptions import NotFoundError, ValidationError
 from .store import EventStore, StoredEvent
 
@@ -224,7 +224,10 @@ class RegisterView:
 
         Args:
             status: ``"open"`` or ``"closed"``; all when ``None``.
-            owner: a role code or a person, matched without regard to case.
+            owner: a role code, a person or a capacity, matched without regard to case: a
+                person also matches the actions of a role they held (by the attendance
+                lists, as :meth:`holder` reads them) on the day each was raised, and a
+                capacity every action of its role code.
             meeting: the id of the meeting that raised them.
             raised_from: raised on or after this date (a Europe/London calendar date).
             raised_to: raised on or before this date (a Europe/London calendar date).
@@ -243,16 +246,32 @@ class RegisterView:
         # on the full text or owners would answer questions about restricted changes).
         public = restricted is False
         owner_key = text_key = None
+        capacity_roles: set[str] = set()
+        tenures: list[tuple[str, str, str | None]] = []
         if status is not None:
             where.append("status = ?")
             params.append(_status(status))
         if owner is not None:
             owner_key = key = check_text("owner", owner, limit=200).casefold()
+            capacity_roles, tenures = self._tenures(key)
             if not public:
-                where.append(
+                alternatives = [
                     "id IN (SELECT action_id FROM owners WHERE role_key = ? OR person_key = ?)"
-                )
+                ]
                 params += [key, key]
+                if capacity_roles:
+                    marks = ", ".join("?" * len(capacity_roles))
+                    alternatives.append(
+                        f"id IN (SELECT action_id FROM owners WHERE role_key IN ({marks}))"
+                    )
+                    params += sorted(capacity_roles)
+                for role, start, until in tenures:
+                    alternatives.append(
+                        "(id IN (SELECT action_id FROM owners WHERE role_key = ? AND "
+                        "person_key IS NULL) AND raised_on >= ? AND raised_on < ?)"
+                    )
+                    params += [role, start, until or "9999-12-31"]
+                where.append("(" + " OR ".join(alternatives) + ")")
         if meeting is not None:
             where.append("meeting = ?")
             params.append(check_meeting_id(meeting))
@@ -285,7 +304,7 @@ class RegisterView:
         return tuple(
             a
             for a in self.public_forms(found)
-            if (owner_key is None or _owned_by(a, owner_key))
+            if (owner_key is None or _owned_by(a, owner_key, capacity_roles, tenures))
             and (text_key is None or text_key in a.text.casefold())
         )
 
@@ -297,6 +316,121 @@ class RegisterView:
             ValidationError: empty text, or an unknown status.
         """
         return self.register(owner=role_or_person, status=status)
+
+    def roles(self) -> tuple[str, ...]:
+        """The role codes the recorded meetings' attendance and apologies list (as listed,
+        sorted without regard to case): the codes an owner is known by."""
+        rows = self._select("SELECT DISTINCT role FROM attendance WHERE role IS NOT NULL", [])
+        return tuple(sorted({role for (role,) in rows}, key=lambda r: (r.casefold(), r)))
+
+    def owner_for(self, name: str, on_date: DateInput) -> Owner | None:
+        """The owner ``name`` means on ``on_date``, through the attendance lists (ignoring
+        case): a role code some meeting lists (``"cc"`` → ``CC``); a person (``"Pippa
+        Mills"`` → ``CC: Pippa Mills``: the role listed against them); or a capacity
+        (``"Chief Constable"`` → ``CC: Pippa Mills``: its role code and who held it). A
+        person or capacity is read from the last meeting on or before the date that lists
+        them, else the first one after. ``None`` when no meeting knows the name.
+
+        Raises:
+            ValidationError: empty name, or a malformed date.
+        """
+        key = check_text("owner", name, limit=200).casefold()
+        day = to_date(on_date, field="on_date").isoformat()
+        rows = self._attendance_with_roles()
+        for row in rows:
+            if row[2].casefold() == key:
+                return Owner(role=row[2])
+        for column in (0, 1):  # a person, then a capacity
+            listed = [r for r in rows if r[column] is not None and r[column].casefold() == key]
+            if listed:
+                before = [r for r in listed if r[3] <= day]
+                chosen = before[-1] if before else listed[0]
+                if column == 0:
+                    return Owner(role=chosen[2], person=chosen[0])
+                held = self.holder(chosen[2], day if before else chosen[3])
+                return Owner(role=chosen[2], person=None if held is None else held.name)
+        return None
+
+    def owners_named(
+        self,
+        names: Sequence[str | Owner] | str,
+        on_date: DateInput,
+        *,
+        unknown: Literal["refuse", "keep"] = "refuse",
+    ) -> tuple[Owner, ...]:
+        """Owners from what a user typed: role codes, people or capacities, each mapped
+        through the attendance lists as :meth:`owner_for` does on ``on_date``. A role code
+        given as such (``"CC"``, ``"CC: Pippa Mills"``, an :class:`Owner`) is kept as given.
+
+        Args:
+            names: the owners as typed.
+            on_date: the date concerned (the meeting's, or when the owners are set).
+            unknown: what to do with a name no meeting's attendance knows: ``"refuse"``
+                (raise) or ``"keep"`` (record it as a new role code, as given).
+
+        Raises:
+            ValidationError: a name no attendance list knows (with ``unknown="refuse"``),
+                an empty name, or an unknown value of ``unknown``.
+        """
+        if unknown not in ("refuse", "keep"):
+            raise ValidationError(
+                f"unknown: {unknown!r} is not 'refuse' or 'keep'", field="unknown", value=unknown
+            )
+        known = {role.casefold() for role in self.roles()}
+        found: list[Owner] = []
+        for given in [names] if isinstance(names, str | Owner) else list(names):
+            if isinstance(given, Owner) or (isinstance(given, str) and ":" in given):
+                owner = Owner.parse(given)
+                if owner.role.casefold() in known or unknown == "keep":
+                    found.append(owner)
+                    continue
+            else:
+                mapped = self.owner_for(check_text("owner", given, limit=200), on_date)
+                if mapped is not None:
+                    found.append(mapped)
+                    continue
+                if unknown == "keep":
+                    found.append(Owner.parse(given))
+                    continue
+            raise ValidationError(
+                f"owner {str(given)!r} is no role code, person or capacity in the attendance "
+                "of any recorded meeting (known role codes: "
+                f"{', '.join(self.roles()) or 'none yet'}); check the spelling, record the "
+                "meeting's attendance, or keep it as a new role code (unknown='keep')",
+                field="owners",
+                value=str(given),
+            )
+        return parse_owners(found)
+
+    def _attendance_with_roles(self) -> list[tuple[Any, ...]]:
+        """Attendance rows with a role code, oldest meeting first: (name, capacity, role,
+        held_on, present), each meeting's present people first."""
+        return self._select(
+            "SELECT name, capacity, role, attendance.held_on, present FROM attendance "
+            "JOIN meetings ON meetings.id = attendance.meeting_id WHERE role IS NOT NULL "
+            "ORDER BY meetings.held_at, meeting_id, present DESC, seq",
+            [],
+        )
+
+    def _tenures(self, key: str) -> tuple[set[str], list[tuple[str, str, str | None]]]:
+        """For an owner filter ``key`` (casefolded): the role codes (casefolded) of the
+        capacity it names, and the spells (role code, from, until) in which the person it
+        names held a role, by the attendance: from a meeting listing them first for the role
+        until the next meeting listing someone else (``None``: still)."""
+        rows = self._attendance_with_roles()
+        capacity_roles = {r[2].casefold() for r in rows if (r[1] or "").casefold() == key}
+        holders: dict[str, list[tuple[str, str]]] = {}  # role -> [(held_on, holder)]
+        for name, _capacity, role, held_on, _present in rows:
+            spells = holders.setdefault(role.casefold(), [])
+            if not spells or spells[-1][0] != held_on:
+                spells.append((held_on, name))
+        tenures = []
+        for role, spells in holders.items():
+            for n, (held_on, name) in enumerate(spells):
+                if name.casefold() == key:
+                    until = next((d for d, other in spells[n + 1 :] if other != name), None)
+                    tenures.append((role, held_on, until))
+        return capacity_roles, tenures
 
     def holder(self, role: str, on_date: DateInput) -> RoleHolder | None:
         """Who held ``role`` on ``on_date``, as far as the recorded meetings' attendance lists
@@ -553,13 +687,26 @@ def _open_on(raised: str, closed: str) -> str:
     )
 
 
-def _owned_by(action: Action, key: str) -> bool:
-    """Whether a role code or person (casefolded) owns the action, as the owners table
-    matches them."""
-    return any(
-        o.role.casefold() == key or (o.person is not None and o.person.casefold() == key)
-        for o in action.owners
-    )
+def _owned_by(
+    action: Action,
+    key: str,
+    capacity_roles: Container[str] = (),
+    tenures: Sequence[tuple[str, str, str | None]] = (),
+) -> bool:
+    """Whether a role code, person or capacity (casefolded) owns the action, as the register
+    filter matches them (see :meth:`RegisterView._tenures`)."""
+    raised = local_date(action.raised_at).isoformat()
+    for o in action.owners:
+        role = o.role.casefold()
+        if role == key or role in capacity_roles:
+            return True
+        if o.person is not None:
+            if o.person.casefold() == key:
+                return True
+            continue
+        if any(r == role and start <= raised < (until or "9999") for r, start, until in tenures):
+            return True
+    return False
 
 
 def _check_flag(name: str, value: object) -> None:
@@ -713,15 +860,24 @@ class _ViewSource:
         action_id = stored.stream_id[len(ACTION_PREFIX) :]
         return [e for r, e in self._view._rows(action_id) if r.position < stored.position]
 
+    def earlier_meeting(self, stored: StoredEvent) -> list[MeetingEvent]:
+        # On either axis a view holds all of a meeting's earlier events, or none of them (a
+        # meeting's corrections are kept exactly when its record is).
+        rows = self._view._store.read_stream(stored.stream_id, up_to_version=stored.version - 1)
+        return meeting_events(rows)
+
 
 def _action(stored: StoredEvent, keys: SubjectKeys | None = None) -> ActionEvent:
     event = decode(stored, keys)
-    assert not isinstance(event, MeetingRecorded)
+    assert not isinstance(event, MeetingEvent)
     return event
 
 
 def _corrects(stored: StoredEvent) -> str | None:
-    """The event a stored correction corrects (``None`` for any other event)."""
+    """The event a stored correction corrects (``None`` for any other event); for a
+    meeting's correction, its stream (see :func:`_occurred_by`)."""
+    if stored.event_type == "meeting.corrected":
+        return stored.stream_id
     if stored.event_type != "action.corrected":
         return None
     event = decode(stored)
@@ -736,7 +892,8 @@ def _occurred_by(
     watch: Container[str] | None = None,
 ) -> Iterator[StoredEvent]:
     """The events that had occurred by ``cut`` (by their occurred time as last corrected),
-    and the corrections of those events, however late they were recorded.
+    and the corrections of those events, however late they were recorded. A meeting's
+    correction names its stream: it is kept when the meeting's record is.
 
     Args:
         items: stored events in log order, each with the id it corrects (if a correction).
@@ -753,6 +910,8 @@ def _occurred_by(
             continue
         if watch is None or stored.event_id in watch:
             kept.add(stored.event_id)
+        if stored.event_type == "meeting.recorded":
+            kept.add(stored.stream_id)
         yield stored
 
 

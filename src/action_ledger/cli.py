@@ -25,15 +25,25 @@ import click
 import pendulum
 
 from ._access import DEFAULT_POLICY, Reader, Scope
-from ._clock import LONDON, MIDDAY, bare_date, moment_on
-from ._decider import Action
+from ._clock import (
+    LONDON,
+    MIDDAY,
+    bare_date,
+    local_date,
+    moment_on,
+    system_clock,
+    to_date,
+    to_register_moment,
+)
+from ._decider import Action, Meeting
 from ._erasure import ErasurePolicy, SubjectKeys
 from ._history import AuditEntry, show
 from ._keys import Keyring, key_id
 from ._ledger import Ledger, open_store
 from ._readmodel import Progress
-from ._values import Attendee
+from ._values import Attendee, Owner, check_meeting_id
 from ._views import Agenda, ChainLink, DueStatus, RegisterView
+from .events import MeetingCorrected
 from .exceptions import (
     ActionLedgerError,
     ConcurrencyError,
@@ -453,7 +463,7 @@ def main(
 
 @main.group()
 def meeting() -> None:
-    """Record meetings."""
+    """Record, correct, list and show meetings."""
 
 
 def _attendee(text: str) -> Attendee:
@@ -522,9 +532,198 @@ def meeting_add(
             _show(f"recorded meeting {recorded.id}: {recorded.title}")
 
 
+@meeting.command("correct")
+@click.argument("meeting_id")
+@click.option("--reason", required=True, help="Why the record was wrong.")
+@click.option("--title", help="The corrected title.")
+@click.option("--held-at", help="The corrected time, Europe/London, on the meeting's date.")
+@click.option("--kind", help="The corrected meeting type.")
+@click.option("--venue", help="The corrected venue.")
+@click.option("--chair", help="The corrected chair.")
+@click.option("--minutes-by", help="The corrected minute-taker.")
+@click.option(
+    "--attendee",
+    "attendance",
+    multiple=True,
+    help="'Name, Capacity (ROLE)'; repeat for each person: replaces the whole attendance.",
+)
+@click.option(
+    "--apology", "apologies", multiple=True, help="As --attendee: replaces the apologies."
+)
+@click.option("--no-apologies", is_flag=True, help="Correct the apologies to none.")
+@json_option
+@click.pass_context
+def meeting_correct(
+    ctx: click.Context,
+    meeting_id: str,
+    reason: str,
+    title: str | None,
+    held_at: str | None,
+    kind: str | None,
+    venue: str | None,
+    chair: str | None,
+    minutes_by: str | None,
+    attendance: tuple[str, ...],
+    apologies: tuple[str, ...],
+    no_apologies: bool,
+    as_json: bool,
+) -> None:
+    """Correct MEETING_ID's record where it was entered wrongly; history keeps both.
+
+    Give only what was wrong. The time may change, not the date (the id is the date).
+
+    \b
+    Example:
+        action-ledger meeting correct 2021-10-04 --venue "Willison Room" \\
+            --reason "Minuted in the wrong room"
+    """
+    with _ledger(ctx) as ledger:
+        if no_apologies and apologies:
+            raise ValidationError(
+                "give --apology or --no-apologies, not both", field="apologies", value=apologies
+            )
+        corrected = ledger.correct_meeting(
+            meeting_id,
+            reason=reason,
+            title=title,
+            held_at=held_at,
+            kind=kind,
+            venue=venue,
+            chair=chair,
+            minutes_by=minutes_by,
+            attendance=[_attendee(a) for a in attendance] if attendance else None,
+            apologies=[_attendee(a) for a in apologies] if apologies or no_apologies else None,
+            actor=ctx.obj.actor,
+        )
+        if as_json:
+            _echo_json(corrected)
+        else:
+            _show(f"corrected meeting {corrected.id}: {corrected.title}")
+
+
+def _person(person: Attendee) -> str:
+    role = f" ({person.role})" if person.role else ""
+    return person.name + (f", {person.capacity}" if person.capacity else "") + role
+
+
+def render_meetings(meetings: Sequence[Meeting]) -> str:
+    """The recorded meetings, one line each, in date order."""
+    if not meetings:
+        return "(no meetings)"
+    return "\n".join(
+        f"{m.id:<22} {m.held_at.in_tz(LONDON).format('YYYY-MM-DD HH:mm')}  "
+        f"{m.kind or '-':<20} {m.title}"
+        for m in meetings
+    )
+
+
+def render_meeting(meeting: Meeting, corrections: Sequence[MeetingCorrected]) -> str:
+    """One meeting's record: when, where, who chaired and minuted, who attended (with their
+    capacity and role code) and sent apologies, and its corrections."""
+    lines = [
+        f"Meeting     {meeting.id}",
+        f"Title       {meeting.title}",
+        f"Held        {meeting.held_at.in_tz(LONDON).format('YYYY-MM-DD HH:mm')} (Europe/London)",
+        f"Type        {meeting.kind or '-'}",
+        f"Venue       {meeting.venue or '-'}",
+        f"Chair       {meeting.chair or '-'}",
+        f"Minutes by  {meeting.minutes_by or '-'}",
+        f"Attendance  ({len(meeting.attendance)})",
+    ]
+    lines.extend(f"    {_person(p)}" for p in meeting.attendance)
+    lines.append(f"Apologies   ({len(meeting.apologies)})")
+    lines.extend(f"    {_person(p)}" for p in meeting.apologies)
+    if corrections:
+        lines.append("Corrections (oldest first)")
+        for fix in corrections:
+            lines.append(
+                f"    {show(fix.occurred_at)} by {fix.actor}: {', '.join(fix.fields())} "
+                f"— {fix.reason}"
+            )
+    return "\n".join(lines)
+
+
+@meeting.command("list")
+@json_option
+@click.pass_context
+def meeting_list(ctx: click.Context, as_json: bool) -> None:
+    """List the recorded meetings in date order.
+
+    \b
+    Example:
+        action-ledger meeting list
+    """
+    with _ledger(ctx) as ledger:
+        found = ledger.meetings()
+        if as_json:
+            _echo_json(list(found))
+        else:
+            _show(render_meetings(found))
+
+
+@meeting.command("show")
+@click.argument("meeting_id")
+@json_option
+@click.pass_context
+def meeting_show(ctx: click.Context, meeting_id: str, as_json: bool) -> None:
+    """Print one meeting: time, type, venue, chair, minute-taker, attendance and apologies
+    (with capacities and role codes), and any corrections of its record.
+
+    \b
+    Example:
+        action-ledger meeting show 2021-10-04
+    """
+    with _ledger(ctx) as ledger:
+        found = ledger.meeting(meeting_id)
+        corrections = ledger.meeting_corrections(meeting_id)
+        if as_json:
+            _echo_json({"meeting": _as_json(found), "corrections": _as_json(list(corrections))})
+        else:
+            _show(render_meeting(found, corrections))
+
+
+@main.command()
+@click.argument("role")
+@click.argument("on_date")
+@json_option
+@click.pass_context
+def holder(ctx: click.Context, role: str, on_date: str, as_json: bool) -> None:
+    """Print who held ROLE on ON_DATE, from the recorded meetings' attendance lists.
+
+    ROLE is a role code (CC, PCC, DCC…, any case); ON_DATE is YYYY-MM-DD. The answer is the
+    person listed in that role at the last recorded meeting on or before the date.
+
+    \b
+    Example:
+        action-ledger holder CC 2021-10-04
+    """
+    with _ledger(ctx) as ledger:
+        found = ledger.holder(role, on_date)
+        if found is None:
+            raise NotFoundError(
+                f"no meeting recorded on or before {on_date} lists anyone as {role!r} in its "
+                "attendance or apologies (`action-ledger meeting show` shows who is listed)"
+            )
+        if as_json:
+            _echo_json(found)
+        else:
+            how = "attended" if found.present else "sent apologies to"
+            _show(
+                f"{found.role} on {on_date}: {found.name}"
+                + (f", {found.capacity}" if found.capacity else "")
+                + f" ({how} meeting {found.meeting})"
+            )
+
+
 @main.command("raise")
 @click.argument("text")
-@click.option("--owner", "owners", multiple=True, required=True, help="Role code; repeatable.")
+@click.option(
+    "--owner",
+    "owners",
+    multiple=True,
+    required=True,
+    help="Role code, person or capacity (e.g. CC, 'Pippa Mills', 'Chief Constable'); repeatable.",
+)
 @click.option("--meeting", help="The meeting id that raised it.")
 @click.option("--item", help="Its agenda item, e.g. 2.9.")
 @click.option("--due", help="A date (YYYY-MM-DD) or the words as minuted.")
@@ -564,7 +763,7 @@ def raise_(
         when, said = _occurred_at(ledger, occurred_at, meeting)
         new_id = ledger.raise_action(
             text=text,
-            owners=list(owners),
+            owners=_owners(ledger, owners, meeting, occurred_at),
             meeting=meeting,
             item=item,
             due=due,
@@ -616,6 +815,36 @@ def _note(text: str | None) -> None:
         _show(text, err=True)
 
 
+def _owners(
+    ledger: Ledger, owners: Sequence[str], meeting: str | None, occurred_at: str | None
+) -> list[Owner]:
+    """The owners typed (role codes, people or capacities), mapped through the attendance
+    lists on the date concerned: the meeting's, else ``--occurred-at``'s, else today. A name
+    no attendance knows is kept as a role code, with a warning."""
+    if meeting is not None:
+        day = to_date(check_meeting_id(meeting)[:10], field="meeting")
+    elif occurred_at is not None:
+        bare = bare_date(occurred_at)  # a date alone (see _occurred_at)
+        day = (
+            local_date(to_register_moment(occurred_at, field="occurred_at"))
+            if bare is None
+            else pendulum.Date(bare.year, bare.month, bare.day)
+        )
+    else:
+        day = local_date(system_clock())
+    found = ledger.owners_named(list(owners), day, unknown="keep")
+    known = {role.casefold() for role in ledger.roles()}
+    for owner in found:
+        if owner.role.casefold() not in known:
+            _show(
+                f"warning: owner {owner.role!r} is in no recorded meeting's attendance "
+                f"(known role codes: {', '.join(ledger.roles()) or 'none yet'}); "
+                "recorded as a new role code",
+                err=True,
+            )
+    return list(found)
+
+
 def _report(action: Action, as_json: bool) -> None:
     if as_json:
         _echo_json(action)
@@ -634,7 +863,12 @@ def _report(action: Action, as_json: bool) -> None:
 )
 @click.option("--meeting", help="The meeting it was reported at, if any.")
 @click.option("--text", help="New action text (needs --reason).")
-@click.option("--owner", "owners", multiple=True, help="New owner(s) (needs --reason).")
+@click.option(
+    "--owner",
+    "owners",
+    multiple=True,
+    help="New owner(s): role code, person or capacity (needs --reason).",
+)
 @click.option("--due", help="New due date or words (needs --reason).")
 @click.option("--reason", help="Why the text, owners or due date changed.")
 @click.option(
@@ -673,7 +907,7 @@ def update(
             source=source,
             meeting=meeting,
             text=text,
-            owners=list(owners) or None,
+            owners=_owners(ledger, owners, meeting, occurred_at) if owners else None,
             due=due,
             reason=reason,
             restricted=restricted,
@@ -827,7 +1061,11 @@ publishable_option = click.option(
 
 @main.command("list")
 @click.option("--status", type=click.Choice(["open", "closed"]), help="Only these.")
-@click.option("--owner", help="Only actions of this role code or person.")
+@click.option(
+    "--owner",
+    help="Only actions of this role code, person (and the roles they held when the action "
+    "was raised) or capacity.",
+)
 @click.option("--meeting", help="Only actions raised at this meeting.")
 @click.option("--raised-from", help="Raised on or after this date (YYYY-MM-DD).")
 @click.option("--raised-to", help="Raised on or before this date (YYYY-MM-DD).")

@@ -29,7 +29,7 @@ from ._values import (
     check_text,
     parse_owners,
 )
-from .events import Resolution
+from .events import MEETING_CORRECTABLE, Resolution
 from .exceptions import ValidationError
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "CloseAction",
     "Command",
     "CorrectEvent",
+    "CorrectMeeting",
     "DueInput",
     "RaiseAction",
     "RecordMeeting",
@@ -118,6 +119,18 @@ def _attendees(value: object) -> tuple[Attendee, ...]:
             value=value,
         )
     return people
+
+
+def _optional_attendees(value: object) -> tuple[Attendee, ...] | None:
+    return None if value is None else _attendees(value)
+
+
+def _optional_title(value: object) -> str | None:
+    return check_optional_text("title", value, limit=MAX_SHORT)
+
+
+def _optional_held_at(value: object) -> pendulum.DateTime | None:
+    return None if value is None else to_register_moment(value, field="held_at")
 
 
 def _due(value: object) -> DueInput:
@@ -426,8 +439,44 @@ class CorrectEvent:
     fields: tuple[tuple[str, Any], ...] = attrs.field(converter=_corrections)
 
 
+@attrs.frozen(kw_only=True)
+class CorrectMeeting:
+    """Correct a meeting's record that was entered wrongly; history keeps both.
+
+    Give the corrected values of the fields that were wrong (``None`` leaves a field as it
+    is); ``held_at`` may move within the meeting's date only, since the id is its date.
+    """
+
+    event_id: str = attrs.field(converter=check_event_id)
+    actor: str = attrs.field(converter=_actor_short)
+    occurred_at: pendulum.DateTime = attrs.field(converter=_moment)
+    meeting_id: str = attrs.field(converter=check_meeting_id)
+    reason: str = attrs.field(converter=_reason_text)
+    title: str | None = attrs.field(default=None, converter=_optional_title)
+    held_at: pendulum.DateTime | None = attrs.field(default=None, converter=_optional_held_at)
+    kind: str | None = attrs.field(default=None, converter=_optional_kind)
+    venue: str | None = attrs.field(default=None, converter=_optional_venue)
+    chair: str | None = attrs.field(default=None, converter=_optional_chair)
+    minutes_by: str | None = attrs.field(default=None, converter=_optional_minutes_by)
+    attendance: tuple[Attendee, ...] | None = attrs.field(
+        default=None, converter=_optional_attendees
+    )
+    apologies: tuple[Attendee, ...] | None = attrs.field(
+        default=None, converter=_optional_attendees
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not any(getattr(self, name) is not None for name in MEETING_CORRECTABLE):
+            raise ValidationError(
+                f"meeting {self.meeting_id}: a correction must set at least one of "
+                f"{', '.join(MEETING_CORRECTABLE)}",
+                field="fields",
+            )
+
+
 Command: TypeAlias = (
     RecordMeeting
+    | CorrectMeeting
     | RaiseAction
     | UpdateAction
     | RevisitAction

@@ -29,6 +29,8 @@ __all__ = [
     "ActionUpdated",
     "Corrections",
     "Event",
+    "MeetingCorrected",
+    "MeetingEvent",
     "MeetingRecorded",
     "Resolution",
 ]
@@ -59,6 +61,47 @@ class MeetingRecorded:
     apologies: tuple[Attendee, ...] = ()
     source: str | None = None
     source_sha256: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MeetingCorrected:
+    """A meeting's record was entered wrongly: the corrected values, with the reason.
+
+    Each field is the corrected value, or ``None`` where the record stays as it was (a
+    correction cannot blank a value). ``held_at`` may move within the meeting's date only:
+    the meeting id is its date. History keeps both the record and its corrections.
+    """
+
+    event_id: str
+    actor: str
+    occurred_at: pendulum.DateTime
+    meeting_id: str
+    reason: str
+    title: str | None = None
+    held_at: pendulum.DateTime | None = None
+    kind: str | None = None
+    venue: str | None = None
+    chair: str | None = None
+    minutes_by: str | None = None
+    attendance: tuple[Attendee, ...] | None = None
+    apologies: tuple[Attendee, ...] | None = None
+
+    def fields(self) -> tuple[str, ...]:
+        """The names of the meeting fields this correction sets."""
+        return tuple(name for name in MEETING_CORRECTABLE if getattr(self, name) is not None)
+
+
+MEETING_CORRECTABLE = (
+    "title",
+    "held_at",
+    "kind",
+    "venue",
+    "chair",
+    "minutes_by",
+    "attendance",
+    "apologies",
+)
+"""The fields of a meeting's record a :class:`MeetingCorrected` can correct."""
 
 
 @attrs.frozen(kw_only=True)
@@ -184,4 +227,5 @@ class ActionCorrected:
 ActionEvent: TypeAlias = (
     ActionRaised | ActionUpdated | ActionRevisited | ActionClosed | ActionReopened | ActionCorrected
 )
-Event: TypeAlias = MeetingRecorded | ActionEvent
+MeetingEvent: TypeAlias = MeetingRecorded | MeetingCorrected
+Event: TypeAlias = MeetingEvent | ActionEvent

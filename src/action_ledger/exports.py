@@ -47,7 +47,7 @@ from ._values import (
 )
 from ._views import DateInput, RegisterView
 from .commands import RaiseAction, UpdateAction
-from .events import ActionEvent, ActionRevisited, Event, MeetingRecorded
+from .events import ActionEvent, ActionRevisited, Event, MeetingEvent
 from .exceptions import (
     IntegrityError,
     NotFoundError,
@@ -217,7 +217,7 @@ def _closed_cell(action: Action) -> str:
 def _action_events(events: Iterable[Event]) -> list[ActionEvent]:
     chosen = []
     for event in events:
-        assert not isinstance(event, MeetingRecorded)
+        assert not isinstance(event, MeetingEvent)
         chosen.append(event)
     return chosen
 

@@ -25,8 +25,8 @@ from .._decider import (
     evolve,
     evolve_meeting,
 )
-from ..commands import Command, RecordMeeting
-from ..events import Event, MeetingRecorded
+from ..commands import Command, CorrectMeeting, RecordMeeting
+from ..events import Event, MeetingEvent
 from ..exceptions import ActionLedgerError
 
 __all__ = ["Outcome", "Scenario", "given"]
@@ -72,7 +72,7 @@ class Scenario:
         actions: dict[str, ActionState] = {}
         meetings: dict[str, MeetingState] = {}
         for event in self.history:
-            if isinstance(event, MeetingRecorded):
+            if isinstance(event, MeetingEvent):
                 meetings[event.meeting_id] = evolve_meeting(
                     meetings.get(event.meeting_id, INITIAL_MEETING), event
                 )
@@ -90,7 +90,7 @@ class Scenario:
             actions={k: s.action for k, s in actions.items() if s.action is not None},
         )
         state: ActionState | MeetingState
-        if isinstance(command, RecordMeeting):
+        if isinstance(command, RecordMeeting | CorrectMeeting):
             state = meetings.get(command.meeting_id, INITIAL_MEETING)
         else:
             state = actions.get(command.action_id, INITIAL_ACTION)

@@ -51,7 +51,7 @@ from ..events import (
     ActionUpdated,
     Corrections,
     Event,
-    MeetingRecorded,
+    MeetingEvent,
 )
 from ..store import StoredEvent
 from .strategies import RegisterModel
@@ -141,7 +141,7 @@ def check_state(ledger: Ledger, model: RegisterModel) -> None:
     which is also the model's state."""
     for action_id, state in model.actions.items():
         stream = [decode(s) for s in ledger.store.read_stream(ACTION_PREFIX + action_id)]
-        folded = fold(e for e in stream if not isinstance(e, MeetingRecorded)).action
+        folded = fold(e for e in stream if not isinstance(e, MeetingEvent)).action
         _require(
             folded == state.action,
             "state-is-fold",
@@ -155,7 +155,7 @@ def check_state(ledger: Ledger, model: RegisterModel) -> None:
         )
     for meeting_id, meeting_state in model.meetings.items():
         stream = [decode(s) for s in ledger.store.read_stream(MEETING_PREFIX + meeting_id)]
-        folded_meeting = fold_meeting(e for e in stream if isinstance(e, MeetingRecorded))
+        folded_meeting = fold_meeting(e for e in stream if isinstance(e, MeetingEvent))
         _require(
             folded_meeting.meeting == meeting_state.meeting == ledger.meeting(meeting_id),
             "state-is-fold",
@@ -172,13 +172,16 @@ def check_read_models(ledger: Ledger, log: Sequence[StoredEvent]) -> None:
     action (the folded action), per meeting, per owner and per link, and one audit-trail
     row per event, as :meth:`~action_ledger.RegisterView.history` builds them."""
     by_stream: dict[str, list[tuple[StoredEvent, ActionEvent]]] = {}
-    meetings: dict[str, Meeting | None] = {}
+    meeting_streams: dict[str, list[MeetingEvent]] = {}
     for stored in log:
         event = decode(stored)
-        if isinstance(event, MeetingRecorded):
-            meetings[event.meeting_id] = fold_meeting([event]).meeting
+        if isinstance(event, MeetingEvent):
+            meeting_streams.setdefault(event.meeting_id, []).append(event)
         else:
             by_stream.setdefault(event.action_id, []).append((stored, event))
+    meetings: dict[str, Meeting | None] = {
+        meeting_id: fold_meeting(events).meeting for meeting_id, events in meeting_streams.items()
+    }
     folded: dict[str, Action] = {}
     for action_id, rows in by_stream.items():
         action = fold(event for _, event in rows).action
@@ -419,7 +422,7 @@ def mark_restricted(events: Sequence[Event]) -> list[Event]:
     hidden: set[str] = set()
     marked: list[Event] = []
     for event in events:
-        if isinstance(event, MeetingRecorded):
+        if isinstance(event, MeetingEvent):
             marked.append(event)
         elif event.action_id in restricted:
             marked.append(_mark_all(event))

@@ -56,7 +56,7 @@ from .._clock import Clock
 from .._decider import Action, Meeting
 from .._history import AuditEntry
 from .._ledger import Ledger
-from ..commands import Command, RecordMeeting
+from ..commands import Command, CorrectMeeting, RecordMeeting
 from ..exceptions import ActionLedgerError
 from ..store import StoredEvent
 from . import strategies
@@ -293,6 +293,6 @@ def run_ledger_machine(
 
 def _state_of(model: RegisterModel, command: Command) -> Action | Meeting | None:
     """What the model holds for the stream ``command`` changed."""
-    if isinstance(command, RecordMeeting):
+    if isinstance(command, RecordMeeting | CorrectMeeting):
         return model.meetings[command.meeting_id].meeting
     return model.actions[command.action_id].action

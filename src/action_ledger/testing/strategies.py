@@ -43,6 +43,7 @@ from action_ledger.commands import (
     CloseAction,
     Command,
     CorrectEvent,
+    CorrectMeeting,
     RaiseAction,
     RecordMeeting,
     ReopenAction,
@@ -50,6 +51,7 @@ from action_ledger.commands import (
     UpdateAction,
 )
 from action_ledger.events import (
+    MEETING_CORRECTABLE,
     ActionClosed,
     ActionCorrected,
     ActionEvent,
@@ -59,6 +61,8 @@ from action_ledger.events import (
     ActionUpdated,
     Corrections,
     Event,
+    MeetingCorrected,
+    MeetingEvent,
     MeetingRecorded,
 )
 from action_ledger.exceptions import (
@@ -117,11 +121,13 @@ __all__ = [
     "items",
     "meeting_ids",
     "meeting_times",
+    "meetings_corrected",
     "meetings_recorded",
     "moments",
     "owner_lists",
     "owners",
     "rejected_commands",
+    "same_day_times",
     "stored_events",
     "texts",
 ]
@@ -345,6 +351,40 @@ def meetings_recorded(draw: st.DrawFn) -> MeetingRecorded:
     )
 
 
+def same_day_times(held_at: pendulum.DateTime) -> st.SearchStrategy[pendulum.DateTime]:
+    """Another whole-minute time (UTC) on ``held_at``'s London date, between 08:00 and 19:59:
+    what a meeting's corrected ``held_at`` may be (its id is its date)."""
+    local = held_at.in_tz("Europe/London")
+    return st.tuples(st.integers(8, 19), st.integers(0, 59)).map(
+        lambda hm: local.set(hour=hm[0], minute=hm[1], second=0, microsecond=0).in_tz(UTC)
+    )
+
+
+@st.composite
+def meetings_corrected(draw: st.DrawFn) -> MeetingCorrected:
+    """A ``MeetingCorrected`` with valid values, setting at least one field."""
+    held_at = draw(meeting_times())
+    values: dict[str, st.SearchStrategy[Any]] = {
+        "title": texts(max_size=60),
+        "held_at": same_day_times(held_at),
+        "kind": st.sampled_from(("Holding to account", "Performance", "Thematic")),
+        "venue": st.sampled_from(("Willison Room", "Meeting Room 1.38", "Hindlip Hall")),
+        "chair": st.sampled_from(PERSONS),
+        "minutes_by": st.sampled_from(PERSONS),
+        "attendance": st.lists(attendees(), max_size=3).map(tuple),
+        "apologies": st.lists(attendees(), max_size=2).map(tuple),
+    }
+    names = draw(st.sets(st.sampled_from(sorted(values)), min_size=1, max_size=3))
+    return MeetingCorrected(
+        event_id=draw(event_ids()),
+        actor=draw(actors()),
+        occurred_at=draw(moments()),
+        meeting_id=draw(meeting_ids(held_at)),
+        reason=draw(texts()),
+        **{name: draw(values[name]) for name in names},
+    )
+
+
 def _action_event(cls: type[Any], **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.builds(
         cls,
@@ -463,6 +503,7 @@ def actions_corrected() -> st.SearchStrategy[ActionCorrected]:
 
 EVENT_STRATEGIES: dict[type[Any], Callable[[], st.SearchStrategy[Any]]] = {
     MeetingRecorded: meetings_recorded,
+    MeetingCorrected: meetings_corrected,
     ActionRaised: actions_raised,
     ActionUpdated: actions_updated,
     ActionRevisited: actions_revisited,
@@ -479,7 +520,8 @@ def events() -> st.SearchStrategy[Event]:
 
 def action_events() -> st.SearchStrategy[ActionEvent]:
     """A single action event of any type."""
-    return st.one_of([s() for cls, s in EVENT_STRATEGIES.items() if cls is not MeetingRecorded])
+    meeting_events = (MeetingRecorded, MeetingCorrected)
+    return st.one_of([s() for cls, s in EVENT_STRATEGIES.items() if cls not in meeting_events])
 
 
 @st.composite
@@ -541,7 +583,7 @@ class RegisterModel:
         the model: the command's own stream and the context go to ``decide``, which raises
         ``RuleViolationError``, ``NotFoundError`` or ``ValidationError`` when it turns the
         command down."""
-        if isinstance(command, RecordMeeting):
+        if isinstance(command, RecordMeeting | CorrectMeeting):
             meeting_state = self.meetings.get(command.meeting_id, INITIAL_MEETING)
             return decide(command, meeting_state, self.context())
         return decide(command, self.actions.get(command.action_id, INITIAL_ACTION), self.context())
@@ -549,16 +591,16 @@ class RegisterModel:
     def apply(self, command: Command) -> tuple[Event, ...]:
         """Decide ``command`` and evolve the state; raise as ``decide`` does (nothing changes)."""
         new = self.decide(command)
-        if isinstance(command, RecordMeeting):
+        if isinstance(command, RecordMeeting | CorrectMeeting):
             meeting_state = self.meetings.get(command.meeting_id, INITIAL_MEETING)
             for event in new:
-                assert isinstance(event, MeetingRecorded)
+                assert isinstance(event, MeetingEvent)
                 meeting_state = evolve_meeting(meeting_state, event)
             self.meetings[command.meeting_id] = meeting_state
         else:
             state = self.actions.get(command.action_id, INITIAL_ACTION)
             for event in new:
-                assert not isinstance(event, MeetingRecorded)
+                assert not isinstance(event, MeetingEvent)
                 state = evolve(state, event)
             self.actions[command.action_id] = state
         self.events.extend(new)
@@ -575,9 +617,7 @@ class RegisterModel:
     def events_of(self, action_id: str) -> list[ActionEvent]:
         """The events of one action's stream, in order."""
         return [
-            e
-            for e in self.events
-            if not isinstance(e, MeetingRecorded) and e.action_id == action_id
+            e for e in self.events if not isinstance(e, MeetingEvent) and e.action_id == action_id
         ]
 
 
@@ -640,6 +680,35 @@ def _record(draw: st.DrawFn, model: RegisterModel, event_id: str, actor: str) ->
         held_at=held,
         kind=draw(st.none() | st.just("Holding to account")),
         attendance=tuple(draw(st.lists(attendees(), max_size=2))),
+    )
+
+
+def _correct_meeting(
+    draw: st.DrawFn, model: RegisterModel, event_id: str, actor: str
+) -> CorrectMeeting:
+    """A correction of a recorded meeting: new values for one to three of its fields (maybe
+    some the same as recorded, never all)."""
+    meeting_id = draw(st.sampled_from(sorted(model.meetings)))
+    meeting = model.meetings[meeting_id].meeting
+    assert meeting is not None
+    values: dict[str, st.SearchStrategy[Any]] = {
+        "title": texts(max_size=40),
+        "held_at": same_day_times(meeting.held_at),
+        "kind": st.sampled_from(("Holding to account", "Performance", "Thematic")),
+        "venue": st.sampled_from(("Willison Room", "Meeting Room 1.38")),
+        "chair": st.sampled_from(PERSONS),
+        "minutes_by": st.sampled_from(PERSONS),
+        "attendance": st.lists(attendees(), max_size=2).map(tuple),
+        "apologies": st.lists(attendees(), max_size=2).map(tuple),
+    }
+    names = draw(st.sets(st.sampled_from(sorted(values)), min_size=1, max_size=3))
+    return CorrectMeeting(
+        event_id=event_id,
+        actor=actor,
+        occurred_at=_later(draw, meeting.held_at),
+        meeting_id=meeting_id,
+        reason=draw(texts()),
+        **{name: draw(values[name]) for name in names},
     )
 
 
@@ -725,11 +794,16 @@ def commands(draw: st.DrawFn, model: RegisterModel) -> Command:
     ``model.apply(command)`` succeeds: recording a new meeting (its id its London date, maybe
     with a suffix, never one recorded), raising the next action (``A-001``, ``A-002``… at a
     recorded meeting or from another source, maybe following earlier actions) or, once there
-    are actions, updating, revisiting, closing, reopening or correcting one. Its event id is
+    are actions, updating, revisiting, closing, reopening or correcting one; or correcting a
+    recorded meeting. Its event id is
     new to the model. Candidates are drawn until ``decide`` accepts one; when a bounded number
     of them are all refused, the example is rejected (never a refused command).
     """
-    makers = (_record, _raise, _step, _step, _step) if model.actions else (_record, _raise)
+    makers: tuple[_Make, ...] = (_record, _raise)
+    if model.meetings:
+        makers += (_correct_meeting,)
+    if model.actions:
+        makers += (_step, _step, _step)
     return _draw_accepted(draw, model, makers)
 
 
@@ -774,7 +848,8 @@ def histories(
 
     Candidates are drawn from the current state (as :func:`commands` draws them) and kept only
     when ``decide`` accepts them. Event ids are unique UUIDs; every command carries its
-    ``occurred_at``. With ``correct_occurred_at=False`` no correction sets ``occurred_at``.
+    ``occurred_at``. With ``correct_occurred_at=False`` no correction of an action sets
+    ``occurred_at``. About one step in six corrects a recorded meeting instead.
     """
     register = RegisterModel()
     accepted: list[Command] = []
@@ -794,7 +869,7 @@ def histories(
         return accepted
     step = _step if correct_occurred_at else _step_except_occurred_at
     for _ in range(draw(st.integers(0, max_steps))):
-        attempt(step)
+        attempt(draw(st.sampled_from((step, step, step, step, step, _correct_meeting))))
     return accepted
 
 
@@ -944,7 +1019,8 @@ class Rejected:
     """A well-formed command that ``decide`` turns down in the model's state it was drawn for,
     tagged with why: ``error`` is the exact type it raises and ``rule`` the
     ``RuleViolationError.rule`` it breaks, or for the other errors a tag of the same kind:
-    ``"action-exists"`` (``NotFoundError``: the command names an action never raised) and
+    ``"action-exists"`` (``NotFoundError``: the command names an action never raised),
+    ``"meeting-exists"`` (``NotFoundError``: a correction of a meeting never recorded) and
     ``"due-within-calendar"`` (``ValidationError``: due words that resolve past
     the register's last year, 2199). :data:`REJECTION_RULES` lists every tag.
     """
@@ -963,6 +1039,50 @@ def _raised_event_id(state: ActionState) -> str:
 def _record_twice(draw: st.DrawFn, model: RegisterModel, event_id: str, actor: str) -> Command:
     recorded = draw(st.sampled_from(sorted(model.meetings)))
     return attrs.evolve(_record(draw, model, event_id, actor), meeting_id=recorded)
+
+
+def _correct_meeting_to_same(
+    draw: st.DrawFn, model: RegisterModel, event_id: str, actor: str
+) -> Command:
+    command = _correct_meeting(draw, model, event_id, actor)
+    meeting = model.meetings[command.meeting_id].meeting
+    assert meeting is not None
+    # The recorded values of the fields drawn (of those the record has), else its title.
+    same = {
+        name: getattr(meeting, name)
+        for name in _fields_set(command)
+        if getattr(meeting, name) is not None
+    } or {"title": meeting.title}
+    return attrs.evolve(command, **{name: same.get(name) for name in MEETING_CORRECTABLE})
+
+
+def _fields_set(command: CorrectMeeting) -> list[str]:
+    """The meeting fields a ``CorrectMeeting`` sets (its values may equal the record's)."""
+    return [name for name in MEETING_CORRECTABLE if getattr(command, name) is not None]
+
+
+def _correct_unknown_meeting(
+    draw: st.DrawFn, model: RegisterModel, event_id: str, actor: str
+) -> Command:
+    held = draw(meeting_times())
+    return CorrectMeeting(
+        event_id=event_id,
+        actor=actor,
+        occurred_at=held,
+        meeting_id=_unused(draw(meeting_ids(held)), model.meetings),
+        reason=draw(texts()),
+        venue=draw(st.sampled_from(("Willison Room", "Meeting Room 1.38"))),
+    )
+
+
+def _correct_meeting_date(
+    draw: st.DrawFn, model: RegisterModel, event_id: str, actor: str
+) -> Command:
+    command = _correct_meeting(draw, model, event_id, actor)
+    meeting = model.meetings[command.meeting_id].meeting
+    assert meeting is not None
+    days = draw(st.integers(1, 400)) * draw(st.sampled_from((1, -1)))
+    return attrs.evolve(command, held_at=meeting.held_at.add(days=days))
 
 
 def _record_misdated(draw: st.DrawFn, model: RegisterModel, event_id: str, actor: str) -> Command:
@@ -1236,6 +1356,9 @@ class _Breaking:
 _BREAKINGS = (
     _Breaking("meeting-recorded-once", RuleViolationError, _has_meeting, _record_twice),
     _Breaking("meeting-id-is-its-date", RuleViolationError, _anything, _record_misdated),
+    _Breaking("meeting-id-is-its-date", RuleViolationError, _has_meeting, _correct_meeting_date),
+    _Breaking("correction-must-differ", RuleViolationError, _has_meeting, _correct_meeting_to_same),
+    _Breaking("meeting-exists", NotFoundError, _anything, _correct_unknown_meeting),
     _Breaking("meeting-must-exist", RuleViolationError, _anything, _at_unknown_meeting),
     _Breaking("action-id-unique", RuleViolationError, _has_action, _raise_existing),
     _Breaking("item-needs-meeting", RuleViolationError, _anything, _raise_item_alone),
@@ -1265,7 +1388,8 @@ _BREAKINGS = (
 
 REJECTION_RULES: tuple[str, ...] = tuple(sorted({b.rule for b in _BREAKINGS}))
 """Every tag :func:`rejected_commands` gives: each ``rule`` of ``decide``'s
-``RuleViolationError``, with ``"action-exists"`` and ``"due-within-calendar"``."""
+``RuleViolationError``, with ``"action-exists"``, ``"meeting-exists"`` and
+``"due-within-calendar"``."""
 
 
 def _breaks(model: RegisterModel, command: Command, error: type[Exception], rule: str) -> bool:

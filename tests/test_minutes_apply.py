@@ -600,6 +600,8 @@ def test_cli_applies_a_draft_once(tmp_path: Path) -> None:
         f"(previous meeting: 2021-10-04, Monthly Assurance Meeting October 2021; from {NOTES.name}"
         in out
     )
+    code, out = _run(db, "meeting", "show", "2021-10-04")  # the notes it came from, exactly
+    assert f"Notes       {NOTES.name}\n    sha256 {_example().sha256}" in out
     code, out = _run(db, "import", "--format", "minutes", "--apply", str(DRAFT))
     assert (code, out.strip()) == (
         0,

@@ -633,6 +633,10 @@ def render_meeting(meeting: Meeting, corrections: Sequence[MeetingCorrected]) ->
     lines.extend(f"    {_person(p)}" for p in meeting.attendance)
     lines.append(f"Apologies   ({len(meeting.apologies)})")
     lines.extend(f"    {_person(p)}" for p in meeting.apologies)
+    if meeting.source is not None:  # imported from the meeting's notes: which file, exactly
+        lines.append(f"Notes       {meeting.source}")
+        if meeting.source_sha256 is not None:
+            lines.append(f"    sha256 {meeting.source_sha256}")
     if corrections:
         lines.append("Corrections (oldest first)")
         for fix in corrections:

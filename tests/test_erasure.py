@@ -386,7 +386,7 @@ def test_cli_erase_a_restricted_action(tmp_path: Path) -> None:
         "--json",
     )
     assert raised.exit_code == 0, raised.output
-    action_id = json.loads(raised.output)["id"]
+    action_id = json.loads(raised.stdout)["id"]
     assert "Zqrestricted" in _cli(*base, "show", action_id).output
     erased = _cli(*base, "erase", f"action:{action_id}", "--reason", "SAR 2024-17")
     assert erased.exit_code == 0, erased.output

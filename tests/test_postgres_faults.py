@@ -246,6 +246,9 @@ def test_a_command_whose_backend_dies_before_any_statement_is_stored_once_or_rai
         Ledger.open(postgres_dsn, schema=schema, retry_budget=0) as ledger,
         Ledger.open(postgres_dsn, schema=schema) as observer,
     ):
+        # The register's first event takes the client's path (an empty register's chain mode
+        # is checked under the lock); the steady state, measured below, starts after it.
+        ledger.raise_action(text="The register's first action.", owners=["CC"], actor="JI")
         subject = prepare(ledger, command, 0)
         with killer.counted() as dry:
             run_command(ledger, command, subject, 0, str(uuid.uuid4()))
@@ -304,6 +307,9 @@ def test_with_the_default_budget_a_command_survives_its_backend_dying_before_any
     and retries by itself, and the event is stored exactly once."""
     schema = pg_schema()
     with Ledger.open(postgres_dsn, schema=schema) as ledger:
+        # The register's first event takes the client's path (an empty register's chain mode
+        # is checked under the lock); the steady state, measured below, starts after it.
+        ledger.raise_action(text="The register's first action.", owners=["CC"], actor="JI")
         subject = prepare(ledger, command, 0)
         with killer.counted() as dry:
             run_command(ledger, command, subject, 0, str(uuid.uuid4()))

@@ -996,6 +996,8 @@ class PostgresEventStore:
             if plan is not _NO_TABLES and tables is not None:
                 tables.failed()
             raise
+        if not self.keys.keyed:
+            self._keys_open = False  # committed: the register has events, and stays plain
         return positions
 
     def _write_sealed_here(

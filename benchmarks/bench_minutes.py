@@ -18,10 +18,11 @@ person, in order).
 ``benchmarks/minutes_heldout/`` (plain text and Word, written in other offices' layouts and not
 used to tune the reader) against the gold ``<file stem>.toml`` beside it. ``--set test`` scores
 the final test set, ``benchmarks/minutes_test/``, the same way (kept unseen while the reader is
-tuned on the held-out set).
+tuned on the held-out set). ``--set final`` scores ``benchmarks/minutes_final/``, the last
+unseen set, the same way.
 
 Run from the repository root:
-``python benchmarks/bench_minutes.py [--set seeds|heldout|test] [--seeds DIR] [--check]``
+``python benchmarks/bench_minutes.py [--set seeds|heldout|test|final] [--seeds DIR] [--check]``
 (``--check`` exits 1 when actions raised are below 0.9 precision or recall, or the meeting's
 date, time or attendance is wrong in any file). A file the reader fails on (a typed
 ``ActionLedgerError``) is reported and counted as a miss: nothing read, every gold entry missed.
@@ -45,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 GOLD = HERE / "minutes_gold"
 HELDOUT = HERE / "minutes_heldout"
 TEST = HERE / "minutes_test"
+FINAL = HERE / "minutes_final"
 THRESHOLD = 85.0
 FIELDS = ("date", "time", "title", "chair", "minutes_by", "venue", "attendance", "apologies")
 
@@ -174,18 +176,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--set",
-        choices=("seeds", "heldout", "test"),
+        choices=("seeds", "heldout", "test", "final"),
         default="seeds",
         help="seeds: the three West Mercia notes (in-sample); heldout: benchmarks/minutes_heldout;"
-        " test: benchmarks/minutes_test",
+        " test: benchmarks/minutes_test; final: benchmarks/minutes_final",
     )
     parser.add_argument("--seeds", type=Path, default=None, help="the notes' directory")
     parser.add_argument("--gold", type=Path, default=None, help="the gold drafts' directory")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--verbose", "-v", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
-    if args.set in ("heldout", "test"):
-        directory = HELDOUT if args.set == "heldout" else TEST
+    if args.set in ("heldout", "test", "final"):
+        directory = {"heldout": HELDOUT, "test": TEST, "final": FINAL}[args.set]
         args.seeds = args.seeds or directory
         args.gold = args.gold or directory
     else:

@@ -29,7 +29,8 @@ from action_ledger.minutes import (
 BENCH = Path(__file__).parent.parent / "benchmarks"
 HELDOUT = BENCH / "minutes_heldout"
 TEST = BENCH / "minutes_test"
-GOLDS = sorted(HELDOUT.glob("*.toml")) + sorted(TEST.glob("*.toml"))
+FINAL = BENCH / "minutes_final"
+GOLDS = sorted(HELDOUT.glob("*.toml")) + sorted(TEST.glob("*.toml")) + sorted(FINAL.glob("*.toml"))
 
 
 def _bench() -> ModuleType:
@@ -158,7 +159,9 @@ def test_a_draft_equal_to_its_gold_scores_full_marks(path: Path) -> None:
     assert result["notes"] == []
 
 
-@pytest.mark.parametrize(("name", "directory"), [("heldout", HELDOUT), ("test", TEST)])
+@pytest.mark.parametrize(
+    ("name", "directory"), [("heldout", HELDOUT), ("test", TEST), ("final", FINAL)]
+)
 def test_the_benchmark_scores_the_set(
     name: str, directory: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -58,11 +58,11 @@ from typing import Final, TypeAlias
 import attrs
 import pendulum
 
-from ._clock import FIRST_YEAR, LAST_YEAR, to_date
+from ._clock import FIRST_YEAR, LAST_YEAR, to_date, to_register_date
 from ._values import check_text
 from .exceptions import ValidationError
 
-__all__ = ["MAX_DUE_TEXT", "Due", "MeetingWords", "meeting_words", "resolve_due"]
+__all__ = ["MAX_DUE_TEXT", "Due", "MeetingWords", "due_both", "meeting_words", "resolve_due"]
 
 FIELD: Final = "due"
 MAX_DUE_TEXT: Final = 200
@@ -470,3 +470,15 @@ def meeting_words(text: str | None) -> MeetingWords | None:
         year=int(groups["year"]) if groups.get("year") else None,
         kind=kind or None,
     )
+
+
+def due_both(on: str | _dt.date, text: str | None) -> Due:
+    """A due date given together with the words as minuted (``Due(on=..., text=...)``,
+    checked): the date is kept as given and the words are not resolved.
+
+    Raises:
+        ValidationError: the date is not a real date in the register's years, or the words
+            are empty, too long or name a day that does not exist.
+    """
+    day = to_register_date(on, field=FIELD)
+    return Due(on=day, text=None if text is None else check_due_words(text))

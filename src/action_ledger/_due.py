@@ -42,10 +42,14 @@ Any of these may open with ``by`` (required for the bare-month form) and with a 
 ``update`` (optionally followed by ``it``/``this``).
 
 Everything else ("by the next meeting", "to the July holding to account", "ASAP", "ongoing")
-is kept as words with ``on=None``: the resolver never guesses. But an explicit date that does
-not exist ("by 30 February 2022", "by 31/04/2022", "by 31 April") is a mistake in the minutes
-and raises :class:`~action_ledger.exceptions.ValidationError`, as does empty text or text over
-200 characters.
+is kept as words with ``on=None``: the resolver never guesses. Words that name a meeting
+(:func:`meeting_words`) are resolved by the decider instead, to the first recorded meeting
+that fits them (see "Due words that name a meeting" in the queries guide).
+
+But an explicit date that does not exist ("by 30 February 2022", "by 31/04/2022",
+"by 31 April") is a mistake in the minutes and raises
+:class:`~action_ledger.exceptions.ValidationError`, as does empty text or text over 200
+characters.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._access import DEFAULT_POLICY, AccessPolicy, Reader, Scope, Writer
 from ._decider import Action, Context, Meeting, decide, evolve
-from ._due import Due, resolve_due
+from ._due import Due, MeetingWords, due_both, meeting_words, resolve_due
 from ._erasure import ERASED, ErasurePolicy, SubjectKeys
 from ._history import AuditEntry
 from ._keys import KeyRecord, Keyring, KeySchedule, key_id
@@ -75,6 +75,7 @@ __all__ = [
     "Ledger",
     "Link",
     "Meeting",
+    "MeetingWords",
     "MemoryEventStore",
     "MissingDependencyError",
     "NewEvent",
@@ -103,7 +104,9 @@ __all__ = [
     "Writer",
     "__version__",
     "decide",
+    "due_both",
     "evolve",
     "key_id",
+    "meeting_words",
     "resolve_due",
 ]

@@ -13,6 +13,7 @@ names, which the shell loads before deciding.
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
@@ -21,7 +22,7 @@ import attrs
 import pendulum
 
 from ._clock import local_date
-from ._due import Due, resolve_due
+from ._due import Due, meeting_words, resolve_due
 from ._values import Attendee, Owner
 from .commands import (
     CloseAction,
@@ -185,7 +186,13 @@ def _frozen_actions(value: Mapping[str, Action]) -> Mapping[str, Action]:
 
 @attrs.frozen(kw_only=True)
 class Context:
-    """The other streams a command names, loaded by the shell: meetings and actions by id."""
+    """The other streams a command names, loaded by the shell: meetings and actions by id.
+
+    Due words that name a meeting (:func:`~action_ledger._due.meeting_words`) widen it: a
+    command giving such words also has every recorded meeting held after its reference day in
+    ``meetings``, and ``RecordMeeting`` has every open action whose such words have no date
+    yet in ``actions`` (more may be given: ``decide`` picks the ones that fit).
+    """
 
     meetings: Mapping[str, Meeting] = attrs.field(factory=dict, converter=_frozen_meetings)
     actions: Mapping[str, Action] = attrs.field(factory=dict, converter=_frozen_actions)
@@ -254,7 +261,8 @@ def decide(
             raise TypeError(f"{type(command).__name__} is decided against a MeetingState")
         if isinstance(command, CorrectMeeting):
             return (_correct_meeting(command, state),)
-        return (_record_meeting(command, state),)
+        recorded = _record_meeting(command, state)
+        return (recorded, *_due_by_meeting(command, recorded, context))
     if not isinstance(state, ActionState):
         raise TypeError(f"{type(command).__name__} is decided against an ActionState")
     if isinstance(command, RaiseAction):
@@ -380,10 +388,75 @@ def _meeting(subject: str, meeting_id: str | None, context: Context) -> Meeting 
     return meeting
 
 
-def _due(value: DueInput, reference: pendulum.Date) -> Due:
+def _due(value: DueInput, reference: pendulum.Date, meetings: Iterable[Meeting] = ()) -> Due:
     if isinstance(value, Due):
         return value
-    return resolve_due(value, reference=reference)
+    due = resolve_due(value, reference=reference)
+    if due.on is None:
+        meeting = _first_fitting(due.text, reference, meetings)
+        if meeting is not None:
+            return Due(on=meeting.date, text=due.text)
+    return due
+
+
+def _first_fitting(
+    text: str | None, reference: pendulum.Date, meetings: Iterable[Meeting]
+) -> Meeting | None:
+    """The first meeting (by time held, then id) that due words naming a meeting fit."""
+    words = meeting_words(text)
+    if words is None:
+        return None
+    fitting = [
+        m for m in meetings if words.fits(m.date, kind=m.kind, title=m.title, reference=reference)
+    ]
+    return min(fitting, key=lambda m: (m.held_at, m.id), default=None)
+
+
+def raised_on(action: Action) -> pendulum.Date:
+    """The day an action was raised, which its due words are relative to: the date of the
+    meeting that raised it (its id starts with it), else the London date it was raised."""
+    if action.meeting is not None:
+        year, month, day = action.meeting[:10].split("-")
+        return pendulum.date(int(year), int(month), int(day))
+    return local_date(action.raised_at)
+
+
+_DUE_BY_MEETING = uuid.UUID("5b0c8a52-3c1e-4b8e-9a57-0d3f2f6a7c21")
+
+
+def _due_by_meeting(
+    command: RecordMeeting, recorded: MeetingRecorded, context: Context
+) -> tuple[ActionUpdated, ...]:
+    """For each open action whose due words name a meeting this one fits, and have no date
+    yet: an update setting the due date to this meeting's (oldest action id first). Its event
+    id is derived from the command's and the action's, so a retry decides the same events."""
+    held_on = local_date(recorded.held_at)
+    updates = []
+    for action in sorted(context.actions.values(), key=lambda a: a.id):
+        if action.status != "open" or action.due_on is not None:
+            continue
+        words = meeting_words(action.due_text)
+        if words is None or not words.fits(
+            held_on, kind=recorded.kind, title=recorded.title, reference=raised_on(action)
+        ):
+            continue
+        updates.append(
+            ActionUpdated(
+                event_id=str(uuid.uuid5(_DUE_BY_MEETING, f"{command.event_id} {action.id}")),
+                actor=command.actor,
+                occurred_at=max(command.occurred_at, action.raised_at),
+                action_id=action.id,
+                note=(
+                    f"due date set to {held_on} by the meeting of {held_on} "
+                    f"({recorded.title}, {recorded.meeting_id}) being recorded: the due words "
+                    f"{action.due_text!r} name it"
+                ),
+                source="other",
+                due=Due(on=held_on, text=action.due_text),
+                reason=f"the due words name a meeting, and {recorded.meeting_id} fits first",
+            )
+        )
+    return tuple(updates)
 
 
 def _not_before_raised(subject: str, action: Action, moment: pendulum.DateTime) -> None:
@@ -447,7 +520,7 @@ def _raise(command: RaiseAction, state: ActionState, context: Context) -> Action
         meeting=command.meeting,
         item=command.item,
         source=command.source if command.source is not None else ("meeting" if meeting else None),
-        due=_due(command.due, reference),
+        due=_due(command.due, reference, context.meetings.values()),
         follows=command.follows,
         restricted=command.restricted,
     )
@@ -472,7 +545,7 @@ def _update(command: UpdateAction, action: Action, context: Context) -> ActionUp
     due = None
     if command.due is not None:
         reference = meeting.date if meeting is not None else local_date(command.occurred_at)
-        due = _due(command.due, reference)
+        due = _due(command.due, reference, context.meetings.values())
         if due.on == action.due_on and due.text == action.due_text:
             raise _reject(
                 subject, "change-must-differ", f"the due date is already {due.text or due.on}", due
@@ -651,7 +724,7 @@ def _correct(
         if meeting is None and action.meeting is not None:
             meeting = context.meetings.get(action.meeting)
         reference = meeting.date if meeting is not None else local_date(action.raised_at)
-        due = _due(due, reference)
+        due = _due(due, reference, context.meetings.values())
     return ActionCorrected(
         event_id=command.event_id,
         actor=command.actor,

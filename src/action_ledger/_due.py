@@ -42,10 +42,14 @@ Any of these may open with ``by`` (required for the bare-month form) and with a 
 ``update`` (optionally followed by ``it``/``this``).
 
 Everything else ("by the next meeting", "to the July holding to account", "ASAP", "ongoing")
-is kept as words with ``on=None``: the resolver never guesses. But an explicit date that does
-not exist ("by 30 February 2022", "by 31/04/2022", "by 31 April") is a mistake in the minutes
-and raises :class:`~action_ledger.exceptions.ValidationError`, as does empty text or text over
-200 characters.
+is kept as words with ``on=None``: the resolver never guesses. Words that name a meeting
+(:func:`meeting_words`) are resolved by the decider instead, to the first recorded meeting
+that fits them (see "Due words that name a meeting" in the queries guide).
+
+But an explicit date that does not exist ("by 30 February 2022", "by 31/04/2022",
+"by 31 April") is a mistake in the minutes and raises
+:class:`~action_ledger.exceptions.ValidationError`, as does empty text or text over 200
+characters.
 """
 
 from __future__ import annotations
@@ -58,11 +62,11 @@ from typing import Final, TypeAlias
 import attrs
 import pendulum
 
-from ._clock import FIRST_YEAR, LAST_YEAR, to_date
+from ._clock import FIRST_YEAR, LAST_YEAR, to_date, to_register_date
 from ._values import check_text
 from .exceptions import ValidationError
 
-__all__ = ["MAX_DUE_TEXT", "Due", "resolve_due"]
+__all__ = ["MAX_DUE_TEXT", "Due", "MeetingWords", "due_both", "meeting_words", "resolve_due"]
 
 FIELD: Final = "due"
 MAX_DUE_TEXT: Final = 200
@@ -389,3 +393,96 @@ def resolve_due(value: str | _dt.date | None, *, reference: pendulum.Date) -> Du
                 _check_year(value, on.year)
             return Due(on=on, text=text)
     return Due(on=None, text=text)
+
+
+# --- words that name a meeting -------------------------------------------------------------
+
+_AT: Final = r"(?:(?:at|to|by|for|before|until|in\s+time\s+for)\s+)?"
+_KIND: Final = r"(?P<kind>[a-z][a-z0-9' &/-]*?)"
+_NEXT_MEETING: Final = re.compile(rf"{_PREFIX}{_AT}(?:the\s+)?next\s+(?:{_KIND}\s+)?meeting")
+_MONTH_MEETING: Final = re.compile(
+    rf"{_PREFIX}{_AT}the\s+{_MONTH}(?:\s+{_YEAR})?\s+{_KIND}(?:\s+meeting)?"
+)
+_SPACES: Final = re.compile(r"[\s-]+")
+
+
+def _plain(text: str) -> str:
+    """``text`` for comparing kinds and titles: lower case, hyphens as spaces, single spaces."""
+    return _SPACES.sub(" ", _match_key(text)).strip()
+
+
+@attrs.frozen(kw_only=True)
+class MeetingWords:
+    """Due words that name a meeting rather than a date ("at the next meeting", "to the July
+    holding to account"): which meeting fits them.
+
+    Attributes:
+        month: the month named (1-12), or ``None`` for "the next meeting".
+        year: the year named with the month, if any.
+        kind: the words naming the kind of meeting ("holding to account", "assurance"),
+            lower case, or ``None`` for any meeting.
+    """
+
+    month: int | None
+    year: int | None
+    kind: str | None
+
+    def fits(
+        self, held_on: pendulum.Date, *, kind: str | None, title: str, reference: pendulum.Date
+    ) -> bool:
+        """Whether a meeting held on ``held_on`` with that ``kind`` and ``title`` fits the
+        words of an action raised on ``reference``: held after that day; of the month (and
+        year) named, within a year of ``reference`` when no year is named; and with the kind
+        words in its kind or title."""
+        if held_on <= reference:
+            return False
+        if self.month is not None:
+            if held_on.month != self.month:
+                return False
+            if self.year is not None:
+                if held_on.year != self.year:
+                    return False
+            elif held_on > reference.add(years=1):
+                return False
+        if self.kind is not None:
+            return self.kind in _plain(f"{kind or ''} {title}")
+        return True
+
+
+def meeting_words(text: str | None) -> MeetingWords | None:
+    """The meeting that due words name, or ``None`` when they name none.
+
+    Accepted (case-insensitive, with an optional verb such as ``report back`` and an optional
+    ``at``/``to``/``by``/``for``/``before``/``until``/``in time for``): ``the next meeting``,
+    ``the next KIND meeting`` (``the next assurance meeting``), ``the MONTH [YEAR] meeting``,
+    ``the MONTH [YEAR] KIND [meeting]`` (``the July holding to account``).
+    """
+    if text is None:
+        return None
+    key = _match_key(" ".join(text.split()))
+    match = _NEXT_MEETING.fullmatch(key)
+    if match is None:
+        match = _MONTH_MEETING.fullmatch(key)
+    if match is None:
+        return None
+    groups = match.groupdict()
+    kind = _plain(groups["kind"]) if groups.get("kind") else None
+    if kind == "meeting":
+        kind = None
+    return MeetingWords(
+        month=_month(groups["month"]) if groups.get("month") else None,
+        year=int(groups["year"]) if groups.get("year") else None,
+        kind=kind or None,
+    )
+
+
+def due_both(on: str | _dt.date, text: str | None) -> Due:
+    """A due date given together with the words as minuted (``Due(on=..., text=...)``,
+    checked): the date is kept as given and the words are not resolved.
+
+    Raises:
+        ValidationError: the date is not a real date in the register's years, or the words
+            are empty, too long or name a day that does not exist.
+    """
+    day = to_register_date(on, field=FIELD)
+    return Due(on=day, text=None if text is None else check_due_words(text))

@@ -38,6 +38,7 @@ from ._decider import (
     fold,
     fold_meeting,
 )
+from ._due import meeting_words
 from ._erasure import ErasurePolicy, SubjectKeys, check_subject
 from ._history import AuditEntry, entries_from_rows
 from ._keys import KeyRecord, Keyring
@@ -575,6 +576,7 @@ class Ledger(RegisterView):
     def _record(self, command: MeetingCommand) -> Meeting:
         stream = MEETING_PREFIX + command.meeting_id
         retry = self._retry()
+        awaiting = _Awaiting({})
         while True:
             try:
                 state = self._meeting_state(command.meeting_id, fresh=True)
@@ -585,18 +587,42 @@ class Ledger(RegisterView):
                     and earlier.stream_id == stream
                 ):
                     return state.meeting  # a retry of this very command: nothing new
-                events = decide(command, state)
-                self._append(stream, [self._encode(e) for e in events], state.version, events)
+                awaiting = self._awaiting(command, self._action_state)
+                events = decide(command, state, Context(actions=awaiting.actions()))
+                batches: list[Batch] = [
+                    (
+                        stream,
+                        [self._encode(e) for e in events if isinstance(e, MeetingEvent)],
+                        state.version,
+                    )
+                ]
+                changed: dict[str, ActionState] = {}
+                for event in events:
+                    if not isinstance(event, MeetingEvent):
+                        loaded = awaiting.states[event.action_id]
+                        self.read_model.remember(event.action_id, loaded)
+                        encoded = self._encode(event, awaiting.states)
+                        batches.append((ACTION_PREFIX + event.action_id, [encoded], loaded.version))
+                        changed[event.action_id] = evolve(loaded, event)
+                self.read_model.append(self.store, batches, events=events)
+                with self._appended:
+                    self._appended.notify_all()
             except ConcurrencyError as exc:
                 self._meetings.pop(command.meeting_id, None)
+                for action_id in awaiting.states:
+                    self._states.pop(action_id, None)
                 retry.after_race(exc)
                 continue
             except ConnectionLostError as exc:
+                for action_id in awaiting.states:
+                    self._states.pop(action_id, None)
                 retry.after_loss(exc)
                 continue
+            for action_id, action_state in changed.items():
+                self._remember(action_id, action_state)
             for event in events:
-                assert isinstance(event, MeetingEvent)
-                state = evolve_meeting(state, event)
+                if isinstance(event, MeetingEvent):
+                    state = evolve_meeting(state, event)
             assert state.meeting is not None
             self._meetings[command.meeting_id] = state
             return state.meeting
@@ -1340,6 +1366,7 @@ class Ledger(RegisterView):
         command: ActionCommand,
         meeting_state: Callable[[str], MeetingState] | None = None,
         action_state: Callable[[str], ActionState] | None = None,
+        extra_meetings: Iterable[str] = (),
     ) -> Context:
         """What ``decide`` needs to know besides the action: the meetings and other actions
         the command names (looked up with ``meeting_state`` and ``action_state``: the
@@ -1366,7 +1393,15 @@ class Ledger(RegisterView):
             own = action_state(command.action_id).action
             if own is not None and own.meeting is not None:
                 meeting_ids.add(own.meeting)
-        meetings = {}
+        meetings: dict[str, Meeting] = {}
+        if _names_a_meeting(command):
+            # due words naming a meeting resolve to the first recorded one that fits: every
+            # recorded meeting (a few a month), and the batch's own (``meeting_state``)
+            meetings.update((m.id, m) for m in self.meetings())
+            for mid in extra_meetings:
+                found = meeting_state(mid).meeting
+                if found is not None:
+                    meetings[mid] = found
         for mid in meeting_ids:
             found = meeting_state(mid).meeting
             if found is not None:
@@ -1377,6 +1412,37 @@ class Ledger(RegisterView):
             if other is not None:
                 actions[aid] = other
         return Context(meetings=meetings, actions=actions)
+
+    def _awaiting(
+        self,
+        command: RecordMeeting | CorrectMeeting,
+        action_state: Callable[[str], ActionState],
+        extra_actions: Iterable[str] = (),
+    ) -> _Awaiting:
+        """For recording a meeting: the open actions whose due words name a meeting and have
+        no date yet (from the read model, then folded from their streams with
+        ``action_state``), with ``extra_actions`` (a batch's own) looked at too."""
+        if not isinstance(command, RecordMeeting):
+            return _Awaiting({})
+        rows = self._tables().select(
+            "SELECT id, due_text FROM actions WHERE status = 'open' AND due_on IS NULL "
+            "AND due_text IS NOT NULL",
+            [],
+        )
+        ids = {action_id for action_id, text in rows if meeting_words(text) is not None}
+        ids.update(extra_actions)
+        states = {}
+        for action_id in sorted(ids):
+            state = action_state(action_id)
+            action = state.action
+            if (
+                action is not None
+                and action.status == "open"
+                and action.due_on is None
+                and meeting_words(action.due_text) is not None
+            ):
+                states[action_id] = state
+        return _Awaiting(states)
 
     def _execute(self, command: ActionCommand) -> Action:
         stream = ACTION_PREFIX + command.action_id
@@ -1441,6 +1507,27 @@ class Ledger(RegisterView):
         self._states.move_to_end(action_id)
         while len(self._states) > self._cache_size:
             self._states.popitem(last=False)
+
+
+@attrs.frozen
+class _Awaiting:
+    """Open actions whose due words name a meeting not yet recorded: their states by id."""
+
+    states: Mapping[str, ActionState]
+
+    def actions(self) -> dict[str, Action]:
+        """The actions, by id."""
+        return {k: s.action for k, s in self.states.items() if s.action is not None}
+
+
+def _names_a_meeting(command: ActionCommand) -> bool:
+    """Whether the command gives due words that name a meeting (and so needs the meetings)."""
+    due: object = None
+    if isinstance(command, RaiseAction | UpdateAction):
+        due = command.due
+    elif isinstance(command, CorrectEvent):
+        due = dict(command.fields).get("due")
+    return isinstance(due, str) and meeting_words(due) is not None
 
 
 def _stream_of(command: Command) -> str:
@@ -1511,15 +1598,27 @@ class _Working:
         stream = _stream_of(command)
         if isinstance(command, MeetingCommand):
             meeting = self.meeting(command.meeting_id, fresh=True)
-            events = decide(command, meeting)
+            awaiting = self._ledger._awaiting(command, self.action, self._actions)
+            events = decide(command, meeting, Context(actions=awaiting.actions()))
             self._versions.setdefault(stream, meeting.version)
+            own = self._pending.setdefault(stream, [])
             for event in events:
-                assert isinstance(event, MeetingEvent)
-                meeting = evolve_meeting(meeting, event)
+                if isinstance(event, MeetingEvent):
+                    meeting = evolve_meeting(meeting, event)
+                    own.append(event)
+                    continue
+                action_stream = ACTION_PREFIX + event.action_id
+                action_state = self.action(event.action_id)
+                self._versions.setdefault(action_stream, action_state.version)
+                self._actions[event.action_id] = evolve(action_state, event)
+                self._pending.setdefault(action_stream, []).append(event)
             self._meetings[command.meeting_id] = meeting
+            return
         else:
             state = self.action(command.action_id)
-            context = self._ledger._context(command, self.meeting, self.action)
+            context = self._ledger._context(
+                command, self.meeting, self.action, extra_meetings=list(self._meetings)
+            )
             events = decide(command, state, context)
             self._versions.setdefault(stream, state.version)
             for event in events:

@@ -36,6 +36,7 @@ from ._clock import (
     to_register_moment,
 )
 from ._decider import Action, Meeting
+from ._due import due_both
 from ._erasure import ErasurePolicy, SubjectKeys
 from ._history import AuditEntry, show
 from ._keys import Keyring, key_id
@@ -730,7 +731,15 @@ def holder(ctx: click.Context, role: str, on_date: str, as_json: bool) -> None:
 )
 @click.option("--meeting", help="The meeting id that raised it.")
 @click.option("--item", help="Its agenda item, e.g. 2.9.")
-@click.option("--due", help="A date (YYYY-MM-DD) or the words as minuted.")
+@click.option(
+    "--due",
+    help="A date (YYYY-MM-DD) or the words as minuted; words naming a meeting ('next "
+    "meeting', 'the July holding to account') take that meeting's date once it is recorded.",
+)
+@click.option(
+    "--due-on",
+    help="A due date (YYYY-MM-DD) to keep with the --due words, which then are not resolved.",
+)
 @click.option("--source", help="Where it came from, when not a meeting.")
 @click.option("--follows", multiple=True, help="An earlier action it follows on from.")
 @click.option("--restricted", is_flag=True, help="Exempt from publication.")
@@ -749,6 +758,7 @@ def raise_(
     meeting: str | None,
     item: str | None,
     due: str | None,
+    due_on: str | None,
     source: str | None,
     follows: tuple[str, ...],
     restricted: bool,
@@ -770,7 +780,7 @@ def raise_(
             owners=_owners(ledger, owners, meeting, occurred_at),
             meeting=meeting,
             item=item,
-            due=due,
+            due=due if due_on is None else due_both(due_on, due),
             source=source,
             follows=list(follows),
             restricted=restricted,

@@ -119,6 +119,7 @@ __all__ = [
     "in_time_zones",
     "invalid_inputs",
     "items",
+    "meeting_due_words",
     "meeting_ids",
     "meeting_times",
     "meetings_corrected",
@@ -308,12 +309,25 @@ def dates() -> st.SearchStrategy[pendulum.Date]:
     )
 
 
+def meeting_due_words() -> st.SearchStrategy[str]:
+    """Due words that name a meeting ("at the next meeting", "to the July holding to
+    account"), of the kinds :func:`meetings_recorded` draws, so some fit a later meeting."""
+    kind = st.sampled_from(("", "holding to account ", "Performance ", "assurance "))
+    at = st.sampled_from(("", "at ", "to ", "by ", "report back at "))
+    month = st.sampled_from(_MONTHS)
+    nxt = st.builds("{}the next {}meeting".format, at, kind)
+    named = st.builds(
+        "{}the {} {}".format, at, month, st.sampled_from(("meeting", "holding to account"))
+    )
+    return st.one_of(st.just("next meeting"), nxt, named)
+
+
 def due_phrases() -> st.SearchStrategy[str]:
-    """Due words as minuted, some resolving to a date and some not."""
+    """Due words as minuted, some resolving to a date, some naming a meeting, some neither."""
     within = st.builds("within {} weeks".format, st.integers(1, 52))
     revisit = st.builds("Revisit in {} months".format, st.integers(1, 24))
     by_date = dates().map(lambda d: f"by {d.day} {_MONTHS[d.month - 1]} {d.year}")
-    return st.one_of(st.sampled_from(DUE_PHRASES), within, revisit, by_date)
+    return st.one_of(st.sampled_from(DUE_PHRASES), within, revisit, by_date, meeting_due_words())
 
 
 def due_inputs() -> st.SearchStrategy[str | dt.date | None]:
@@ -594,8 +608,10 @@ class RegisterModel:
         if isinstance(command, RecordMeeting | CorrectMeeting):
             meeting_state = self.meetings.get(command.meeting_id, INITIAL_MEETING)
             for event in new:
-                assert isinstance(event, MeetingEvent)
-                meeting_state = evolve_meeting(meeting_state, event)
+                if isinstance(event, MeetingEvent):
+                    meeting_state = evolve_meeting(meeting_state, event)
+                else:  # a due date set by the meeting being recorded
+                    self.actions[event.action_id] = evolve(self.actions[event.action_id], event)
             self.meetings[command.meeting_id] = meeting_state
         else:
             state = self.actions.get(command.action_id, INITIAL_ACTION)

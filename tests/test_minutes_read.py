@@ -1555,3 +1555,51 @@ def test_action_points_and_their_short_forms() -> None:
         ("CEx to confirm the overtime budget by the end of June.", ("CEx",), "2.2",
          "by the end of June"),
     ]  # fmt: skip
+
+
+def test_a_log_cell_wrapped_onto_its_own_row_runs_on_and_coded_refs_are_cited() -> None:
+    """A Markdown tracker whose Action cell wraps onto a row with every other cell empty: one
+    entry, its owner from the first row; "(action PAP/24/07)" in an item cites it."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "Item 3 – Contact",
+        "The DCC agreed to share the results (action PAP/24/07).",
+        "Item 4 – Custody",
+        "The custody report was noted.",
+        "",
+        "| Action No | Action | Owner | Due |",
+        "|---|---|---|---|",
+        "| PAP/24/07 | Share the quarterly retail crime results with the | DCC | Quarterly |",
+        "|           | Business Crime Partnership                        |     |           |",
+    ]
+    draft = _draft(lines)
+    assert _actions(draft) == [
+        (
+            "Share the quarterly retail crime results with the Business Crime Partnership",
+            ("DCC",),
+            "3",
+            "Quarterly",
+        )
+    ]
+
+
+def test_a_matter_known_by_a_coded_ref_is_superseded_by_the_action_it_names() -> None:
+    """ "PAP/24/05 – CC to …. The Panel agreed this is superseded by PAP/24/09": the ref is
+    not text, the sentence after is the outcome, and the action numbered PAP/24/09 replaces it."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Review of the action tracker",
+        "  • PAP/24/05 – CC to present the arrest rate by district. The Panel",
+        "    agreed this is superseded by PAP/24/09 and closed it.",
+        "2. Domestic abuse",
+        "The CC presented the report.",
+        "| Action No | Action | Owner | Due |",
+        "|---|---|---|---|",
+        "| PAP/24/09 | Review the response to domestic abuse | CC | December |",
+    ]
+    matter = _draft(lines).matters[0]
+    assert (matter.text, matter.decision, matter.superseded_by) == (
+        "CC to present the arrest rate by district.",
+        "close-superseded",
+        0,
+    )

@@ -166,7 +166,10 @@ _DUE_WORDS = (
         rf"\b((?:at|by|to)\s+the\s+(?:next|{_MONTH})\s+(?:meeting|board|committee|panel))", re.I
     ),
 )  # fmt: skip
-_ACTION_REF = re.compile(r"^(?:action|ref\.?)\s*(?:no\.?\s*)?[\w/-]*\d[\w/-]*\s*[:–—-]\s*", re.I)
+_ACTION_REF = re.compile(
+    r"^(?:(?:action|ref\.?)\s*(?:no\.?\s*)?[\w/-]*\d[\w/-]*|[A-Z]{1,6}/\d+(?:/\d+)+)\s*[:–—-]\s*",
+    re.I,
+)  # "Action 3 – ", "PAP/24/05 – ": the number the earlier action is known by
 _STRAY_OWNERS = re.compile(r"^([A-Z][A-Za-z]{1,4}(?:\s+/\s+[A-Z][A-Za-z]{1,4})+)\s+(?=[a-z])")
 _REFERENCE = re.compile(
     r"^(?:ref(?:erence)?|agenda\s+item|item)\.?\s*(?:no\.?\s*)?(\d[\w/.-]*)\s*[:.–—-]?\s*(.*)$",
@@ -511,6 +514,16 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
                 out[index] = attrs.evolve(line, text="")
                 index += 1
                 continue
+            if (
+                entries[start:]
+                and row[text_at]
+                and not row[owner_at]
+                and all(not c for i, c in enumerate(row) if i != text_at)
+            ):  # a cell wrapped onto a row of its own: the text of the entry above runs on
+                entries[-1].text = f"{entries[-1].text} {row[text_at]}"
+                out[index] = attrs.evolve(line, text="")
+                index += 1
+                continue
             entries.append(
                 _LogEntry(
                     line=line,
@@ -579,7 +592,11 @@ def _merge_log(
             item = row.heading
         if row.text.strip():
             texts.append((item, row.text))
-        for ref in re.findall(r"\(\s*action\s+(?:no\.?\s*)?(\d+(?:[/.]\d+)*)\s*\)", row.text, re.I):
+        for ref in re.findall(
+            r"\(\s*action\s+(?:no\.?\s*)?((?:[A-Z]{1,6}[/ -]?)?\d+(?:[/.]\d+)*)\s*\)",
+            row.text,
+            re.I,
+        ):  # "(action 3)", "(action PAP/24/07)"
             cited.setdefault(ref, item)
     for at, (item, _) in enumerate(texts):
         run = " ".join(t for i, t in texts[at : at + 3] if i == item)
@@ -1508,13 +1525,20 @@ def _draft_matter(
         first, *rest = _SENTENCE.split(text)
         said = " ".join(rest)
         if rest and (
-            _CLOSED.search(said) or _OPEN.search(said) or re.match(r"(?i)update|ongoing", said)
+            _CLOSED.search(said)
+            or _OPEN.search(said)
+            or re.match(r"(?i)update|ongoing", said)
+            or re.search(r"(?i)\bsuperseded\b", said)
         ):
             text, outcome = first, said
     decision: Decision = "keep-open"
     raised = [i for i, action in enumerate(actions) if action.matter == index]
     superseded_by = None
-    named = re.search(r"\bsuperseded\s+by\s+(?:new\s+)?action\s+(\d+(?:[/.]\d+)*)", outcome, re.I)
+    named = re.search(
+        r"\bsuperseded\s+by\s+(?:new\s+)?(?:action\s+)?((?:[A-Z]{1,6}/)?\d+(?:[/.]\d+)*)",
+        outcome,
+        re.I,
+    )
     by_ref = [i for i, a in enumerate(actions) if named and a.ref == named[1]]
     if by_ref:  # "Closed – superseded by action 5"
         decision, superseded_by, confidence = "close-superseded", by_ref[0], 0.9

@@ -1603,3 +1603,79 @@ def test_a_matter_known_by_a_coded_ref_is_superseded_by_the_action_it_names() ->
         "close-superseded",
         0,
     )
+
+
+def test_an_agreed_label_with_a_lead_and_due_bracket_is_an_action() -> None:
+    """ "AGREED: The force will … (Lead: Bob Khan; April 2024 meeting)": the label and the
+    bracket are not text; a person named as lead is their attendance role; the rest is due."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Neighbourhood policing",
+        "The PCC asked why PCSOs were leaving.",
+        "AGREED: The force will carry out exit interviews with PCSOs who leave and present the",
+        "themes to the PCC. (Lead: Bob Khan; April 2024 meeting)",
+        "AGREED: The CEx and the DCC will design a bidding round. (Lead: CEx / DCC; to",
+        "open in January 2024)",
+    ]
+    assert _actions(_draft(lines)) == [
+        (
+            "The force will carry out exit interviews with PCSOs who leave and present the "
+            "themes to the PCC.",
+            ("CC",),
+            "1",
+            "April 2024 meeting",
+        ),
+        (
+            "The CEx and the DCC will design a bidding round.",
+            ("CEx", "DCC"),
+            "1",
+            "to open in January 2024",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "person"),
+    [
+        # columns collapsed to single spaces (a PDF's text): the code is the last word
+        ("Amira Haddad Chief Constable CC", ("Amira Haddad", "Chief Constable", "CC")),
+        (
+            "Gary Holt Superintendent, Head of Contact Management Supt",
+            ("Gary Holt", "Superintendent, Head of Contact Management", "Supt"),
+        ),
+        # space-aligned columns: the third is the code, whatever it says
+        (
+            "  Karen Mills      Head of Estates and Facilities      Head of Estates",
+            ("Karen Mills", "Head of Estates and Facilities", "Head of Estates"),
+        ),
+        ("  Ben Ashdown      Temporary Assistant Chief Constable      T/ACC", None),
+        # an office after a comma is part of the capacity, not a code
+        ("Yusuf Ali, Scrutiny Officer, OPFCC", ("Yusuf Ali", "Scrutiny Officer, OPFCC", None)),
+    ],
+)
+def test_an_attendance_line_ending_in_a_code_column(
+    line: str, person: tuple[str, str, str | None] | None
+) -> None:
+    if person is None:
+        person = ("Ben Ashdown", "Temporary Assistant Chief Constable", "T/ACC")
+    lines = ["Anyshire Policing Board", "Date: Tuesday 5 March 2024, 10:00", "Attendees", line]
+    (read,) = _draft(lines).meeting.attendance
+    assert (read.name, read.capacity, read.role) == person
+
+
+def test_a_people_list_stops_at_a_table_header_or_rule_and_notes_taken_by_is_a_label() -> None:
+    lines = [
+        "Anyshire Policing Board",
+        "Date: Tuesday 5 March 2024, 10:00",
+        "Notes taken by Sophie Kerr, Office Manager, OPCC",
+        "Apologies",
+        "Dawn Pickering Chief Executive, OPCC CEx",
+        "Item   Discussion      Lead",
+        "-----  -------------   ------",
+        "1      Welcome",
+    ]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.apologies] == [
+        ("Dawn Pickering", "Chief Executive, OPCC", "CEx")
+    ]
+    assert meeting.minutes_by == "Sophie Kerr, Office Manager, OPCC"

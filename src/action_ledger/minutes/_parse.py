@@ -86,8 +86,9 @@ _MATTERS = re.compile(
     re.I,
 )
 _ACTION_LABEL = re.compile(
-    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|ap(?=\s*\d)|"
+    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:(?:agreed\s+)?(?:action(?:\s+point)?s?|ap(?=\s*\d)|"
     r"(?:(?:a?c)?t)?ions?\s+arising)"  # "ions arising:" is "Actions arising:" cut by a column
+    r"|agreed(?=\s*:))"  # "AGREED: The DCC will …": what the meeting agreed someone does
     r"\s*(?P<ref>\d+(?:[/.]\d+)*)?\s*(?:\((?P<owner>[^()]{1,30})\))?\s*[:\-–—]\s*(?P<rest>.*)$",
     re.I,
 )
@@ -135,6 +136,12 @@ _DUE_FIELD = re.compile(
 _OWNER_LINE = re.compile(
     r"^(?:owners?|lead|responsible)\s*:\s*(?P<owners>.+?)"
     r"(?:\s*[;,]?\s+(?:due|deadline|by when|target date)\s*:\s*(?P<due>.+))?$",
+    re.I,
+)
+# an owner and the due words in one trailing bracket: "(Lead: CFO / CC; to open in January)"
+_LEAD_BRACKET = re.compile(
+    r"\s*\(\s*(?:owners?|lead|responsible|by whom)\s*:\s*(?P<owners>[^;()]+?)"
+    r"(?:\s*;\s*(?P<due>[^;()]+?))?\s*\)\s*\.?\s*$",
     re.I,
 )
 _OWNER_FIELD = re.compile(
@@ -799,7 +806,8 @@ def _meeting(
             if block is not None and not _is_person_line(text):
                 block = None  # minutes text after a one-line list, not people
             if block is not None:
-                people[block].append(("\t".join(row.cells), row))  # name and capacity columns
+                cells = [*row.cells, *([" / ".join(row.owner_cell)] if row.owner_cell else [])]
+                people[block].append(("\t".join(cells), row))  # name, capacity (code) columns
             elif "time" not in fields and _is_time_only(text):
                 fields["time"] = (text, row)  # "09:30 – 11:45" on its own line
             elif not fields and (not _DAY_MONTH.search(text) or re.search(_TITLED, text, re.I)):
@@ -931,10 +939,19 @@ def _is_time_only(text: str) -> bool:
     return not re.sub(r"[\s–—\-,:()]", "", rest)
 
 
+_COLUMN_WORDS = {
+    "item", "items", "discussion", "lead", "leads", "action", "actions", "owner", "owners",
+    "no", "ref", "minute", "minutes", "due", "agenda", "notes", "by", "whom", "date", "subject",
+}  # fmt: skip
+
+
 def _is_person_line(text: str) -> bool:
     """Whether a line under "Present:" / "Apologies:" can list people (a name, its capacity):
     not a numbered heading or a sentence of the minutes."""
     first = text.strip().split(" ", 1)[0]
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+    if not words or words <= _COLUMN_WORDS:  # a table's header or a rule ("-----  ----")
+        return False
     return not (
         re.search(r"\d", re.sub(r"\([^()]*\)", "", text))
         or (first[:1].islower() and not text.startswith(("of ", "and ")))
@@ -953,7 +970,7 @@ def _labels(text: str) -> list[tuple[str, str]]:
     if not match:
         return []
     label = match["label"].lower()
-    if not match["colon"] and label not in _NO_COLON_OK:
+    if not match["colon"] and label not in _NO_COLON_OK and not label.endswith(" by"):
         return []
     if not match["colon"] and not match["rest"] and _field_key(label) not in _PEOPLE:
         return []  # a bare "Attendance" or "Apologies" line heads its list; others need more
@@ -1043,8 +1060,15 @@ def _attendees(
             text = f"{inner[1]}\t{inner[3]}"
         if "\t" in text:
             name, capacity = (p.strip() for p in text.split("\t", 1))
+            *said, last = capacity.split("\t")
+            if role is None and said and len(last) <= 20:  # "Name  Capacity  CODE" columns
+                role, capacity = normalise_code(last.strip()), "\t".join(said)
         else:
             name, capacity = _split_name(text)
+        tail = re.match(r"^(.*[^\s,])\s+(\S+)$", capacity)  # ", OPCC" is the capacity's office
+        if role is None and tail and _owner_list(tail[2]) == [tail[2]] and tail[2] != "OPCC":
+            # "Chief Constable CC": the code column collapsed onto the capacity (a PDF's text)
+            role, capacity = normalise_code(tail[2]), tail[1]
         if not name or (not (role or capacity.strip()) and len(name.split()) < 2):
             continue  # "Minutes", a heading, is not a person
         tidy = re.sub(r"\s+", " ", capacity.replace("\t", " ")).strip(" ,–-") or None
@@ -1066,6 +1090,10 @@ def _attendees(
 def _split_name(text: str) -> tuple[str, str]:
     for separator in (" – ", " — ", " - ", ", "):
         if separator in text:
+            head = text.split(separator, 1)[0]
+            name, capacity = _split_name(head) if " " in head.strip() else (head, "")
+            if name and capacity:  # "Gary Holt Superintendent, Head of …": a capacity first
+                return name, text[len(name) :].strip()
             name, capacity = text.split(separator, 1)
             return name.strip(), capacity.strip()
     words = text.split()
@@ -1468,6 +1496,14 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     owners = list(action.owners)
     how = action.owner_how
     due = action.due
+    lead = _LEAD_BRACKET.search(text)
+    if lead:  # "… text relay. (Lead: Gary Holt; by 30 November 2023)"
+        found_owners, sure = _log_owners(lead["owners"], known)
+        if sure and found_owners:
+            text = text[: lead.start()].strip()
+            due = (lead["due"] or "").strip(" .") or due
+            if how != "column":
+                owners, how = found_owners, "field"
     match = _DUE_FIELD.search(text)
     if match:
         due, text = match["due"].strip(" ."), text[: match.start()].strip()

@@ -1679,3 +1679,30 @@ def test_a_people_list_stops_at_a_table_header_or_rule_and_notes_taken_by_is_a_l
         ("Dawn Pickering", "Chief Executive, OPCC", "CEx")
     ]
     assert meeting.minutes_by == "Sophie Kerr, Office Manager, OPCC"
+
+
+def test_a_sentence_with_an_entry_in_the_lead_column_is_an_action() -> None:
+    """An "Item  Discussion  Lead" agenda pasted as aligned text: no "ACTION:" label, only a
+    lead beside the sentence's first line; it wraps; a person named as lead is their role;
+    discussion lines with no lead are not actions."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "Item   Discussion                                                  Lead",
+        "2      Estates",
+        "2.1    Marden police station",
+        "       The CC explained that the building needs repairs.",
+        "       Dan Ross to bring the revised Marden options appraisal,      Dan Ross",
+        "       including co-location, to the PCC by the end of June.",
+        "2.2    Fleet",
+        "       CC and DCC to agree the vehicle replacement schedule.        CC / DCC",
+    ]
+    assert _actions(_draft(lines)) == [
+        (
+            "Dan Ross to bring the revised Marden options appraisal, including co-location, "
+            "to the PCC by the end of June.",
+            ("Head of Estates",),
+            "2.1",
+            "by the end of June",
+        ),
+        ("CC and DCC to agree the vehicle replacement schedule.", ("CC", "DCC"), "2.2", None),
+    ]

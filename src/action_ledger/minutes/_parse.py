@@ -1354,6 +1354,17 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 continue
             listing = False
         pending = None
+        if (
+            row.owner_cell
+            and not in_matters
+            and len(text.split()) >= 4
+            and text[:1].isupper()
+            and not _labels(text)
+        ):  # "Item | Discussion | Lead": a sentence with an entry in the lead column
+            entry = _ENUMERATOR.sub("", text).strip()
+            pending = _new_action(entry, row, item, matter, actions, matters)
+            _set_owners(pending, row)
+            continue
         bullet = _bullet_kind(text)
         if (
             in_matters
@@ -1493,7 +1504,7 @@ def _source(file: str, row: _Row) -> SourceRef:
 
 def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     text = action.text.strip()
-    owners = list(action.owners)
+    owners = [known.people.get(o, o) for o in action.owners]  # a person named: their role
     how = action.owner_how
     due = action.due
     lead = _LEAD_BRACKET.search(text)

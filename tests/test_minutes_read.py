@@ -1706,3 +1706,75 @@ def test_a_sentence_with_an_entry_in_the_lead_column_is_an_action() -> None:
         ),
         ("CC and DCC to agree the vehicle replacement schedule.", ("CC", "DCC"), "2.2", None),
     ]
+
+
+def test_a_semicolon_paragraph_of_people_wrapped_mid_entry_with_square_codes() -> None:
+    """ "Present:" as one paragraph, wrapped anywhere: entries split on semicolons, "[CODE]"
+    is the role, "Dr" is dropped, "(chairing)" marks the chair, a closing full stop goes; an
+    unlabelled "14/11/2023 – 9.30am to 11.30am" line is the date and time, the line under it
+    the venue (without its "(also webcast)" note)."""
+    lines = [
+        "PUBLIC ACCOUNTABILITY MEETING",
+        "14/11/2023 – 9.30am to 11.30am",
+        "Council Chamber, Guildhall, Wisbury (also webcast)",
+        "",
+        "Present: Dr Anita Sharma – Police and Crime Commissioner [PCC] (chairing); Paul Redfern –",
+        "Chief Constable [CC]; Imran Sheikh – Assistant",
+        "Chief Constable [ACC].",
+        "Minute taker: Jodie Marsh, Engagement Officer, OPCC.",
+        "",
+        "Matters arising from the meeting of 16 May 2023",
+        "None.",
+    ]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Anita Sharma", "Police and Crime Commissioner", "PCC"),
+        ("Paul Redfern", "Chief Constable", "CC"),
+        ("Imran Sheikh", "Assistant Chief Constable", "ACC"),
+    ]
+    assert (meeting.chair, meeting.minutes_by, meeting.held_at, meeting.venue) == (
+        "Anita Sharma",
+        "Jodie Marsh, Engagement Officer, OPCC",
+        "2023-11-14T09:30",
+        "Council Chamber, Guildhall, Wisbury",
+    )
+
+
+def test_people_under_unlabelled_headings_group_labels_and_ranks_before_names() -> None:
+    """ "Board members present" / "Officers in attendance" head lists without a colon; "Force:"
+    before a person is a group label; "Chief Constable Laura Whitcombe (CC)" gives the rank
+    first; "Cllr" is dropped; a dated "Minutes of the meeting held on …" line under the title
+    is the date line, the venue under it."""
+    lines = [
+        "STRATEGIC POLICING AND CRIME BOARD",
+        "Minutes of the meeting held on 21/11/2023, commencing 14:00",
+        "Committee Room 2, Civic Centre, Aldermoor",
+        "",
+        "Board members present",
+        "Cllr Yasmin Rahman, Deputy Mayor for Policing and Crime (DMPC) – Chair",
+        "",
+        "Officers in attendance",
+        "Chief Constable Laura Whitcombe (CC)",
+        "Force:     Owen Pryce, Deputy Chief Constable (DCC)",
+        "Bethany Cole, Governance Officer (minutes)",
+        "",
+        "Apologies",
+        "Temporary Assistant Chief Constable Ruth Adeyemi (T/ACC)",
+    ]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Yasmin Rahman", "Deputy Mayor for Policing and Crime", "DMPC"),
+        ("Laura Whitcombe", "Chief Constable", "CC"),
+        ("Owen Pryce", "Deputy Chief Constable", "DCC"),
+        ("Bethany Cole", "Governance Officer", None),
+    ]
+    assert [(p.name, p.capacity, p.role) for p in meeting.apologies] == [
+        ("Ruth Adeyemi", "Temporary Assistant Chief Constable", "T/ACC")
+    ]
+    assert (meeting.chair, meeting.minutes_by, meeting.venue, meeting.held_at) == (
+        "Yasmin Rahman",
+        "Bethany Cole, Governance Officer",
+        "Committee Room 2, Civic Centre, Aldermoor",
+        "2023-11-21T14:00",
+    )
+    assert meeting.title == "Strategic Policing and Crime Board"

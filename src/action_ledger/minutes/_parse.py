@@ -71,7 +71,8 @@ _LABEL = re.compile(
     r"(?:start\s+)?time|start|chair(?:ed by)?|minutes(?: by| taken by)?|held on|"
     r"minute[- ]taker|notes(?: taken)?(?: by)?|clerk|secretary|venue|location|present|"
     r"attendance|attendees|"
-    r"in attendance|(?:board\s+)?members\s+present|also\s+present|apologies(?: received)?|"
+    r"(?:(?:officers|others|also)\s+)?in attendance|(?:board\s+)?members(?:\s+present)?|"
+    r"also\s+present|apologies(?: received)?|"
     r"meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
     re.I,
 )
@@ -810,7 +811,14 @@ def _meeting(
                 people[block].append(("\t".join(cells), row))  # name, capacity (code) columns
             elif "time" not in fields and _is_time_only(text):
                 fields["time"] = (text, row)  # "09:30 – 11:45" on its own line
-            elif not fields and (not _DAY_MONTH.search(text) or re.search(_TITLED, text, re.I)):
+            elif not fields and (
+                not (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text))
+                # "Minutes of the meeting held on 21/11/2023": the date line once a title is read
+                or (
+                    re.search(_TITLED, text, re.I)
+                    and not any(re.search(_TITLED, t, re.I) for t, _ in titles)
+                )
+            ):
                 titles.append((text, row))
             elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
                 fields["date"] = (text, row)
@@ -861,6 +869,8 @@ def _meeting(
         title_text = f"Meeting {date.isoformat()}"
         confidence = min(confidence, 0.6)
     minutes_by = fields.get("minutes", (None, None))[0]
+    if minutes_by:
+        minutes_by = minutes_by.rstrip(" .")  # "Minute taker: Jodie Marsh, …, OPCC."
     for person, marks in zip(attendance, marked["attendance"], strict=True):
         if "minutes" in marks and minutes_by is None:
             minutes_by = ", ".join(p for p in (person.name, person.capacity) if p)
@@ -881,6 +891,7 @@ def _meeting(
         if len(split) == 2:
             minutes_by, venue = split
     if venue:
+        venue = re.sub(r"\s*\((?:also|and)\b[^()]*\)\s*$", "", venue)  # "(also webcast)"
         venue = re.sub(r"\s+[–—-]\s+", ", ", venue).strip(" ,")
         # "Meeting Room 1.38 Hindlip": the building after the room's number, as in an address
         venue = re.sub(r"\b((?i:room)\s+\d[\d.]*[A-Za-z]?)\s+(?=[A-Z])", r"\1, ", venue)
@@ -970,7 +981,14 @@ def _labels(text: str) -> list[tuple[str, str]]:
     if not match:
         return []
     label = match["label"].lower()
-    if not match["colon"] and label not in _NO_COLON_OK and not label.endswith(" by"):
+    if not match["colon"] and label == "members":
+        return []  # "Members of the public asked …"
+    if (
+        not match["colon"]
+        and label not in _NO_COLON_OK
+        and not label.endswith(" by")
+        and not (_field_key(label) in _PEOPLE and not match["rest"])  # "Officers in attendance"
+    ):
         return []
     if not match["colon"] and not match["rest"] and _field_key(label) not in _PEOPLE:
         return []  # a bare "Attendance" or "Apologies" line heads its list; others need more
@@ -980,7 +998,9 @@ def _labels(text: str) -> list[tuple[str, str]]:
 
 
 def _field_key(label: str) -> str:
-    if label.startswith(("present", "attend", "in attendance", "board", "members", "also")):
+    if label.startswith(
+        ("present", "attend", "in attendance", "board", "members", "also", "officers", "others")
+    ):
         return "attendance"
     if label.startswith("apolog"):
         return "apologies"
@@ -999,9 +1019,13 @@ def _field_key(label: str) -> str:
     return "date"
 
 
+_HONORIFIC = re.compile(
+    r"^(?:Cllr|Councillor|Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Sir|Dame|Revd?|Lord|Lady)\.?\s+"
+    r"(?=[A-Z])"
+)
 _MARKER = re.compile(
-    r"(?:\s*[,–—-]\s*|\s*\(\s*)(?P<mark>chair|minutes|minute[- ]taker|notes|note[- ]taker)"
-    r"\s*\)?\s*$",
+    r"(?:\s*[,–—-]\s*|\s*\(\s*)(?P<mark>chair(?:ing)?|in\s+the\s+chair|minutes|"
+    r"minute[- ]taker|notes|note[- ]taker)\s*\)?\s*$",
     re.I,
 )
 
@@ -1012,7 +1036,22 @@ def _attendees(
     """The people listed under "Present:" or "Apologies:"; ``marks`` gets, for each, the
     markers the notes give them ("chair", "minutes")."""
     texts: list[str] = []
-    for text, _row in entries:
+    joined: list[tuple[str, _Row]] = []
+    for text, row in entries:
+        if (
+            joined
+            and ";" in joined[-1][0]
+            and not re.search(r"[;.)\]]$", joined[-1][0])
+            and not _labels(" ".join(row.cells))  # "In attendance: …" starts its own list
+        ):
+            # "Present: A – PCC [PCC]; B –\nChief Constable [CC]; …": a paragraph wrapped anywhere
+            joined[-1] = (f"{joined[-1][0]} {text.strip()}", joined[-1][1])
+        else:
+            joined.append((text.strip(), row))
+    for text, _row in joined:
+        text = re.sub(r"\[([^\[\]]{1,20})\]", r"(\1)", text)  # "[CODE]" as "(CODE)"
+        # "Force:   Richard Omondi, …": a group's label before its first person
+        text = re.sub(r"^[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})?:\s+(?=[A-Z])", "", text.strip())
         text = re.sub(r" {3,}|\s+\|\s*", "\t", text).strip("\t |")  # aligned or piped columns
         if texts and (
             texts[-1].count("(") > texts[-1].count(")") or re.fullmatch(r"\([^()]*\)", text)
@@ -1036,10 +1075,12 @@ def _attendees(
     for text in texts:
         if _NONE.match(text):
             continue
+        text = text.rstrip(" .")
+        text = _HONORIFIC.sub("", text)  # "Cllr", "Dr": the name is recorded without them
         found: set[str] = set()
         while marker := _MARKER.search(text):
             mark = marker["mark"].lower()
-            found.add("chair" if mark == "chair" else "minutes")
+            found.add("chair" if "chair" in mark else "minutes")
             text = text[: marker.start()].strip()
         inside = re.search(r"\s*\((?:minutes|minute[- ]taker|notes|note[- ]taker)\)", text, re.I)
         if inside:  # "Tom Brown (minutes) – Secretary"
@@ -1106,6 +1147,16 @@ def _split_name(text: str) -> tuple[str, str]:
         ):
             return " ".join(words[:index]), " ".join(words[index:])
         if index == 0 and word.lower() in _CAPACITY_WORDS - {"lead", "chair"}:
+            # "Chief Constable Laura Whitcombe": the rank first, the name after it
+            lead = 0
+            while lead < len(words) and words[lead].lower() in _CAPACITY_WORDS:
+                lead += 1
+            rest = words[lead:]
+            if 2 <= len(rest) <= 3 and all(
+                w[:1].isupper() and not w.isupper() and w.lower() not in _CAPACITY_WORDS
+                for w in rest
+            ):
+                return " ".join(rest), " ".join(words[:lead])
             return "", text
     return text, ""
 

@@ -1778,3 +1778,38 @@ def test_people_under_unlabelled_headings_group_labels_and_ranks_before_names() 
         "2023-11-21T14:00",
     )
     assert meeting.title == "Strategic Policing and Crime Board"
+
+
+def test_earlier_actions_by_bare_ref_or_ap_with_owner_and_superseded_by_an_items_action() -> None:
+    """Under "Actions from the previous Board": "AP3 (CFO) Set out …" (the owner bracketed, no
+    separator) and "23/36(a)  DCC to …" (a bare slash reference) are matters; "superseded by the
+    new action under item 2" and "superseded by action 3/2(b)" name the action replacing them
+    by the item that raised it."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Actions from the previous Board",
+        "AP3 (CFO) Set out options for the use of the proceeds of crime fund.",
+        "Closed. Superseded by the new proceeds of crime action under item 2.",
+        "23/36(a)  DCC to present a recovery plan for 101 call handling.",
+        "          Status: Closed – superseded by action 3(b).",
+        "23/37(a)  CC to report on knife crime.",
+        "          Status: Complete.",
+        "2. Finance",
+        "ACTION: CC to publish the budget. (CC)",
+        "ACTION: CEx to design a proceeds of crime bidding round. (CEx)",
+        "3. Contact",
+        "Agreed actions:",
+        "(a) DCC to publish 999 answer times.",
+        "(b) DCC to review the contact model.",
+    ]
+    draft = _draft(lines)
+    assert [(m.text, m.owners, m.decision, m.superseded_by) for m in draft.matters] == [
+        (
+            "Set out options for the use of the proceeds of crime fund.",
+            ("CFO",),
+            "close-superseded",
+            1,
+        ),
+        ("DCC to present a recovery plan for 101 call handling.", ("DCC",), "close-superseded", 3),
+        ("CC to report on knife crime.", ("CC",), "close-completed", None),
+    ]

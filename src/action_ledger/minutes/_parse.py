@@ -83,7 +83,8 @@ _MATTERS = re.compile(
     r"outstanding\s+(?:matters|actions)|matters\s+arising|brought\s+forward|previous\s+actions|"
     r"actions?\s+(?:log|update|tracker)s?\b|review\s+of\s+actions|"
     r"previous\s+(?:notes|minutes)\s+and\s+actions|"
-    r"actions\s+(?:from|of)\s+(?:the\s+)?(?:last|previous)\s+meeting",
+    r"actions\s+(?:from|of)\s+(?:the\s+)?(?:last|previous|preceding|\w+)\s+"
+    r"(?:meeting|board|panel|committee|session)",
     re.I,
 )
 _ACTION_LABEL = re.compile(
@@ -96,8 +97,11 @@ _ACTION_LABEL = re.compile(
 # an earlier action brought forward by its number: "Action 1 – CC to …", "ACTION 2023/14 – …:
 # completed", "• Action 1 (DCC – topic): complete"
 _MATTER_REF = re.compile(
-    r"^(?:[-•*·]\s*)?(?:action(?:\s+point)?\s+(?:no\.?\s*)?|ap\s*)(?P<ref>\d+(?:[/.]\d+)*)\s*"
-    r"(?:\((?P<topic>[^()]{1,150})\))?\s*[:–—-]\s*(?P<rest>.*)$",
+    r"^(?:[-•*·]\s*)?(?:(?:action(?:\s+point)?\s+(?:no\.?\s*)?|ap\s*)(?P<ref>\d+(?:[/.]\d+)*)\s*"
+    r"(?:\((?P<topic>[^()]{1,150})\))?\s*(?:[:–—-]\s*|\s(?-i:(?=[A-Z])))"
+    # "23/33(a)  ACC to …", "PAP/24/02 – …": a bare reference with a slash, as the log numbers
+    r"|(?P<bare>(?:[A-Z]{1,6}/)?\d{1,4}/\d{1,4}(?:\([a-z]\))?)(?:\s*[:–—-]\s*|\s+(?-i:(?=[A-Z]))))"
+    r"(?P<rest>.*)$",
     re.I,
 )
 # the same in running prose: "action 22/47 (review of the model) was reported as complete."
@@ -1443,6 +1447,9 @@ def _numbered_matter(text: str, row: _Row, item: str | None) -> _Matter | None:
         return None
     matter = _Matter(found["rest"], row, item)
     topic = found["topic"]
+    if topic and found["rest"] and (named := _owner_list(topic)) is not None:
+        matter.owners = named  # "AP1 (DCC) Provide the timetable …": the owner in brackets
+        return matter
     if topic:
         said = re.match(r"^([^–—-]{1,20}?)\s+[–—-]\s+(.*)$", topic)
         if said and (named := _owner_list(said[1])) is not None:
@@ -1608,6 +1615,31 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     )
 
 
+def _superseding_by_item(outcome: str, actions: list[_Action]) -> list[int]:
+    """The action an outcome says replaces the matter, named by the item or minute that raised
+    it ("superseded by the new action under item 5", "superseded by action 23/43(a)": the
+    first, or the lettered, action of that item); the last mention is the most specific."""
+    if not re.search(r"(?i)\b(?:superseded|replaced)\s+by\b", outcome):
+        return []
+    mentions = re.findall(
+        r"(?i)\b(?:item|minute|action)\s+((?:[A-Z]{1,6}\s+)?\d+(?:[/.]\d+)*)(?:\(([a-z])\))?",
+        outcome,
+    )
+    for number, letter in reversed(mentions):
+        under = [
+            i
+            for i, action in enumerate(actions)
+            if action.item is not None
+            and (action.item == number or action.item.endswith((" " + number, "/" + number)))
+        ]
+        if letter and len(under) > ord(letter.lower()) - ord("a"):
+            return [under[ord(letter.lower()) - ord("a")]]
+        if under:
+            wanted = _words(outcome)
+            return [max(under, key=lambda i: len(wanted & _words(actions[i].text)))]
+    return []
+
+
 def _draft_matter(
     matter: _Matter, index: int, actions: list[_Action], file: str, known: _Known
 ) -> DraftMatter:
@@ -1638,8 +1670,11 @@ def _draft_matter(
         re.I,
     )
     by_ref = [i for i, a in enumerate(actions) if named and a.ref == named[1]]
+    by_item = [] if by_ref else _superseding_by_item(outcome, actions)
     if by_ref:  # "Closed – superseded by action 5"
         decision, superseded_by, confidence = "close-superseded", by_ref[0], 0.9
+    elif by_item:  # "superseded by the new action under item 5", "by action 23/43(a)"
+        decision, superseded_by, confidence = "close-superseded", by_item[0], 0.8
     elif raised:
         # a new action raised under the matter replaces it
         decision, superseded_by, confidence = "close-superseded", raised[0], 0.8

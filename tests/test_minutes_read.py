@@ -1813,3 +1813,28 @@ def test_earlier_actions_by_bare_ref_or_ap_with_owner_and_superseded_by_an_items
         ("DCC to present a recovery plan for 101 call handling.", ("DCC",), "close-superseded", 3),
         ("CC to report on knife crime.", ("CC",), "close-completed", None),
     ]
+
+
+def test_an_unnumbered_matters_heading_and_an_action_named_inside_a_bracket() -> None:
+    """ "Matters arising from the meeting of 16 May 2023" with no number heads the matters
+    (and its date is not the meeting's); "(action 12: CC to publish …) had been completed; …"
+    is a matter told in prose; the next unnumbered heading ends the matters."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "Matters arising from the meeting of 16 May 2023",
+        "The PCC confirmed that the only outstanding action from May (action 12: CC to publish the",
+        "data by ward) had been completed; the data was published in August.",
+        "",
+        "Question 1 (from a resident)",
+        "The CC said that action 7 (the survey) was complete.",
+    ]
+    draft = _draft(lines)
+    assert draft.meeting.held_at == "2024-03-05T10:00"
+    assert [(m.text, m.outcome, m.decision, m.item) for m in draft.matters] == [
+        (
+            "CC to publish the data by ward",
+            "Completed; the data was published in August.",
+            "close-completed",
+            None,
+        )
+    ]

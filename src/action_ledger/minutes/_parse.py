@@ -106,7 +106,10 @@ _MATTER_REF = re.compile(
 )
 # the same in running prose: "action 22/47 (review of the model) was reported as complete."
 _PROSE_REF = re.compile(
-    r"\baction\s+(?P<ref>\d+(?:[/.]\d+)*)\s*\((?P<topic>[^()]{3,200})\)\s*(?P<rest>[^.]*\.?)",
+    r"\baction\s+(?P<ref>\d+(?:[/.]\d+)*)\s*\((?P<topic>[^()]{3,200})\)\s*(?P<rest>[^.]*\.?)"
+    # "(action 12: CC to publish the data) had been completed": the topic inside the bracket
+    r"|\(\s*action\s+(?:[A-Z]{1,6}/)?\d+(?:[/.]\d+)*\s*[:–—-]\s*(?P<inner>[^()]{3,200})\)"
+    r"\s*(?P<after>[^.]*\.?)",
     re.I,
 )
 _OUTCOME_LABEL = re.compile(r"^(?:outcome|update|status|progress|response)\s*:\s*", re.I)
@@ -440,6 +443,12 @@ def _mark_headings(rows: list[_Row]) -> int:
         if (
             row.heading is not None
             or re.match(r"^(?:no\.?|item)\s*\t|^(?:no\.?|ref\.?)\s+item\b", row.text, re.I)
+            or (  # an unnumbered matters heading ("Matters arising from the meeting of …")
+                _MATTERS.search(row.text)
+                and len(row.cells) == 1
+                and len(row.text.split()) <= 12
+                and not re.search(r"[.!?:;,]$", row.text.strip())
+            )
             or _ACTION_LABEL.match(row.text.replace("\t", " ").strip())
         ):
             header_end = index
@@ -1277,6 +1286,7 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
     list_owned = False
     blank = True
     prose: list[tuple[str, _Row]] = []  # running text under the matters heading
+    unnumbered_matters = False  # the matters heading had no number: the next heading ends it
     for row in rows:
         text = row.text.replace("\t", " ").strip()
         if row.absorbed:
@@ -1334,8 +1344,26 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
         ):
             matter.text = f"{matter.text} {text}"
             continue
-        blank = False
+        after_blank, blank = blank, False
+        if (
+            row.heading is None
+            and after_blank
+            and pending is None
+            and len(row.cells) == 1
+            and len(text.split()) <= 12
+            and text[:1].isupper()
+            and not re.search(r"[.!?:;,]$", text)
+            and not _labels(text)
+        ):  # an unnumbered heading: "Matters arising from the meeting of 16 May 2023"
+            if _MATTERS.search(text):
+                _prose_matters(prose, matters, item)
+                in_matters, unnumbered_matters, matter = True, True, None
+                continue
+            if unnumbered_matters:
+                _prose_matters(prose, matters, item)
+                in_matters, unnumbered_matters, matter = False, False, None
         if row.heading is not None:
+            unnumbered_matters = False
             _prose_matters(prose, matters, item)
             pending, listing = None, False
             item = row.heading
@@ -1472,8 +1500,9 @@ def _prose_matters(prose: list[tuple[str, _Row]], matters: list[_Matter], item: 
                 row = line_row
                 break
             at += len(line) + 1
-        matter = _Matter(found["topic"].strip(), row, item, in_prose=True)
-        outcome = re.sub(r"^(?:was|is|has\s+been)\s+", "", found["rest"].strip())
+        topic, rest = found["topic"] or found["inner"], found["rest"] or found["after"] or ""
+        matter = _Matter(topic.strip(), row, item, in_prose=True)
+        outcome = re.sub(r"^(?:was|is|ha[sd]\s+been)\s+", "", rest.strip())
         matter.outcome.append(outcome[:1].upper() + outcome[1:])
         matters.append(matter)
     prose.clear()

@@ -322,6 +322,93 @@ EXPECTED: dict[str, dict[str, Any]] = {
         ],
         "matters": [("1.1", "keep-open", None, ())],
     },
+    # issue 14, round 3: layouts read by rule, written after the test set was scored
+    "scrutiny_agreed_leads.txt": {  # collapsed PDF columns, "AGREED:", "(Lead: X; due)"
+        "meeting": (
+            "2024-04-03",
+            "Force Scrutiny Meeting",
+            "2024-04-03T13:30",
+            "Conference Room B, Harwick Fire and Police HQ, Station Lane, Harwick",
+            "Olivia Grant",
+            "Aaron Price, Scrutiny Officer, OPFCC",
+            ("PFCC", "CC", "ACC", "Ch Insp"),
+            ("CFO",),
+        ),
+        "actions": [
+            (
+                "The ACC will review investigator caseloads in Eastgate and report the findings "
+                "to the PFCC.",
+                ("ACC",),
+                "2",
+                "by the end of May",
+            ),
+            (
+                "Publish the ward surgery timetable on the force website.",
+                ("Ch Insp",),
+                "3",
+                "June meeting",
+            ),
+        ],
+        "matters": [("1", "close-completed", None, ("CC",)), ("1", "keep-open", None, ("ACC",))],
+    },
+    "panel_rank_first_tracker.txt": {  # ranks before names, coded refs, a wrapped tracker
+        "meeting": (
+            "2024-03-12",
+            "Southvale Police and Crime Panel – Accountability Session",
+            "2024-03-12T10:30",
+            "Meeting Room 4, Southvale County Hall, Bridge Street, Southvale",
+            "Robert Hale",
+            "Kevin Dunn, Panel Support Officer",
+            ("PCP", "PCC", "CC", "Det Ch Supt", None),
+            ("ACC",),
+        ),
+        "actions": [
+            (
+                "Provide knife crime figures for under-18s by district",
+                ("Det Ch Supt",),
+                "2",
+                "May Panel",
+            ),
+            (
+                "Publish a revised commissioning plan covering serious violence prevention",
+                ("PCC",),
+                "2",
+                "30/06/2024",
+            ),
+        ],
+        "matters": [
+            ("1", "close-completed", None, ("CC",)),
+            ("1", "close-superseded", 1, ("PCC",)),
+        ],
+    },
+    "paragraph_present_lead_column.txt": {  # a semicolon paragraph, a Lead column, prose matter
+        "meeting": (
+            "2024-02-06",
+            "Public Assurance Meeting",
+            "2024-02-06T14:00",
+            "Main Hall, Ashdown Community Centre, Mill Road, Ashdown",
+            "Carol Main",
+            "Nina Ross, Engagement Officer, OPCC",
+            ("PCC", "CC", "DCC", "CEx"),
+            ("CFO",),
+        ),
+        "actions": [
+            (
+                "Publish the A21 average speed camera timetable on the force website.",
+                ("CC",),
+                "1",
+                None,
+            ),
+            (
+                "Ravi Kapoor to arrange a meeting with community leaders to discuss reporting "
+                "routes by the end of March.",
+                ("CEx",),
+                "2",
+                "by the end of March",
+            ),
+        ],
+        "matters": [(None, "close-completed", None, ("DCC",))],
+    },
 }
 
 
@@ -641,6 +728,8 @@ def test_wrapping_an_action_line_changes_nothing(path: Path, data: st.DataObject
     lines = path.read_text(encoding="utf-8").splitlines()
     label = re.compile(r"\b(?:ACTION|Action)(?: \([^)]*\))?:")
     candidates = [i for i, line in enumerate(lines) if label.search(line)]
+    if not candidates:
+        return  # actions only in a tracker, a lead column or "AGREED:": no labelled line
     index = data.draw(st.sampled_from(candidates))
     # the owner column stays beside the first part, as a narrow text column wraps under it
     cells = lines[index].split("\t")
@@ -1837,4 +1926,29 @@ def test_an_unnumbered_matters_heading_and_an_action_named_inside_a_bracket() ->
             "close-completed",
             None,
         )
+    ]
+
+
+def test_a_listed_person_alone_in_the_last_column_owns_the_sentence_beside_them() -> None:
+    """The lead column holds a name the attendance lists (any length, unlike a role code):
+    the action is theirs, by their role; "Panel members present" heads a list; a two-word
+    code ("Ch Insp") after a collapsed capacity is the role."""
+    lines = [
+        "Anyshire Panel",
+        "Date: Tuesday 5 March 2024, 10:00",
+        "Panel members present",
+        "Ravi Kapoor Chief Executive, OPCC CEx",
+        "Tom Whitby Chief Inspector, Neighbourhood Policing Ch Insp",
+        "",
+        "Item   Discussion                                                  Lead",
+        "1      Hate crime",
+        "       Ravi Kapoor to arrange a meeting with community leaders.     Ravi Kapoor",
+    ]
+    draft = _draft(lines)
+    assert [(p.name, p.capacity, p.role) for p in draft.meeting.attendance] == [
+        ("Ravi Kapoor", "Chief Executive, OPCC", "CEx"),
+        ("Tom Whitby", "Chief Inspector, Neighbourhood Policing", "Ch Insp"),
+    ]
+    assert _actions(draft) == [
+        ("Ravi Kapoor to arrange a meeting with community leaders.", ("CEx",), "1", None)
     ]

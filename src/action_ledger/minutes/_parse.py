@@ -71,7 +71,8 @@ _LABEL = re.compile(
     r"(?:start\s+)?time|start|chair(?:ed by)?|minutes(?: by| taken by)?|held on|"
     r"minute[- ]taker|notes(?: taken)?(?: by)?|clerk|secretary|venue|location|present|"
     r"attendance|attendees|"
-    r"(?:(?:officers|others|also)\s+)?in attendance|(?:board\s+)?members(?:\s+present)?|"
+    r"(?:(?:officers|others|also)\s+)?in attendance|(?:(?:board|panel|committee)\s+)?members"
+    r"(?:\s+present)?|"
     r"also\s+present|apologies(?: received)?|"
     r"meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
     re.I,
@@ -1013,7 +1014,7 @@ def _labels(text: str) -> list[tuple[str, str]]:
 def _field_key(label: str) -> str:
     if label.startswith(
         ("present", "attend", "in attendance", "board", "members", "also", "officers", "others")
-    ):
+    ) or label.endswith("members present"):
         return "attendance"
     if label.startswith("apolog"):
         return "apologies"
@@ -1119,7 +1120,10 @@ def _attendees(
                 role, capacity = normalise_code(last.strip()), "\t".join(said)
         else:
             name, capacity = _split_name(text)
-        tail = re.match(r"^(.*[^\s,])\s+(\S+)$", capacity)  # ", OPCC" is the capacity's office
+        # "… Ch Insp": a two-word code ("Ch Supt", "Det Insp") or one word; ", OPCC" is the office
+        tail = re.match(r"^(.*[^\s,])\s+([A-Z][a-z]{1,2}\s+[A-Z][a-z]{2,4}\.?)$", capacity)
+        if not (tail and _owner_list(tail[2]) == [tail[2]]):
+            tail = re.match(r"^(.*[^\s,])\s+(\S+)$", capacity)
         if role is None and tail and _owner_list(tail[2]) == [tail[2]] and tail[2] != "OPCC":
             # "Chief Constable CC": the code column collapsed onto the capacity (a PDF's text)
             role, capacity = normalise_code(tail[2]), tail[1]
@@ -1288,6 +1292,10 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
     prose: list[tuple[str, _Row]] = []  # running text under the matters heading
     unnumbered_matters = False  # the matters heading had no number: the next heading ends it
     for row in rows:
+        if row.owner_cell is None and len(row.cells) > 1 and row.cells[-1] in known.people:
+            # a person the attendance lists, alone in the last column: the owner column
+            row.owner_cell, row.cells = [row.cells[-1]], row.cells[:-1]
+            row.text = "\t".join(row.cells)
         text = row.text.replace("\t", " ").strip()
         if row.absorbed:
             continue

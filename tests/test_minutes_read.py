@@ -1952,3 +1952,22 @@ def test_a_listed_person_alone_in_the_last_column_owns_the_sentence_beside_them(
     assert _actions(draft) == [
         ("Ravi Kapoor to arrange a meeting with community leaders.", ("CEx",), "1", None)
     ]
+
+
+def test_agreed_decisions_and_people_beside_codes_are_not_actions() -> None:
+    """ "AGREED: that the report be noted" records a decision (no one is to do anything); a
+    person and their post beside a code column in the body is not a sentence; an action read
+    from its lead column alone is flagged a little below a labelled one."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Finance",
+        "AGREED: that the outturn report be noted.",
+        "Frank Lowe Police and Crime Commissioner      PCC",
+        "Publish the outturn report on the OPCC website.      CEx",
+        "ACTION: CC to review overtime. (CC)",
+    ]
+    draft = _draft(lines)
+    assert [(a.text, a.owners, a.confidence) for a in draft.actions] == [
+        ("Publish the outturn report on the OPCC website.", ("CEx",), 0.9),
+        ("CC to review overtime.", ("CC",), 1.0),
+    ]

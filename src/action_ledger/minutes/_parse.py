@@ -264,6 +264,7 @@ class _Action:
     matter: int | None = None
     ref: str | None = None  # the number the notes give it ("Action 5", "ACTION 2023/16")
     item_guessed: bool = False  # the item found from the words of the minutes
+    unlabelled: bool = False  # read as an action from its lead column alone, with no label
 
 
 @attrs.define(eq=False)
@@ -1418,6 +1419,20 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             matters.append(matter)
             continue
         label = _ACTION_LABEL.match(text)
+        if (
+            label is not None
+            and re.match(r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?agreed\s*:", text, re.I)
+            and re.search(
+                r"^\s*that\b|\b(?:be|was|were|is|are)\s+(?:noted|approved|agreed|accepted|"
+                r"endorsed|adopted|received)\b",
+                label["rest"],
+                re.I,
+            )
+            and not re.search(
+                r"\b(?:will|should|must|shall)\b|\(\s*(?:lead|owner)", label["rest"], re.I
+            )
+        ):
+            label = None  # "AGREED: that the report be noted": a decision, not an action
         if label is not None:
             rest = _ENUMERATOR.sub("", label["rest"].strip()).strip()
             if not rest or _NONE.fullmatch(rest):
@@ -1451,9 +1466,12 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             and len(text.split()) >= 4
             and text[:1].isupper()
             and not _labels(text)
+            # a sentence, not a person and their post ("Ann Lee Police and Crime Commissioner")
+            and len(re.findall(r"\b[a-z][a-z'-]*\b", text)) >= 3
         ):  # "Item | Discussion | Lead": a sentence with an entry in the lead column
             entry = _ENUMERATOR.sub("", text).strip()
             pending = _new_action(entry, row, item, matter, actions, matters)
+            pending.unlabelled = True
             _set_owners(pending, row)
             continue
         bullet = _bullet_kind(text)
@@ -1642,6 +1660,8 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     )
     if action.item is None or action.item_guessed:
         confidence -= 0.1
+    if action.unlabelled:  # an action only by the lead column beside it: check it
+        confidence = min(confidence, 0.9)
     return DraftAction(
         text=text,
         source=_source(file, action.row),

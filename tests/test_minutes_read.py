@@ -1971,3 +1971,26 @@ def test_agreed_decisions_and_people_beside_codes_are_not_actions() -> None:
         ("Publish the outturn report on the OPCC website.", ("CEx",), 0.9),
         ("CC to review overtime.", ("CC",), 1.0),
     ]
+
+
+def test_a_tracker_row_without_a_number_continues_every_cell_of_the_entry_above() -> None:
+    """Owner and due cells wrap too ("DCC /" over "Ch Supt", "End of" over "September"): a row
+    with an empty number cell runs every cell of the entry above on."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "Item 3 – Contact",
+        "The DCC agreed to share the results (action PAP/24/07).",
+        "",
+        "| Action No | Action                                   | Owner    | Due          |",
+        "|-----------|------------------------------------------|----------|--------------|",
+        "| PAP/24/07 | Share the quarterly retail crime results | DCC /    | End of       |",
+        "|           | with the Business Crime Partnership      | CEx      | September    |",
+    ]
+    assert _actions(_draft(lines)) == [
+        (
+            "Share the quarterly retail crime results with the Business Crime Partnership",
+            ("DCC", "CEx"),
+            "3",
+            "End of September",
+        )
+    ]

@@ -537,13 +537,22 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
                 out[index] = attrs.evolve(line, text="")
                 index += 1
                 continue
+            numbered_at = ref_at if ref_at is not None else item_at
             if (
                 entries[start:]
-                and row[text_at]
-                and not row[owner_at]
-                and all(not c for i, c in enumerate(row) if i != text_at)
-            ):  # a cell wrapped onto a row of its own: the text of the entry above runs on
-                entries[-1].text = f"{entries[-1].text} {row[text_at]}"
+                and any(row)
+                and (
+                    (numbered_at is not None and not row[numbered_at])
+                    or (row[text_at] and all(not c for i, c in enumerate(row) if i != text_at))
+                )
+            ):  # cells wrapped onto a row of their own (no number): the entry above runs on
+                last = entries[-1]
+                last.text = f"{last.text} {row[text_at]}".strip()
+                last.owners = f"{last.owners} {row[owner_at]}".strip()
+                if due_at is not None and row[due_at]:
+                    last.due = f"{last.due or ''} {row[due_at]}".strip()
+                if status_at is not None and row[status_at]:
+                    last.status = f"{last.status or ''} {row[status_at]}".strip()
                 out[index] = attrs.evolve(line, text="")
                 index += 1
                 continue

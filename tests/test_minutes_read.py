@@ -1994,3 +1994,35 @@ def test_a_tracker_row_without_a_number_continues_every_cell_of_the_entry_above(
             "End of September",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "action"),
+    [
+        (
+            "ACTION: The DCC to review the contact model. – DCC, March 2024",
+            ("The DCC to review the contact model.", ("DCC",), "March 2024"),
+        ),
+        (  # a post written out is the role the attendance gives it
+            "ACTION: The CC to attend the ward panel. – Chief Constable, December 2023",
+            ("The CC to attend the ward panel.", ("CC",), "December 2023"),
+        ),
+        (
+            "AGREED: The DCC will publish the 101 data. (Owner: DCC, by 30 June 2024)",
+            ("The DCC will publish the 101 data.", ("DCC",), "by 30 June 2024"),
+        ),
+        (
+            "AGREED: Review patrols (Lead officer: Bob Khan; due: May meeting).",
+            ("Review patrols", ("CC",), "May meeting"),
+        ),
+        (  # a dash inside the sentence is not an owner: "CC" is not listed as "the force"
+            "ACTION: CC to review the model – the force's largest change.",
+            ("CC to review the model – the force's largest change.", ("CC",), None),
+        ),
+    ],
+)
+def test_owner_and_due_after_a_dash_or_in_a_lead_bracket(
+    line: str, action: tuple[str, tuple[str, ...], str | None]
+) -> None:
+    (read,) = _draft([*_PEOPLE_HEAD, "1. Contact", line]).actions
+    assert (read.text, read.owners, read.due) == action

@@ -149,9 +149,14 @@ _OWNER_LINE = re.compile(
 )
 # an owner and the due words in one trailing bracket: "(Lead: CFO / CC; to open in January)"
 _LEAD_BRACKET = re.compile(
-    r"\s*\(\s*(?:owners?|lead|responsible|by whom)\s*:\s*(?P<owners>[^;()]+?)"
-    r"(?:\s*;\s*(?P<due>[^;()]+?))?\s*\)\s*\.?\s*$",
+    r"\s*\(\s*(?:owners?|lead(?:\s+officer)?|responsible(?:\s+officer)?|by whom|action)\s*:\s*"
+    r"(?P<owners>[^;,()]+?)(?:\s*[;,]\s*(?:(?:due|by when|deadline)\s*:\s*)?(?P<due>[^;()]+?))?"
+    r"\s*\)\s*\.?\s*$",
     re.I,
+)
+# the owner and due after a dash at the end: "… to the Board. – DCC, March 2024"
+_DASH_OWNER = re.compile(
+    r"(?<=[.\w)])\s+[–—-]\s+(?P<owners>[^,–—()]{1,40}?)(?:,\s*(?P<due>[^,–—()]{1,40}?))?\s*\.?$"
 )
 _OWNER_FIELD = re.compile(
     r"[\s;,.(–-]*\b(?:owners?|lead|responsible)\s*:\s*(?P<owners>[^);]+?)\)?\s*[.;]?\s*$", re.I
@@ -310,6 +315,11 @@ def parse_minutes(
     known = _Known()
     meeting = _meeting(rows[:header_end], rows, file, known, meeting_id)
     known.people = {p.name: p.role for p in (*meeting.attendance, *meeting.apologies) if p.role}
+    known.posts = {
+        p.capacity.lower(): p.role
+        for p in (*meeting.attendance, *meeting.apologies)
+        if p.role and p.capacity
+    }
     raw_actions, matters = _body(rows[header_end:], known)
     actions = [a for action in raw_actions for a in _split_numbered(action)]
     reviewed = [entry for entry in log if entry.status is not None]
@@ -685,6 +695,8 @@ def _log_owners(cell: str, known: _Known) -> tuple[list[str], bool]:
         code = _owner_list(part)
         if part in known.people:  # a person named: the role the attendance gives them
             owners.append(known.people[part])
+        elif part.lower() in known.posts:  # "Chief Constable" written out: the listed role
+            owners.append(known.posts[part.lower()])
         elif code is not None:
             owners.extend(code)
         elif any(part.lower() == c.lower() for c in known.codes):
@@ -702,6 +714,7 @@ def _log_owners(cell: str, known: _Known) -> tuple[list[str], bool]:
 class _Known:
     codes: list[str] = attrs.Factory(lambda: list(_COMMON_CODES))
     people: dict[str, str] = attrs.Factory(dict)  # name → role, from the attendance
+    posts: dict[str, str] = attrs.Factory(dict)  # capacity (lower case) → role, likewise
 
     def add(self, code: str) -> None:
         if code not in self.codes:
@@ -1635,6 +1648,14 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
         if sure and found_owners:
             text = text[: lead.start()].strip()
             due = (lead["due"] or "").strip(" .") or due
+            if how != "column":
+                owners, how = found_owners, "field"
+    dash = None if lead else _DASH_OWNER.search(text)
+    if dash:
+        found_owners, sure = _log_owners(dash["owners"], known)
+        if sure and found_owners:
+            text = text[: dash.start()].strip()
+            due = (dash["due"] or "").strip(" .") or due
             if how != "column":
                 owners, how = found_owners, "field"
     match = _DUE_FIELD.search(text)

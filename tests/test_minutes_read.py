@@ -2026,3 +2026,25 @@ def test_owner_and_due_after_a_dash_or_in_a_lead_bracket(
 ) -> None:
     (read,) = _draft([*_PEOPLE_HEAD, "1. Contact", line]).actions
     assert (read.text, read.owners, read.due) == action
+
+
+def test_the_chair_line_drops_an_honorific_and_a_bracketed_owner_needs_a_sentence() -> None:
+    """ "Chair: Cllr Jo Hale, Panel Chair" is Jo Hale; "AP4 (DCC) Report …" has its owner in
+    the bracket, while "Action 3 (CC): complete" keeps its outcome apart from any text."""
+    lines = [
+        "Anyshire Panel",
+        "Date: Tuesday 5 March 2024, 10:00",
+        "Chair: Cllr Jo Hale, Panel Chair",
+        "1. Matters arising",
+        "Action 3 (CC): complete",
+        "AP4 (DCC) Report the number of officers trained in first aid.",
+        "Ongoing.",
+    ]
+    draft = _draft(lines)
+    assert draft.meeting.chair == "Jo Hale"
+    assert [(m.text, m.outcome, m.owners) for m in draft.matters][1] == (
+        "Report the number of officers trained in first aid.",
+        "Ongoing.",
+        ("DCC",),
+    )
+    assert draft.matters[0].outcome == "complete"

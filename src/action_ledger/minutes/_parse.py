@@ -976,6 +976,7 @@ def _chair_name(text: str | None) -> str | None:
     text = _without_role(text)
     if text is None:
         return None
+    text = _HONORIFIC.sub("", text.strip())  # "Cllr Jo Hale": the name alone
     return re.split(r"\s*(?:,|\s[–—-]\s|\t|\s\|\s)\s*", text, maxsplit=1)[0].strip() or None
 
 
@@ -1523,7 +1524,7 @@ def _numbered_matter(text: str, row: _Row, item: str | None) -> _Matter | None:
         return None
     matter = _Matter(found["rest"], row, item)
     topic = found["topic"]
-    if topic and found["rest"] and (named := _owner_list(topic)) is not None:
+    if topic and len(found["rest"].split()) >= 4 and (named := _owner_list(topic)) is not None:
         matter.owners = named  # "AP1 (DCC) Provide the timetable …": the owner in brackets
         return matter
     if topic:

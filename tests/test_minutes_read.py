@@ -2048,3 +2048,31 @@ def test_the_chair_line_drops_an_honorific_and_a_bracketed_owner_needs_a_sentenc
         ("DCC",),
     )
     assert draft.matters[0].outcome == "complete"
+
+
+def test_header_values_like_codes_a_name_role_code_header_and_apologies_in_prose() -> None:
+    """ "Location:<TAB>MS Teams" keeps its value (two capitals are not an owner column in the
+    header); "Name | Role | Code" heads a people table; "Apologies were received from X (CFO)
+    and Y (DCC)." lists two people."""
+    lines = [
+        "Anyshire Assurance Board",
+        "Date:\t5 March 2024",
+        "Time:\t10:00 – 12:00",
+        "Location:\tMS Teams",
+        "",
+        "Present",
+        "Name\tRole\tCode",
+        "Ann Lee\tPolice and Crime Commissioner\tPCC",
+        "Apologies were received from Sam Hyde (CFO) and Leah Moss (DCC).",
+        "",
+        "1. Welcome",
+    ]
+    meeting = _draft(lines).meeting
+    assert meeting.venue == "MS Teams"
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Ann Lee", "Police and Crime Commissioner", "PCC")
+    ]
+    assert [(p.name, p.role) for p in meeting.apologies] == [
+        ("Sam Hyde", "CFO"),
+        ("Leah Moss", "DCC"),
+    ]

@@ -250,6 +250,7 @@ class _Row:
     text: str  # cleaned, cells joined by single tabs, owner cell removed
     cells: list[str]
     owner_cell: list[str] | None = None
+    owner_text: str | None = None  # the owner cell as written
     numbered: bool = False  # the owner cell numbers its owners ("1.PCC 2.CC 3.CC")
     due_cell: str | None = None  # a due column right of the owner column
     heading: str | None = None  # an accepted agenda number
@@ -376,6 +377,7 @@ def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
             row = _Row(number, page, "\t".join(cells[:-1]), cells[:-1])
             if owners is not None:
                 row.owner_cell = owners
+                row.owner_text = cells[-1]
                 row.numbered = bool(re.match(r"^\s*\d", cells[-1]))
                 row.due_cell = due_cell
                 rows.append(row)
@@ -799,6 +801,12 @@ def _owner_list(cell: str) -> list[str] | None:
 # --- the header --------------------------------------------------------------------------
 
 
+_PEOPLE_COLUMNS = {
+    "name", "capacity", "role", "post", "position", "title", "job", "code", "organisation",
+    "organization", "initials",
+}  # fmt: skip
+
+
 def _meeting(
     header: list[_Row], rows: list[_Row], file: str, known: _Known, meeting_id: str | None
 ) -> DraftMeeting:
@@ -814,9 +822,12 @@ def _meeting(
         if not row.cells:
             after_date = False
             continue
-        text = " ".join(row.cells)
-        if re.match(r"^name\s*:?\s*(?:\t|\s|\|)+(?:capacity|role|post|position)\s*:?$", text, re.I):
-            continue
+        # the header's lines whole: "Location:  MS Teams" is no owner column
+        row_cells = [*row.cells, *([row.owner_text] if row.owner_text else [])]
+        text = " ".join(row_cells)
+        words = re.findall(r"[a-z]+", text.lower())
+        if words[:1] == ["name"] and set(words) <= _PEOPLE_COLUMNS:
+            continue  # "Name | Role | Code": a people table's header
         # "Date: 22/01/2024      Time: 14:00      Venue: Teams": several fields on one line
         segments = re.split(
             r"\s+(?=(?:(?:start\s+)?time|venue|location|chair)\s*:)", text, flags=re.I
@@ -844,8 +855,7 @@ def _meeting(
             if block is not None and not _is_person_line(text):
                 block = None  # minutes text after a one-line list, not people
             if block is not None:
-                cells = [*row.cells, *([" / ".join(row.owner_cell)] if row.owner_cell else [])]
-                people[block].append(("\t".join(cells), row))  # name, capacity (code) columns
+                people[block].append(("\t".join(row_cells), row))  # name, capacity, code columns
             elif "time" not in fields and _is_time_only(text):
                 fields["time"] = (text, row)  # "09:30 – 11:45" on its own line
             elif not fields and (
@@ -1105,7 +1115,9 @@ def _attendees(
             texts[-1] += " " + text  # a capacity wrapped onto the next line
             continue
         for part in re.split(
-            r"(?<=\))\s*[,;]\s*(?!\s*(?:chair|minutes|notes)\b)|\s*;\s*", text, flags=re.I
+            r"(?<=\))\s*(?:[,;]|\band\b)\s*(?!\s*(?:chair|minutes|notes)\b)|\s*;\s*",
+            re.sub(r"(?i)^(?:were\s+)?(?:received\s+)?from\s+", "", text),  # "Apologies were …"
+            flags=re.I,
         ):
             if part.strip():
                 texts.append(part.strip())

@@ -2076,3 +2076,17 @@ def test_header_values_like_codes_a_name_role_code_header_and_apologies_in_prose
         ("Sam Hyde", "CFO"),
         ("Leah Moss", "DCC"),
     ]
+
+
+def test_a_person_in_an_owner_bracket_is_their_role_and_a_capitals_label_ends_a_wrap() -> None:
+    lines = [
+        *_PEOPLE_HEAD,
+        "1) Contact",
+        "Action: The CC to brief the Panel on drones [Bob Khan].",
+        "Action 7: CFO to circulate the budget  Owner: CC  Due: April",
+        "RESOLVED: that the outturn be noted.",
+    ]
+    assert [(a.text, a.owners, a.due) for a in _draft(lines).actions] == [
+        ("The CC to brief the Panel on drones.", ("CC",), None),
+        ("CFO to circulate the budget", ("CC",), "April"),
+    ]

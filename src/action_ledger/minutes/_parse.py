@@ -1350,6 +1350,7 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             and not (row.owner_cell and pending.owner_how == "column")  # a new row of a table
             and not _ACTION_LABEL.match(text)
             and not _BULLET.match(text)
+            and not re.match(r"^[A-Z]{3,}\s*:", text)  # "RESOLVED:", "NOTED:": a new entry
             and (not re.search(r"[.!?:]\)?$", pending.text) or text[:1].islower())
             and not _labels(text)
             and _owner_list(text) is None  # a line of role codes is an owner column, not a wrap
@@ -1709,7 +1710,7 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
         text=text,
         source=_source(file, action.row),
         confidence=round(confidence, 2),
-        owners=tuple(dict.fromkeys(normalise_code(o) for o in owners)),
+        owners=tuple(dict.fromkeys(normalise_code(known.people.get(o, o)) for o in owners)),
         item=action.item,
         due=due,
     )

@@ -2090,3 +2090,20 @@ def test_a_person_in_an_owner_bracket_is_their_role_and_a_capitals_label_ends_a_
         ("The CC to brief the Panel on drones.", ("CC",), None),
         ("CFO to circulate the budget", ("CC",), "April"),
     ]
+
+
+def test_a_numbered_row_with_an_owner_cell_is_an_action_under_its_own_number() -> None:
+    """ "No. | Item | Action Owner" with one row per paragraph: a numbered row whose owner cell
+    is filled is an action (its number the item); rows with an empty owner cell are minutes."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "No.\tItem\tAction Owner",
+        "1.\tContact\t",
+        "1.1\tThe CC presented the report on 101 waiting times.\t",
+        "1.2\tPublish the 101 waiting times on the force website.\tCC",
+        "2.\tFinance\t",
+        "2.1\tThe budget was noted.\t",
+    ]
+    assert [(a.text, a.owners, a.item, a.confidence) for a in _draft(lines).actions] == [
+        ("Publish the 101 waiting times on the force website.", ("CC",), "1.2", 0.9)
+    ]

@@ -1431,6 +1431,16 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 matters.append(matter)
                 continue
             label = _ACTION_LABEL.match(heading_text)
+            if (
+                label is None
+                and row.owner_cell
+                and not in_matters
+                and len(re.findall(r"\b[a-z][a-z'-]*\b", heading_text)) >= 3
+            ):  # "1.2 | Publish the waiting times on the website. | CC": a numbered action row
+                pending = _new_action(heading_text, row, item, matter, actions, matters)
+                pending.unlabelled = True
+                _set_owners(pending, row)
+                continue
             if label is None:
                 continue
             text = heading_text

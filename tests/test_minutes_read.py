@@ -2107,3 +2107,17 @@ def test_a_numbered_row_with_an_owner_cell_is_an_action_under_its_own_number() -
     assert [(a.text, a.owners, a.item, a.confidence) for a in _draft(lines).actions] == [
         ("Publish the 101 waiting times on the force website.", ("CC",), "1.2", 0.9)
     ]
+
+
+@pytest.mark.parametrize(
+    ("header", "held_at"),
+    [
+        (["Date\t6 March 2024", "Time\t10:00"], "2024-03-06T10:00"),  # label columns, no colon
+        (["Meeting held: 06.03.2024 14:00"], "2024-03-06T14:00"),
+        (["Wednesday, 6th March 2024 at 2.00 pm"], "2024-03-06T14:00"),
+        (["Date: 2024-03-06", "Time: 14.30–16.00"], "2024-03-06T14:30"),
+    ],
+)
+def test_date_and_time_in_other_header_layouts(header: list[str], held_at: str) -> None:
+    lines = ["Performance Board", *header, "", "1. Welcome", "The Chair welcomed all."]
+    assert _draft(lines).meeting.held_at == held_at

@@ -1029,6 +1029,8 @@ def _labels(text: str) -> list[tuple[str, str]]:
     if not match:
         return []
     label = match["label"].lower()
+    if not match["colon"] and _field_key(label) == "time" and re.match(r"\d", match["rest"]):
+        return [(label, match["rest"].strip())]  # "Time    10:00": a column, not a colon
     if not match["colon"] and label == "members":
         return []  # "Members of the public asked …"
     if (

@@ -2121,3 +2121,34 @@ def test_a_numbered_row_with_an_owner_cell_is_an_action_under_its_own_number() -
 def test_date_and_time_in_other_header_layouts(header: list[str], held_at: str) -> None:
     lines = ["Performance Board", *header, "", "1. Welcome", "The Chair welcomed all."]
     assert _draft(lines).meeting.held_at == held_at
+
+
+@pytest.mark.parametrize(
+    ("people", "read"),
+    [
+        (["PCC – Ann Lee", "CC – Bob Khan"], [("Ann Lee", None, "PCC"), ("Bob Khan", None, "CC")]),
+        (
+            ["• Ann Lee, Police and Crime Commissioner (PCC)", "• Bob Khan, Chief Constable (CC)"],
+            [
+                ("Ann Lee", "Police and Crime Commissioner", "PCC"),
+                ("Bob Khan", "Chief Constable", "CC"),
+            ],
+        ),
+        (
+            ["Supt Bob Khan – Head of Contact (Supt)"],
+            [("Bob Khan", "Head of Contact", "Supt")],
+        ),
+    ],
+)
+def test_people_with_the_code_first_bulleted_or_ranked_before_a_dash(
+    people: list[str], read: list[tuple[str, str | None, str | None]]
+) -> None:
+    lines = [
+        "Performance Board",
+        "Date: 6 March 2024, 10:00",
+        "Present:",
+        *people,
+        "",
+        "1. Welcome",
+    ]
+    assert [(p.name, p.capacity, p.role) for p in _draft(lines).meeting.attendance] == read

@@ -1099,6 +1099,7 @@ def _attendees(
         else:
             joined.append((text.strip(), row))
     for text, _row in joined:
+        text = re.sub(r"^[-•*·]\s+", "", text)  # a bulleted list of people
         text = re.sub(r"\[([^\[\]]{1,20})\]", r"(\1)", text)  # "[CODE]" as "(CODE)"
         # "Force:   Richard Omondi, …": a group's label before its first person
         text = re.sub(r"^[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})?:\s+(?=[A-Z])", "", text.strip())
@@ -1151,6 +1152,11 @@ def _attendees(
             note = inner[2].strip()
             role = normalise_code(note) if re.search(r"[A-Z]", note) else None
             text = f"{inner[1]}\t{inner[3]}"
+        code_first = re.match(
+            r"^([^–—,()]{2,12}?)\s+[–—-]\s+([A-Z][a-z]+(?: [A-Z][a-z'-]+){1,2})$", text
+        )
+        if role is None and code_first and _owner_list(code_first[1]) == [code_first[1]]:
+            role, text = normalise_code(code_first[1]), code_first[2]  # "PCC – Ann Lee"
         if "\t" in text:
             name, capacity = (p.strip() for p in text.split("\t", 1))
             *said, last = capacity.split("\t")
@@ -1188,8 +1194,10 @@ def _split_name(text: str) -> tuple[str, str]:
         if separator in text:
             head = text.split(separator, 1)[0]
             name, capacity = _split_name(head) if " " in head.strip() else (head, "")
-            if name and capacity:  # "Gary Holt Superintendent, Head of …": a capacity first
-                return name, text[len(name) :].strip()
+            if name and capacity and head.startswith(name):
+                return name, text[len(name) :].strip()  # "Gary Holt Superintendent, Head of …"
+            if name and capacity:  # "Supt Bob Khan – Head of Contact": the rank, then the name
+                return name, text.split(separator, 1)[1].strip()
             name, capacity = text.split(separator, 1)
             return name.strip(), capacity.strip()
     words = text.split()

@@ -2152,3 +2152,25 @@ def test_people_with_the_code_first_bulleted_or_ranked_before_a_dash(
         "1. Welcome",
     ]
     assert [(p.name, p.capacity, p.role) for p in _draft(lines).meeting.attendance] == read
+
+
+def test_a_table_reporting_progress_without_numbers_is_the_matters_and_one_without_is_not() -> None:
+    """ "Action | Owner | Update" with "Complete" / "Ongoing – …" reviews earlier actions even
+    with no number column; the same table saying only "Open" inside an item is that item's
+    actions, read with the body."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Matters arising",
+        "Action\tOwner\tUpdate",
+        "CC to review the patrol plan\tCC\tComplete",
+        "DCC to write to the Minister\tDCC\tOngoing – awaiting reply",
+        "2. Finance",
+        "Action\tOwner\tStatus",
+        "CEx to publish the budget\tCEx\tOpen",
+    ]
+    draft = _draft(lines)
+    assert [(m.text, m.decision, m.owners) for m in draft.matters] == [
+        ("CC to review the patrol plan", "close-completed", ("CC",)),
+        ("DCC to write to the Minister", "keep-open", ("DCC",)),
+    ]
+    assert [(a.owners, a.item) for a in draft.actions] == [(("CEx",), "2")]

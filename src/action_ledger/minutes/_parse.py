@@ -369,6 +369,12 @@ def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
             "BY WHOM",
         }:
             cells.pop()  # the owner column's heading
+        if (
+            len(cells) > 2
+            and re.fullmatch(r"(?i)open|new|not started|in progress", cells[-1])
+            and _owner_list(cells[-2]) is not None
+        ):
+            cells.pop()  # a status column saying only that the action is new
         due_cell = None
         if len(cells) > 2 and _is_due(cells[-1]) and _owner_list(cells[-2]) is not None:
             due_cell = cells.pop()
@@ -517,8 +523,9 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
             and any(n in _LOG_TEXT for n in names)
             and any(n in _LOG_OWNER for n in names)
             # a log numbers its actions or cites their minutes; a table without either, in
-            # an item's text, is that item's actions (read with the body)
-            and any(n in _LOG_REF | _LOG_ITEM for n in names)
+            # an item's text, is that item's actions (read with the body), unless it reports
+            # their progress (checked below)
+            and any(n in _LOG_REF | _LOG_ITEM | _LOG_OTHER for n in names)
         ):
             index += 1
             continue
@@ -530,7 +537,7 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
         owner_at = next(i for i, n in enumerate(names) if n in _LOG_OWNER)
         ref_at, item_at, due_at = column(_LOG_REF), column(_LOG_ITEM), column(_LOG_DUE)
         status_at = column(_LOG_OTHER)
-        start = len(entries)
+        start, table_at = len(entries), index
         out[index] = attrs.evolve(lines[index], text="")
         index += 1
         while index < len(lines):
@@ -588,6 +595,10 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
         if not any(
             e.status and (_CLOSED.search(e.status) or _OPEN.search(e.status)) for e in table
         ):
+            if ref_at is None and item_at is None:  # "Action | Owner | Status" with no progress
+                del entries[start:]  # an item's own action table: the body reads it
+                out[table_at:index] = lines[table_at:index]
+                continue
             for entry in table:
                 entry.status = None
     return out, entries
@@ -1601,7 +1612,10 @@ def _bullet_kind(text: str) -> str:
 def _is_table_header(cells: list[str]) -> bool:
     """An action table's header row: "Action | Owner | Due"."""
     words = {c.lower().rstrip(":s").strip() for c in cells}
-    columns = {"action", "owner", "lead", "due", "due date", "deadline", "by when", "no", "ref"}
+    columns = {
+        "action", "owner", "lead", "due", "due date", "deadline", "by when", "no", "ref",
+        "statu",  # "Status" with its final s stripped like the plurals
+    }  # fmt: skip
     return len(cells) > 1 and "action" in words and words <= columns
 
 

@@ -322,6 +322,93 @@ EXPECTED: dict[str, dict[str, Any]] = {
         ],
         "matters": [("1.1", "keep-open", None, ())],
     },
+    # issue 14, round 3: layouts read by rule, written after the test set was scored
+    "scrutiny_agreed_leads.txt": {  # collapsed PDF columns, "AGREED:", "(Lead: X; due)"
+        "meeting": (
+            "2024-04-03",
+            "Force Scrutiny Meeting",
+            "2024-04-03T13:30",
+            "Conference Room B, Harwick Fire and Police HQ, Station Lane, Harwick",
+            "Olivia Grant",
+            "Aaron Price, Scrutiny Officer, OPFCC",
+            ("PFCC", "CC", "ACC", "Ch Insp"),
+            ("CFO",),
+        ),
+        "actions": [
+            (
+                "The ACC will review investigator caseloads in Eastgate and report the findings "
+                "to the PFCC.",
+                ("ACC",),
+                "2",
+                "by the end of May",
+            ),
+            (
+                "Publish the ward surgery timetable on the force website.",
+                ("Ch Insp",),
+                "3",
+                "June meeting",
+            ),
+        ],
+        "matters": [("1", "close-completed", None, ("CC",)), ("1", "keep-open", None, ("ACC",))],
+    },
+    "panel_rank_first_tracker.txt": {  # ranks before names, coded refs, a wrapped tracker
+        "meeting": (
+            "2024-03-12",
+            "Southvale Police and Crime Panel – Accountability Session",
+            "2024-03-12T10:30",
+            "Meeting Room 4, Southvale County Hall, Bridge Street, Southvale",
+            "Robert Hale",
+            "Kevin Dunn, Panel Support Officer",
+            ("PCP", "PCC", "CC", "Det Ch Supt", None),
+            ("ACC",),
+        ),
+        "actions": [
+            (
+                "Provide knife crime figures for under-18s by district",
+                ("Det Ch Supt",),
+                "2",
+                "May Panel",
+            ),
+            (
+                "Publish a revised commissioning plan covering serious violence prevention",
+                ("PCC",),
+                "2",
+                "30/06/2024",
+            ),
+        ],
+        "matters": [
+            ("1", "close-completed", None, ("CC",)),
+            ("1", "close-superseded", 1, ("PCC",)),
+        ],
+    },
+    "paragraph_present_lead_column.txt": {  # a semicolon paragraph, a Lead column, prose matter
+        "meeting": (
+            "2024-02-06",
+            "Public Assurance Meeting",
+            "2024-02-06T14:00",
+            "Main Hall, Ashdown Community Centre, Mill Road, Ashdown",
+            "Carol Main",
+            "Nina Ross, Engagement Officer, OPCC",
+            ("PCC", "CC", "DCC", "CEx"),
+            ("CFO",),
+        ),
+        "actions": [
+            (
+                "Publish the A21 average speed camera timetable on the force website.",
+                ("CC",),
+                "1",
+                None,
+            ),
+            (
+                "Ravi Kapoor to arrange a meeting with community leaders to discuss reporting "
+                "routes by the end of March.",
+                ("CEx",),
+                "2",
+                "by the end of March",
+            ),
+        ],
+        "matters": [(None, "close-completed", None, ("DCC",))],
+    },
 }
 
 
@@ -641,6 +728,8 @@ def test_wrapping_an_action_line_changes_nothing(path: Path, data: st.DataObject
     lines = path.read_text(encoding="utf-8").splitlines()
     label = re.compile(r"\b(?:ACTION|Action)(?: \([^)]*\))?:")
     candidates = [i for i, line in enumerate(lines) if label.search(line)]
+    if not candidates:
+        return  # actions only in a tracker, a lead column or "AGREED:": no labelled line
     index = data.draw(st.sampled_from(candidates))
     # the owner column stays beside the first part, as a narrow text column wraps under it
     cells = lines[index].split("\t")
@@ -1555,3 +1644,533 @@ def test_action_points_and_their_short_forms() -> None:
         ("CEx to confirm the overtime budget by the end of June.", ("CEx",), "2.2",
          "by the end of June"),
     ]  # fmt: skip
+
+
+def test_a_log_cell_wrapped_onto_its_own_row_runs_on_and_coded_refs_are_cited() -> None:
+    """A Markdown tracker whose Action cell wraps onto a row with every other cell empty: one
+    entry, its owner from the first row; "(action PAP/24/07)" in an item cites it."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "Item 3 – Contact",
+        "The DCC agreed to share the results (action PAP/24/07).",
+        "Item 4 – Custody",
+        "The custody report was noted.",
+        "",
+        "| Action No | Action | Owner | Due |",
+        "|---|---|---|---|",
+        "| PAP/24/07 | Share the quarterly retail crime results with the | DCC | Quarterly |",
+        "|           | Business Crime Partnership                        |     |           |",
+    ]
+    draft = _draft(lines)
+    assert _actions(draft) == [
+        (
+            "Share the quarterly retail crime results with the Business Crime Partnership",
+            ("DCC",),
+            "3",
+            "Quarterly",
+        )
+    ]
+
+
+def test_a_matter_known_by_a_coded_ref_is_superseded_by_the_action_it_names() -> None:
+    """ "PAP/24/05 – CC to …. The Panel agreed this is superseded by PAP/24/09": the ref is
+    not text, the sentence after is the outcome, and the action numbered PAP/24/09 replaces it."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Review of the action tracker",
+        "  • PAP/24/05 – CC to present the arrest rate by district. The Panel",
+        "    agreed this is superseded by PAP/24/09 and closed it.",
+        "2. Domestic abuse",
+        "The CC presented the report.",
+        "| Action No | Action | Owner | Due |",
+        "|---|---|---|---|",
+        "| PAP/24/09 | Review the response to domestic abuse | CC | December |",
+    ]
+    matter = _draft(lines).matters[0]
+    assert (matter.text, matter.decision, matter.superseded_by) == (
+        "CC to present the arrest rate by district.",
+        "close-superseded",
+        0,
+    )
+
+
+def test_an_agreed_label_with_a_lead_and_due_bracket_is_an_action() -> None:
+    """ "AGREED: The force will … (Lead: Bob Khan; April 2024 meeting)": the label and the
+    bracket are not text; a person named as lead is their attendance role; the rest is due."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Neighbourhood policing",
+        "The PCC asked why PCSOs were leaving.",
+        "AGREED: The force will carry out exit interviews with PCSOs who leave and present the",
+        "themes to the PCC. (Lead: Bob Khan; April 2024 meeting)",
+        "AGREED: The CEx and the DCC will design a bidding round. (Lead: CEx / DCC; to",
+        "open in January 2024)",
+    ]
+    assert _actions(_draft(lines)) == [
+        (
+            "The force will carry out exit interviews with PCSOs who leave and present the "
+            "themes to the PCC.",
+            ("CC",),
+            "1",
+            "April 2024 meeting",
+        ),
+        (
+            "The CEx and the DCC will design a bidding round.",
+            ("CEx", "DCC"),
+            "1",
+            "to open in January 2024",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "person"),
+    [
+        # columns collapsed to single spaces (a PDF's text): the code is the last word
+        ("Amira Haddad Chief Constable CC", ("Amira Haddad", "Chief Constable", "CC")),
+        (
+            "Gary Holt Superintendent, Head of Contact Management Supt",
+            ("Gary Holt", "Superintendent, Head of Contact Management", "Supt"),
+        ),
+        # space-aligned columns: the third is the code, whatever it says
+        (
+            "  Karen Mills      Head of Estates and Facilities      Head of Estates",
+            ("Karen Mills", "Head of Estates and Facilities", "Head of Estates"),
+        ),
+        ("  Ben Ashdown      Temporary Assistant Chief Constable      T/ACC", None),
+        # an office after a comma is part of the capacity, not a code
+        ("Yusuf Ali, Scrutiny Officer, OPFCC", ("Yusuf Ali", "Scrutiny Officer, OPFCC", None)),
+    ],
+)
+def test_an_attendance_line_ending_in_a_code_column(
+    line: str, person: tuple[str, str, str | None] | None
+) -> None:
+    if person is None:
+        person = ("Ben Ashdown", "Temporary Assistant Chief Constable", "T/ACC")
+    lines = ["Anyshire Policing Board", "Date: Tuesday 5 March 2024, 10:00", "Attendees", line]
+    (read,) = _draft(lines).meeting.attendance
+    assert (read.name, read.capacity, read.role) == person
+
+
+def test_a_people_list_stops_at_a_table_header_or_rule_and_notes_taken_by_is_a_label() -> None:
+    lines = [
+        "Anyshire Policing Board",
+        "Date: Tuesday 5 March 2024, 10:00",
+        "Notes taken by Sophie Kerr, Office Manager, OPCC",
+        "Apologies",
+        "Dawn Pickering Chief Executive, OPCC CEx",
+        "Item   Discussion      Lead",
+        "-----  -------------   ------",
+        "1      Welcome",
+    ]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.apologies] == [
+        ("Dawn Pickering", "Chief Executive, OPCC", "CEx")
+    ]
+    assert meeting.minutes_by == "Sophie Kerr, Office Manager, OPCC"
+
+
+def test_a_sentence_with_an_entry_in_the_lead_column_is_an_action() -> None:
+    """An "Item  Discussion  Lead" agenda pasted as aligned text: no "ACTION:" label, only a
+    lead beside the sentence's first line; it wraps; a person named as lead is their role;
+    discussion lines with no lead are not actions."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "Item   Discussion                                                  Lead",
+        "2      Estates",
+        "2.1    Marden police station",
+        "       The CC explained that the building needs repairs.",
+        "       Dan Ross to bring the revised Marden options appraisal,      Dan Ross",
+        "       including co-location, to the PCC by the end of June.",
+        "2.2    Fleet",
+        "       CC and DCC to agree the vehicle replacement schedule.        CC / DCC",
+    ]
+    assert _actions(_draft(lines)) == [
+        (
+            "Dan Ross to bring the revised Marden options appraisal, including co-location, "
+            "to the PCC by the end of June.",
+            ("Head of Estates",),
+            "2.1",
+            "by the end of June",
+        ),
+        ("CC and DCC to agree the vehicle replacement schedule.", ("CC", "DCC"), "2.2", None),
+    ]
+
+
+def test_a_semicolon_paragraph_of_people_wrapped_mid_entry_with_square_codes() -> None:
+    """ "Present:" as one paragraph, wrapped anywhere: entries split on semicolons, "[CODE]"
+    is the role, "Dr" is dropped, "(chairing)" marks the chair, a closing full stop goes; an
+    unlabelled "14/11/2023 – 9.30am to 11.30am" line is the date and time, the line under it
+    the venue (without its "(also webcast)" note)."""
+    lines = [
+        "PUBLIC ACCOUNTABILITY MEETING",
+        "14/11/2023 – 9.30am to 11.30am",
+        "Council Chamber, Guildhall, Wisbury (also webcast)",
+        "",
+        "Present: Dr Anita Sharma – Police and Crime Commissioner [PCC] (chairing); Paul Redfern –",
+        "Chief Constable [CC]; Imran Sheikh – Assistant",
+        "Chief Constable [ACC].",
+        "Minute taker: Jodie Marsh, Engagement Officer, OPCC.",
+        "",
+        "Matters arising from the meeting of 16 May 2023",
+        "None.",
+    ]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Anita Sharma", "Police and Crime Commissioner", "PCC"),
+        ("Paul Redfern", "Chief Constable", "CC"),
+        ("Imran Sheikh", "Assistant Chief Constable", "ACC"),
+    ]
+    assert (meeting.chair, meeting.minutes_by, meeting.held_at, meeting.venue) == (
+        "Anita Sharma",
+        "Jodie Marsh, Engagement Officer, OPCC",
+        "2023-11-14T09:30",
+        "Council Chamber, Guildhall, Wisbury",
+    )
+
+
+def test_people_under_unlabelled_headings_group_labels_and_ranks_before_names() -> None:
+    """ "Board members present" / "Officers in attendance" head lists without a colon; "Force:"
+    before a person is a group label; "Chief Constable Laura Whitcombe (CC)" gives the rank
+    first; "Cllr" is dropped; a dated "Minutes of the meeting held on …" line under the title
+    is the date line, the venue under it."""
+    lines = [
+        "STRATEGIC POLICING AND CRIME BOARD",
+        "Minutes of the meeting held on 21/11/2023, commencing 14:00",
+        "Committee Room 2, Civic Centre, Aldermoor",
+        "",
+        "Board members present",
+        "Cllr Yasmin Rahman, Deputy Mayor for Policing and Crime (DMPC) – Chair",
+        "",
+        "Officers in attendance",
+        "Chief Constable Laura Whitcombe (CC)",
+        "Force:     Owen Pryce, Deputy Chief Constable (DCC)",
+        "Bethany Cole, Governance Officer (minutes)",
+        "",
+        "Apologies",
+        "Temporary Assistant Chief Constable Ruth Adeyemi (T/ACC)",
+    ]
+    meeting = _draft(lines).meeting
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Yasmin Rahman", "Deputy Mayor for Policing and Crime", "DMPC"),
+        ("Laura Whitcombe", "Chief Constable", "CC"),
+        ("Owen Pryce", "Deputy Chief Constable", "DCC"),
+        ("Bethany Cole", "Governance Officer", None),
+    ]
+    assert [(p.name, p.capacity, p.role) for p in meeting.apologies] == [
+        ("Ruth Adeyemi", "Temporary Assistant Chief Constable", "T/ACC")
+    ]
+    assert (meeting.chair, meeting.minutes_by, meeting.venue, meeting.held_at) == (
+        "Yasmin Rahman",
+        "Bethany Cole, Governance Officer",
+        "Committee Room 2, Civic Centre, Aldermoor",
+        "2023-11-21T14:00",
+    )
+    assert meeting.title == "Strategic Policing and Crime Board"
+
+
+def test_earlier_actions_by_bare_ref_or_ap_with_owner_and_superseded_by_an_items_action() -> None:
+    """Under "Actions from the previous Board": "AP3 (CFO) Set out …" (the owner bracketed, no
+    separator) and "23/36(a)  DCC to …" (a bare slash reference) are matters; "superseded by the
+    new action under item 2" and "superseded by action 3/2(b)" name the action replacing them
+    by the item that raised it."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Actions from the previous Board",
+        "AP3 (CFO) Set out options for the use of the proceeds of crime fund.",
+        "Closed. Superseded by the new proceeds of crime action under item 2.",
+        "23/36(a)  DCC to present a recovery plan for 101 call handling.",
+        "          Status: Closed – superseded by action 3(b).",
+        "23/37(a)  CC to report on knife crime.",
+        "          Status: Complete.",
+        "2. Finance",
+        "ACTION: CC to publish the budget. (CC)",
+        "ACTION: CEx to design a proceeds of crime bidding round. (CEx)",
+        "3. Contact",
+        "Agreed actions:",
+        "(a) DCC to publish 999 answer times.",
+        "(b) DCC to review the contact model.",
+    ]
+    draft = _draft(lines)
+    assert [(m.text, m.owners, m.decision, m.superseded_by) for m in draft.matters] == [
+        (
+            "Set out options for the use of the proceeds of crime fund.",
+            ("CFO",),
+            "close-superseded",
+            1,
+        ),
+        ("DCC to present a recovery plan for 101 call handling.", ("DCC",), "close-superseded", 3),
+        ("CC to report on knife crime.", ("CC",), "close-completed", None),
+    ]
+
+
+def test_an_unnumbered_matters_heading_and_an_action_named_inside_a_bracket() -> None:
+    """ "Matters arising from the meeting of 16 May 2023" with no number heads the matters
+    (and its date is not the meeting's); "(action 12: CC to publish …) had been completed; …"
+    is a matter told in prose; the next unnumbered heading ends the matters."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "Matters arising from the meeting of 16 May 2023",
+        "The PCC confirmed that the only outstanding action from May (action 12: CC to publish the",
+        "data by ward) had been completed; the data was published in August.",
+        "",
+        "Question 1 (from a resident)",
+        "The CC said that action 7 (the survey) was complete.",
+    ]
+    draft = _draft(lines)
+    assert draft.meeting.held_at == "2024-03-05T10:00"
+    assert [(m.text, m.outcome, m.decision, m.item) for m in draft.matters] == [
+        (
+            "CC to publish the data by ward",
+            "Completed; the data was published in August.",
+            "close-completed",
+            None,
+        )
+    ]
+
+
+def test_a_listed_person_alone_in_the_last_column_owns_the_sentence_beside_them() -> None:
+    """The lead column holds a name the attendance lists (any length, unlike a role code):
+    the action is theirs, by their role; "Panel members present" heads a list; a two-word
+    code ("Ch Insp") after a collapsed capacity is the role."""
+    lines = [
+        "Anyshire Panel",
+        "Date: Tuesday 5 March 2024, 10:00",
+        "Panel members present",
+        "Ravi Kapoor Chief Executive, OPCC CEx",
+        "Tom Whitby Chief Inspector, Neighbourhood Policing Ch Insp",
+        "",
+        "Item   Discussion                                                  Lead",
+        "1      Hate crime",
+        "       Ravi Kapoor to arrange a meeting with community leaders.     Ravi Kapoor",
+    ]
+    draft = _draft(lines)
+    assert [(p.name, p.capacity, p.role) for p in draft.meeting.attendance] == [
+        ("Ravi Kapoor", "Chief Executive, OPCC", "CEx"),
+        ("Tom Whitby", "Chief Inspector, Neighbourhood Policing", "Ch Insp"),
+    ]
+    assert _actions(draft) == [
+        ("Ravi Kapoor to arrange a meeting with community leaders.", ("CEx",), "1", None)
+    ]
+
+
+def test_agreed_decisions_and_people_beside_codes_are_not_actions() -> None:
+    """ "AGREED: that the report be noted" records a decision (no one is to do anything); a
+    person and their post beside a code column in the body is not a sentence; an action read
+    from its lead column alone is flagged a little below a labelled one."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Finance",
+        "AGREED: that the outturn report be noted.",
+        "Frank Lowe Police and Crime Commissioner      PCC",
+        "Publish the outturn report on the OPCC website.      CEx",
+        "ACTION: CC to review overtime. (CC)",
+    ]
+    draft = _draft(lines)
+    assert [(a.text, a.owners, a.confidence) for a in draft.actions] == [
+        ("Publish the outturn report on the OPCC website.", ("CEx",), 0.9),
+        ("CC to review overtime.", ("CC",), 1.0),
+    ]
+
+
+def test_a_tracker_row_without_a_number_continues_every_cell_of_the_entry_above() -> None:
+    """Owner and due cells wrap too ("DCC /" over "Ch Supt", "End of" over "September"): a row
+    with an empty number cell runs every cell of the entry above on."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "Item 3 – Contact",
+        "The DCC agreed to share the results (action PAP/24/07).",
+        "",
+        "| Action No | Action                                   | Owner    | Due          |",
+        "|-----------|------------------------------------------|----------|--------------|",
+        "| PAP/24/07 | Share the quarterly retail crime results | DCC /    | End of       |",
+        "|           | with the Business Crime Partnership      | CEx      | September    |",
+    ]
+    assert _actions(_draft(lines)) == [
+        (
+            "Share the quarterly retail crime results with the Business Crime Partnership",
+            ("DCC", "CEx"),
+            "3",
+            "End of September",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "action"),
+    [
+        (
+            "ACTION: The DCC to review the contact model. – DCC, March 2024",
+            ("The DCC to review the contact model.", ("DCC",), "March 2024"),
+        ),
+        (  # a post written out is the role the attendance gives it
+            "ACTION: The CC to attend the ward panel. – Chief Constable, December 2023",
+            ("The CC to attend the ward panel.", ("CC",), "December 2023"),
+        ),
+        (
+            "AGREED: The DCC will publish the 101 data. (Owner: DCC, by 30 June 2024)",
+            ("The DCC will publish the 101 data.", ("DCC",), "by 30 June 2024"),
+        ),
+        (
+            "AGREED: Review patrols (Lead officer: Bob Khan; due: May meeting).",
+            ("Review patrols", ("CC",), "May meeting"),
+        ),
+        (  # a dash inside the sentence is not an owner: "CC" is not listed as "the force"
+            "ACTION: CC to review the model – the force's largest change.",
+            ("CC to review the model – the force's largest change.", ("CC",), None),
+        ),
+    ],
+)
+def test_owner_and_due_after_a_dash_or_in_a_lead_bracket(
+    line: str, action: tuple[str, tuple[str, ...], str | None]
+) -> None:
+    (read,) = _draft([*_PEOPLE_HEAD, "1. Contact", line]).actions
+    assert (read.text, read.owners, read.due) == action
+
+
+def test_the_chair_line_drops_an_honorific_and_a_bracketed_owner_needs_a_sentence() -> None:
+    """ "Chair: Cllr Jo Hale, Panel Chair" is Jo Hale; "AP4 (DCC) Report …" has its owner in
+    the bracket, while "Action 3 (CC): complete" keeps its outcome apart from any text."""
+    lines = [
+        "Anyshire Panel",
+        "Date: Tuesday 5 March 2024, 10:00",
+        "Chair: Cllr Jo Hale, Panel Chair",
+        "1. Matters arising",
+        "Action 3 (CC): complete",
+        "AP4 (DCC) Report the number of officers trained in first aid.",
+        "Ongoing.",
+    ]
+    draft = _draft(lines)
+    assert draft.meeting.chair == "Jo Hale"
+    assert [(m.text, m.outcome, m.owners) for m in draft.matters][1] == (
+        "Report the number of officers trained in first aid.",
+        "Ongoing.",
+        ("DCC",),
+    )
+    assert draft.matters[0].outcome == "complete"
+
+
+def test_header_values_like_codes_a_name_role_code_header_and_apologies_in_prose() -> None:
+    """ "Location:<TAB>MS Teams" keeps its value (two capitals are not an owner column in the
+    header); "Name | Role | Code" heads a people table; "Apologies were received from X (CFO)
+    and Y (DCC)." lists two people."""
+    lines = [
+        "Anyshire Assurance Board",
+        "Date:\t5 March 2024",
+        "Time:\t10:00 – 12:00",
+        "Location:\tMS Teams",
+        "",
+        "Present",
+        "Name\tRole\tCode",
+        "Ann Lee\tPolice and Crime Commissioner\tPCC",
+        "Apologies were received from Sam Hyde (CFO) and Leah Moss (DCC).",
+        "",
+        "1. Welcome",
+    ]
+    meeting = _draft(lines).meeting
+    assert meeting.venue == "MS Teams"
+    assert [(p.name, p.capacity, p.role) for p in meeting.attendance] == [
+        ("Ann Lee", "Police and Crime Commissioner", "PCC")
+    ]
+    assert [(p.name, p.role) for p in meeting.apologies] == [
+        ("Sam Hyde", "CFO"),
+        ("Leah Moss", "DCC"),
+    ]
+
+
+def test_a_person_in_an_owner_bracket_is_their_role_and_a_capitals_label_ends_a_wrap() -> None:
+    lines = [
+        *_PEOPLE_HEAD,
+        "1) Contact",
+        "Action: The CC to brief the Panel on drones [Bob Khan].",
+        "Action 7: CFO to circulate the budget  Owner: CC  Due: April",
+        "RESOLVED: that the outturn be noted.",
+    ]
+    assert [(a.text, a.owners, a.due) for a in _draft(lines).actions] == [
+        ("The CC to brief the Panel on drones.", ("CC",), None),
+        ("CFO to circulate the budget", ("CC",), "April"),
+    ]
+
+
+def test_a_numbered_row_with_an_owner_cell_is_an_action_under_its_own_number() -> None:
+    """ "No. | Item | Action Owner" with one row per paragraph: a numbered row whose owner cell
+    is filled is an action (its number the item); rows with an empty owner cell are minutes."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "No.\tItem\tAction Owner",
+        "1.\tContact\t",
+        "1.1\tThe CC presented the report on 101 waiting times.\t",
+        "1.2\tPublish the 101 waiting times on the force website.\tCC",
+        "2.\tFinance\t",
+        "2.1\tThe budget was noted.\t",
+    ]
+    assert [(a.text, a.owners, a.item, a.confidence) for a in _draft(lines).actions] == [
+        ("Publish the 101 waiting times on the force website.", ("CC",), "1.2", 0.9)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "held_at"),
+    [
+        (["Date\t6 March 2024", "Time\t10:00"], "2024-03-06T10:00"),  # label columns, no colon
+        (["Meeting held: 06.03.2024 14:00"], "2024-03-06T14:00"),
+        (["Wednesday, 6th March 2024 at 2.00 pm"], "2024-03-06T14:00"),
+        (["Date: 2024-03-06", "Time: 14.30–16.00"], "2024-03-06T14:30"),
+    ],
+)
+def test_date_and_time_in_other_header_layouts(header: list[str], held_at: str) -> None:
+    lines = ["Performance Board", *header, "", "1. Welcome", "The Chair welcomed all."]
+    assert _draft(lines).meeting.held_at == held_at
+
+
+@pytest.mark.parametrize(
+    ("people", "read"),
+    [
+        (["PCC – Ann Lee", "CC – Bob Khan"], [("Ann Lee", None, "PCC"), ("Bob Khan", None, "CC")]),
+        (
+            ["• Ann Lee, Police and Crime Commissioner (PCC)", "• Bob Khan, Chief Constable (CC)"],
+            [
+                ("Ann Lee", "Police and Crime Commissioner", "PCC"),
+                ("Bob Khan", "Chief Constable", "CC"),
+            ],
+        ),
+        (
+            ["Supt Bob Khan – Head of Contact (Supt)"],
+            [("Bob Khan", "Head of Contact", "Supt")],
+        ),
+    ],
+)
+def test_people_with_the_code_first_bulleted_or_ranked_before_a_dash(
+    people: list[str], read: list[tuple[str, str | None, str | None]]
+) -> None:
+    lines = [
+        "Performance Board",
+        "Date: 6 March 2024, 10:00",
+        "Present:",
+        *people,
+        "",
+        "1. Welcome",
+    ]
+    assert [(p.name, p.capacity, p.role) for p in _draft(lines).meeting.attendance] == read
+
+
+def test_a_table_reporting_progress_without_numbers_is_the_matters_and_one_without_is_not() -> None:
+    """ "Action | Owner | Update" with "Complete" / "Ongoing – …" reviews earlier actions even
+    with no number column; the same table saying only "Open" inside an item is that item's
+    actions, read with the body."""
+    lines = [
+        *_PEOPLE_HEAD,
+        "1. Matters arising",
+        "Action\tOwner\tUpdate",
+        "CC to review the patrol plan\tCC\tComplete",
+        "DCC to write to the Minister\tDCC\tOngoing – awaiting reply",
+        "2. Finance",
+        "Action\tOwner\tStatus",
+        "CEx to publish the budget\tCEx\tOpen",
+    ]
+    draft = _draft(lines)
+    assert [(m.text, m.decision, m.owners) for m in draft.matters] == [
+        ("CC to review the patrol plan", "close-completed", ("CC",)),
+        ("DCC to write to the Minister", "keep-open", ("DCC",)),
+    ]
+    assert [(a.owners, a.item) for a in draft.actions] == [(("CEx",), "2")]

@@ -71,7 +71,9 @@ _LABEL = re.compile(
     r"(?:start\s+)?time|start|chair(?:ed by)?|minutes(?: by| taken by)?|held on|"
     r"minute[- ]taker|notes(?: taken)?(?: by)?|clerk|secretary|venue|location|present|"
     r"attendance|attendees|"
-    r"in attendance|(?:board\s+)?members\s+present|also\s+present|apologies(?: received)?|"
+    r"(?:(?:officers|others|also)\s+)?in attendance|(?:(?:board|panel|committee)\s+)?members"
+    r"(?:\s+present)?|"
+    r"also\s+present|apologies(?: received)?|"
     r"meeting type|type)\b\s*(?P<colon>:)?\s*(?P<rest>.*)$",
     re.I,
 )
@@ -82,25 +84,33 @@ _MATTERS = re.compile(
     r"outstanding\s+(?:matters|actions)|matters\s+arising|brought\s+forward|previous\s+actions|"
     r"actions?\s+(?:log|update|tracker)s?\b|review\s+of\s+actions|"
     r"previous\s+(?:notes|minutes)\s+and\s+actions|"
-    r"actions\s+(?:from|of)\s+(?:the\s+)?(?:last|previous)\s+meeting",
+    r"actions\s+(?:from|of)\s+(?:the\s+)?(?:last|previous|preceding|\w+)\s+"
+    r"(?:meeting|board|panel|committee|session)",
     re.I,
 )
 _ACTION_LABEL = re.compile(
-    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:agreed\s+)?(?:action(?:\s+point)?s?|ap(?=\s*\d)|"
+    r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?(?:(?:agreed\s+)?(?:action(?:\s+point)?s?|ap(?=\s*\d)|"
     r"(?:(?:a?c)?t)?ions?\s+arising)"  # "ions arising:" is "Actions arising:" cut by a column
+    r"|agreed(?=\s*:))"  # "AGREED: The DCC will …": what the meeting agreed someone does
     r"\s*(?P<ref>\d+(?:[/.]\d+)*)?\s*(?:\((?P<owner>[^()]{1,30})\))?\s*[:\-–—]\s*(?P<rest>.*)$",
     re.I,
 )
 # an earlier action brought forward by its number: "Action 1 – CC to …", "ACTION 2023/14 – …:
 # completed", "• Action 1 (DCC – topic): complete"
 _MATTER_REF = re.compile(
-    r"^(?:[-•*·]\s*)?(?:action(?:\s+point)?\s+(?:no\.?\s*)?|ap\s*)(?P<ref>\d+(?:[/.]\d+)*)\s*"
-    r"(?:\((?P<topic>[^()]{1,150})\))?\s*[:–—-]\s*(?P<rest>.*)$",
+    r"^(?:[-•*·]\s*)?(?:(?:action(?:\s+point)?\s+(?:no\.?\s*)?|ap\s*)(?P<ref>\d+(?:[/.]\d+)*)\s*"
+    r"(?:\((?P<topic>[^()]{1,150})\))?\s*(?:[:–—-]\s*|\s(?-i:(?=[A-Z])))"
+    # "23/33(a)  ACC to …", "PAP/24/02 – …": a bare reference with a slash, as the log numbers
+    r"|(?P<bare>(?:[A-Z]{1,6}/)?\d{1,4}/\d{1,4}(?:\([a-z]\))?)(?:\s*[:–—-]\s*|\s+(?-i:(?=[A-Z]))))"
+    r"(?P<rest>.*)$",
     re.I,
 )
 # the same in running prose: "action 22/47 (review of the model) was reported as complete."
 _PROSE_REF = re.compile(
-    r"\baction\s+(?P<ref>\d+(?:[/.]\d+)*)\s*\((?P<topic>[^()]{3,200})\)\s*(?P<rest>[^.]*\.?)",
+    r"\baction\s+(?P<ref>\d+(?:[/.]\d+)*)\s*\((?P<topic>[^()]{3,200})\)\s*(?P<rest>[^.]*\.?)"
+    # "(action 12: CC to publish the data) had been completed": the topic inside the bracket
+    r"|\(\s*action\s+(?:[A-Z]{1,6}/)?\d+(?:[/.]\d+)*\s*[:–—-]\s*(?P<inner>[^()]{3,200})\)"
+    r"\s*(?P<after>[^.]*\.?)",
     re.I,
 )
 _OUTCOME_LABEL = re.compile(r"^(?:outcome|update|status|progress|response)\s*:\s*", re.I)
@@ -137,6 +147,17 @@ _OWNER_LINE = re.compile(
     r"(?:\s*[;,]?\s+(?:due|deadline|by when|target date)\s*:\s*(?P<due>.+))?$",
     re.I,
 )
+# an owner and the due words in one trailing bracket: "(Lead: CFO / CC; to open in January)"
+_LEAD_BRACKET = re.compile(
+    r"\s*\(\s*(?:owners?|lead(?:\s+officer)?|responsible(?:\s+officer)?|by whom|action)\s*:\s*"
+    r"(?P<owners>[^;,()]+?)(?:\s*[;,]\s*(?:(?:due|by when|deadline)\s*:\s*)?(?P<due>[^;()]+?))?"
+    r"\s*\)\s*\.?\s*$",
+    re.I,
+)
+# the owner and due after a dash at the end: "… to the Board. – DCC, March 2024"
+_DASH_OWNER = re.compile(
+    r"(?<=[.\w)])\s+[–—-]\s+(?P<owners>[^,–—()]{1,40}?)(?:,\s*(?P<due>[^,–—()]{1,40}?))?\s*\.?$"
+)
 _OWNER_FIELD = re.compile(
     r"[\s;,.(–-]*\b(?:owners?|lead|responsible)\s*:\s*(?P<owners>[^);]+?)\)?\s*[.;]?\s*$", re.I
 )
@@ -166,7 +187,10 @@ _DUE_WORDS = (
         rf"\b((?:at|by|to)\s+the\s+(?:next|{_MONTH})\s+(?:meeting|board|committee|panel))", re.I
     ),
 )  # fmt: skip
-_ACTION_REF = re.compile(r"^(?:action|ref\.?)\s*(?:no\.?\s*)?[\w/-]*\d[\w/-]*\s*[:–—-]\s*", re.I)
+_ACTION_REF = re.compile(
+    r"^(?:(?:action|ref\.?)\s*(?:no\.?\s*)?[\w/-]*\d[\w/-]*|[A-Z]{1,6}/\d+(?:/\d+)+)\s*[:–—-]\s*",
+    re.I,
+)  # "Action 3 – ", "PAP/24/05 – ": the number the earlier action is known by
 _STRAY_OWNERS = re.compile(r"^([A-Z][A-Za-z]{1,4}(?:\s+/\s+[A-Z][A-Za-z]{1,4})+)\s+(?=[a-z])")
 _REFERENCE = re.compile(
     r"^(?:ref(?:erence)?|agenda\s+item|item)\.?\s*(?:no\.?\s*)?(\d[\w/.-]*)\s*[:.–—-]?\s*(.*)$",
@@ -226,6 +250,7 @@ class _Row:
     text: str  # cleaned, cells joined by single tabs, owner cell removed
     cells: list[str]
     owner_cell: list[str] | None = None
+    owner_text: str | None = None  # the owner cell as written
     numbered: bool = False  # the owner cell numbers its owners ("1.PCC 2.CC 3.CC")
     due_cell: str | None = None  # a due column right of the owner column
     heading: str | None = None  # an accepted agenda number
@@ -245,6 +270,7 @@ class _Action:
     matter: int | None = None
     ref: str | None = None  # the number the notes give it ("Action 5", "ACTION 2023/16")
     item_guessed: bool = False  # the item found from the words of the minutes
+    unlabelled: bool = False  # read as an action from its lead column alone, with no label
 
 
 @attrs.define(eq=False)
@@ -290,6 +316,11 @@ def parse_minutes(
     known = _Known()
     meeting = _meeting(rows[:header_end], rows, file, known, meeting_id)
     known.people = {p.name: p.role for p in (*meeting.attendance, *meeting.apologies) if p.role}
+    known.posts = {
+        p.capacity.lower(): p.role
+        for p in (*meeting.attendance, *meeting.apologies)
+        if p.role and p.capacity
+    }
     raw_actions, matters = _body(rows[header_end:], known)
     actions = [a for action in raw_actions for a in _split_numbered(action)]
     reviewed = [entry for entry in log if entry.status is not None]
@@ -338,6 +369,12 @@ def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
             "BY WHOM",
         }:
             cells.pop()  # the owner column's heading
+        if (
+            len(cells) > 2
+            and re.fullmatch(r"(?i)open|new|not started|in progress", cells[-1])
+            and _owner_list(cells[-2]) is not None
+        ):
+            cells.pop()  # a status column saying only that the action is new
         due_cell = None
         if len(cells) > 2 and _is_due(cells[-1]) and _owner_list(cells[-2]) is not None:
             due_cell = cells.pop()
@@ -346,6 +383,7 @@ def _rows(lines: Iterable[str | NotesLine]) -> list[_Row]:
             row = _Row(number, page, "\t".join(cells[:-1]), cells[:-1])
             if owners is not None:
                 row.owner_cell = owners
+                row.owner_text = cells[-1]
                 row.numbered = bool(re.match(r"^\s*\d", cells[-1]))
                 row.due_cell = due_cell
                 rows.append(row)
@@ -425,6 +463,12 @@ def _mark_headings(rows: list[_Row]) -> int:
         if (
             row.heading is not None
             or re.match(r"^(?:no\.?|item)\s*\t|^(?:no\.?|ref\.?)\s+item\b", row.text, re.I)
+            or (  # an unnumbered matters heading ("Matters arising from the meeting of …")
+                _MATTERS.search(row.text)
+                and len(row.cells) == 1
+                and len(row.text.split()) <= 12
+                and not re.search(r"[.!?:;,]$", row.text.strip())
+            )
             or _ACTION_LABEL.match(row.text.replace("\t", " ").strip())
         ):
             header_end = index
@@ -479,8 +523,9 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
             and any(n in _LOG_TEXT for n in names)
             and any(n in _LOG_OWNER for n in names)
             # a log numbers its actions or cites their minutes; a table without either, in
-            # an item's text, is that item's actions (read with the body)
-            and any(n in _LOG_REF | _LOG_ITEM for n in names)
+            # an item's text, is that item's actions (read with the body), unless it reports
+            # their progress (checked below)
+            and any(n in _LOG_REF | _LOG_ITEM | _LOG_OTHER for n in names)
         ):
             index += 1
             continue
@@ -492,7 +537,7 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
         owner_at = next(i for i, n in enumerate(names) if n in _LOG_OWNER)
         ref_at, item_at, due_at = column(_LOG_REF), column(_LOG_ITEM), column(_LOG_DUE)
         status_at = column(_LOG_OTHER)
-        start = len(entries)
+        start, table_at = len(entries), index
         out[index] = attrs.evolve(lines[index], text="")
         index += 1
         while index < len(lines):
@@ -508,6 +553,25 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
             if row_separator != separator or len(row) != len(cells):
                 break
             if all(re.fullmatch(r":?-{2,}:?", cell) for cell in row):  # "|---|---|"
+                out[index] = attrs.evolve(line, text="")
+                index += 1
+                continue
+            numbered_at = ref_at if ref_at is not None else item_at
+            if (
+                entries[start:]
+                and any(row)
+                and (
+                    (numbered_at is not None and not row[numbered_at])
+                    or (row[text_at] and all(not c for i, c in enumerate(row) if i != text_at))
+                )
+            ):  # cells wrapped onto a row of their own (no number): the entry above runs on
+                last = entries[-1]
+                last.text = f"{last.text} {row[text_at]}".strip()
+                last.owners = f"{last.owners} {row[owner_at]}".strip()
+                if due_at is not None and row[due_at]:
+                    last.due = f"{last.due or ''} {row[due_at]}".strip()
+                if status_at is not None and row[status_at]:
+                    last.status = f"{last.status or ''} {row[status_at]}".strip()
                 out[index] = attrs.evolve(line, text="")
                 index += 1
                 continue
@@ -531,6 +595,10 @@ def _action_log(lines: list[NotesLine]) -> tuple[list[NotesLine], list[_LogEntry
         if not any(
             e.status and (_CLOSED.search(e.status) or _OPEN.search(e.status)) for e in table
         ):
+            if ref_at is None and item_at is None:  # "Action | Owner | Status" with no progress
+                del entries[start:]  # an item's own action table: the body reads it
+                out[table_at:index] = lines[table_at:index]
+                continue
             for entry in table:
                 entry.status = None
     return out, entries
@@ -579,7 +647,11 @@ def _merge_log(
             item = row.heading
         if row.text.strip():
             texts.append((item, row.text))
-        for ref in re.findall(r"\(\s*action\s+(?:no\.?\s*)?(\d+(?:[/.]\d+)*)\s*\)", row.text, re.I):
+        for ref in re.findall(
+            r"\(\s*action\s+(?:no\.?\s*)?((?:[A-Z]{1,6}[/ -]?)?\d+(?:[/.]\d+)*)\s*\)",
+            row.text,
+            re.I,
+        ):  # "(action 3)", "(action PAP/24/07)"
             cited.setdefault(ref, item)
     for at, (item, _) in enumerate(texts):
         run = " ".join(t for i, t in texts[at : at + 3] if i == item)
@@ -636,6 +708,8 @@ def _log_owners(cell: str, known: _Known) -> tuple[list[str], bool]:
         code = _owner_list(part)
         if part in known.people:  # a person named: the role the attendance gives them
             owners.append(known.people[part])
+        elif part.lower() in known.posts:  # "Chief Constable" written out: the listed role
+            owners.append(known.posts[part.lower()])
         elif code is not None:
             owners.extend(code)
         elif any(part.lower() == c.lower() for c in known.codes):
@@ -653,6 +727,7 @@ def _log_owners(cell: str, known: _Known) -> tuple[list[str], bool]:
 class _Known:
     codes: list[str] = attrs.Factory(lambda: list(_COMMON_CODES))
     people: dict[str, str] = attrs.Factory(dict)  # name → role, from the attendance
+    posts: dict[str, str] = attrs.Factory(dict)  # capacity (lower case) → role, likewise
 
     def add(self, code: str) -> None:
         if code not in self.codes:
@@ -737,6 +812,12 @@ def _owner_list(cell: str) -> list[str] | None:
 # --- the header --------------------------------------------------------------------------
 
 
+_PEOPLE_COLUMNS = {
+    "name", "capacity", "role", "post", "position", "title", "job", "code", "organisation",
+    "organization", "initials",
+}  # fmt: skip
+
+
 def _meeting(
     header: list[_Row], rows: list[_Row], file: str, known: _Known, meeting_id: str | None
 ) -> DraftMeeting:
@@ -752,9 +833,12 @@ def _meeting(
         if not row.cells:
             after_date = False
             continue
-        text = " ".join(row.cells)
-        if re.match(r"^name\s*:?\s*(?:\t|\s|\|)+(?:capacity|role|post|position)\s*:?$", text, re.I):
-            continue
+        # the header's lines whole: "Location:  MS Teams" is no owner column
+        row_cells = [*row.cells, *([row.owner_text] if row.owner_text else [])]
+        text = " ".join(row_cells)
+        words = re.findall(r"[a-z]+", text.lower())
+        if words[:1] == ["name"] and set(words) <= _PEOPLE_COLUMNS:
+            continue  # "Name | Role | Code": a people table's header
         # "Date: 22/01/2024      Time: 14:00      Venue: Teams": several fields on one line
         segments = re.split(
             r"\s+(?=(?:(?:start\s+)?time|venue|location|chair)\s*:)", text, flags=re.I
@@ -782,10 +866,17 @@ def _meeting(
             if block is not None and not _is_person_line(text):
                 block = None  # minutes text after a one-line list, not people
             if block is not None:
-                people[block].append(("\t".join(row.cells), row))  # name and capacity columns
+                people[block].append(("\t".join(row_cells), row))  # name, capacity, code columns
             elif "time" not in fields and _is_time_only(text):
                 fields["time"] = (text, row)  # "09:30 – 11:45" on its own line
-            elif not fields and (not _DAY_MONTH.search(text) or re.search(_TITLED, text, re.I)):
+            elif not fields and (
+                not (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text))
+                # "Minutes of the meeting held on 21/11/2023": the date line once a title is read
+                or (
+                    re.search(_TITLED, text, re.I)
+                    and not any(re.search(_TITLED, t, re.I) for t, _ in titles)
+                )
+            ):
                 titles.append((text, row))
             elif "date" not in fields and (_DAY_MONTH.search(text) or _NUMERIC_DATE.search(text)):
                 fields["date"] = (text, row)
@@ -836,6 +927,8 @@ def _meeting(
         title_text = f"Meeting {date.isoformat()}"
         confidence = min(confidence, 0.6)
     minutes_by = fields.get("minutes", (None, None))[0]
+    if minutes_by:
+        minutes_by = minutes_by.rstrip(" .")  # "Minute taker: Jodie Marsh, …, OPCC."
     for person, marks in zip(attendance, marked["attendance"], strict=True):
         if "minutes" in marks and minutes_by is None:
             minutes_by = ", ".join(p for p in (person.name, person.capacity) if p)
@@ -856,6 +949,7 @@ def _meeting(
         if len(split) == 2:
             minutes_by, venue = split
     if venue:
+        venue = re.sub(r"\s*\((?:also|and)\b[^()]*\)\s*$", "", venue)  # "(also webcast)"
         venue = re.sub(r"\s+[–—-]\s+", ", ", venue).strip(" ,")
         # "Meeting Room 1.38 Hindlip": the building after the room's number, as in an address
         venue = re.sub(r"\b((?i:room)\s+\d[\d.]*[A-Za-z]?)\s+(?=[A-Z])", r"\1, ", venue)
@@ -903,6 +997,7 @@ def _chair_name(text: str | None) -> str | None:
     text = _without_role(text)
     if text is None:
         return None
+    text = _HONORIFIC.sub("", text.strip())  # "Cllr Jo Hale": the name alone
     return re.split(r"\s*(?:,|\s[–—-]\s|\t|\s\|\s)\s*", text, maxsplit=1)[0].strip() or None
 
 
@@ -914,10 +1009,19 @@ def _is_time_only(text: str) -> bool:
     return not re.sub(r"[\s–—\-,:()]", "", rest)
 
 
+_COLUMN_WORDS = {
+    "item", "items", "discussion", "lead", "leads", "action", "actions", "owner", "owners",
+    "no", "ref", "minute", "minutes", "due", "agenda", "notes", "by", "whom", "date", "subject",
+}  # fmt: skip
+
+
 def _is_person_line(text: str) -> bool:
     """Whether a line under "Present:" / "Apologies:" can list people (a name, its capacity):
     not a numbered heading or a sentence of the minutes."""
     first = text.strip().split(" ", 1)[0]
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+    if not words or words <= _COLUMN_WORDS:  # a table's header or a rule ("-----  ----")
+        return False
     return not (
         re.search(r"\d", re.sub(r"\([^()]*\)", "", text))
         or (first[:1].islower() and not text.startswith(("of ", "and ")))
@@ -936,7 +1040,16 @@ def _labels(text: str) -> list[tuple[str, str]]:
     if not match:
         return []
     label = match["label"].lower()
-    if not match["colon"] and label not in _NO_COLON_OK:
+    if not match["colon"] and _field_key(label) == "time" and re.match(r"\d", match["rest"]):
+        return [(label, match["rest"].strip())]  # "Time    10:00": a column, not a colon
+    if not match["colon"] and label == "members":
+        return []  # "Members of the public asked …"
+    if (
+        not match["colon"]
+        and label not in _NO_COLON_OK
+        and not label.endswith(" by")
+        and not (_field_key(label) in _PEOPLE and not match["rest"])  # "Officers in attendance"
+    ):
         return []
     if not match["colon"] and not match["rest"] and _field_key(label) not in _PEOPLE:
         return []  # a bare "Attendance" or "Apologies" line heads its list; others need more
@@ -946,7 +1059,9 @@ def _labels(text: str) -> list[tuple[str, str]]:
 
 
 def _field_key(label: str) -> str:
-    if label.startswith(("present", "attend", "in attendance", "board", "members", "also")):
+    if label.startswith(
+        ("present", "attend", "in attendance", "board", "members", "also", "officers", "others")
+    ) or label.endswith("members present"):
         return "attendance"
     if label.startswith("apolog"):
         return "apologies"
@@ -965,9 +1080,13 @@ def _field_key(label: str) -> str:
     return "date"
 
 
+_HONORIFIC = re.compile(
+    r"^(?:Cllr|Councillor|Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Sir|Dame|Revd?|Lord|Lady)\.?\s+"
+    r"(?=[A-Z])"
+)
 _MARKER = re.compile(
-    r"(?:\s*[,–—-]\s*|\s*\(\s*)(?P<mark>chair|minutes|minute[- ]taker|notes|note[- ]taker)"
-    r"\s*\)?\s*$",
+    r"(?:\s*[,–—-]\s*|\s*\(\s*)(?P<mark>chair(?:ing)?|in\s+the\s+chair|minutes|"
+    r"minute[- ]taker|notes|note[- ]taker)\s*\)?\s*$",
     re.I,
 )
 
@@ -978,7 +1097,23 @@ def _attendees(
     """The people listed under "Present:" or "Apologies:"; ``marks`` gets, for each, the
     markers the notes give them ("chair", "minutes")."""
     texts: list[str] = []
-    for text, _row in entries:
+    joined: list[tuple[str, _Row]] = []
+    for text, row in entries:
+        if (
+            joined
+            and ";" in joined[-1][0]
+            and not re.search(r"[;.)\]]$", joined[-1][0])
+            and not _labels(" ".join(row.cells))  # "In attendance: …" starts its own list
+        ):
+            # "Present: A – PCC [PCC]; B –\nChief Constable [CC]; …": a paragraph wrapped anywhere
+            joined[-1] = (f"{joined[-1][0]} {text.strip()}", joined[-1][1])
+        else:
+            joined.append((text.strip(), row))
+    for text, _row in joined:
+        text = re.sub(r"^[-•*·]\s+", "", text)  # a bulleted list of people
+        text = re.sub(r"\[([^\[\]]{1,20})\]", r"(\1)", text)  # "[CODE]" as "(CODE)"
+        # "Force:   Richard Omondi, …": a group's label before its first person
+        text = re.sub(r"^[A-Z][A-Za-z]{1,15}(?: [A-Za-z]{1,15})?:\s+(?=[A-Z])", "", text.strip())
         text = re.sub(r" {3,}|\s+\|\s*", "\t", text).strip("\t |")  # aligned or piped columns
         if texts and (
             texts[-1].count("(") > texts[-1].count(")") or re.fullmatch(r"\([^()]*\)", text)
@@ -994,7 +1129,9 @@ def _attendees(
             texts[-1] += " " + text  # a capacity wrapped onto the next line
             continue
         for part in re.split(
-            r"(?<=\))\s*[,;]\s*(?!\s*(?:chair|minutes|notes)\b)|\s*;\s*", text, flags=re.I
+            r"(?<=\))\s*(?:[,;]|\band\b)\s*(?!\s*(?:chair|minutes|notes)\b)|\s*;\s*",
+            re.sub(r"(?i)^(?:were\s+)?(?:received\s+)?from\s+", "", text),  # "Apologies were …"
+            flags=re.I,
         ):
             if part.strip():
                 texts.append(part.strip())
@@ -1002,10 +1139,12 @@ def _attendees(
     for text in texts:
         if _NONE.match(text):
             continue
+        text = text.rstrip(" .")
+        text = _HONORIFIC.sub("", text)  # "Cllr", "Dr": the name is recorded without them
         found: set[str] = set()
         while marker := _MARKER.search(text):
             mark = marker["mark"].lower()
-            found.add("chair" if mark == "chair" else "minutes")
+            found.add("chair" if "chair" in mark else "minutes")
             text = text[: marker.start()].strip()
         inside = re.search(r"\s*\((?:minutes|minute[- ]taker|notes|note[- ]taker)\)", text, re.I)
         if inside:  # "Tom Brown (minutes) – Secretary"
@@ -1024,10 +1163,25 @@ def _attendees(
             note = inner[2].strip()
             role = normalise_code(note) if re.search(r"[A-Z]", note) else None
             text = f"{inner[1]}\t{inner[3]}"
+        code_first = re.match(
+            r"^([^–—,()]{2,12}?)\s+[–—-]\s+([A-Z][a-z]+(?: [A-Z][a-z'-]+){1,2})$", text
+        )
+        if role is None and code_first and _owner_list(code_first[1]) == [code_first[1]]:
+            role, text = normalise_code(code_first[1]), code_first[2]  # "PCC – Ann Lee"
         if "\t" in text:
             name, capacity = (p.strip() for p in text.split("\t", 1))
+            *said, last = capacity.split("\t")
+            if role is None and said and len(last) <= 20:  # "Name  Capacity  CODE" columns
+                role, capacity = normalise_code(last.strip()), "\t".join(said)
         else:
             name, capacity = _split_name(text)
+        # "… Ch Insp": a two-word code ("Ch Supt", "Det Insp") or one word; ", OPCC" is the office
+        tail = re.match(r"^(.*[^\s,])\s+([A-Z][a-z]{1,2}\s+[A-Z][a-z]{2,4}\.?)$", capacity)
+        if not (tail and _owner_list(tail[2]) == [tail[2]]):
+            tail = re.match(r"^(.*[^\s,])\s+(\S+)$", capacity)
+        if role is None and tail and _owner_list(tail[2]) == [tail[2]] and tail[2] != "OPCC":
+            # "Chief Constable CC": the code column collapsed onto the capacity (a PDF's text)
+            role, capacity = normalise_code(tail[2]), tail[1]
         if not name or (not (role or capacity.strip()) and len(name.split()) < 2):
             continue  # "Minutes", a heading, is not a person
         tidy = re.sub(r"\s+", " ", capacity.replace("\t", " ")).strip(" ,–-") or None
@@ -1049,6 +1203,12 @@ def _attendees(
 def _split_name(text: str) -> tuple[str, str]:
     for separator in (" – ", " — ", " - ", ", "):
         if separator in text:
+            head = text.split(separator, 1)[0]
+            name, capacity = _split_name(head) if " " in head.strip() else (head, "")
+            if name and capacity and head.startswith(name):
+                return name, text[len(name) :].strip()  # "Gary Holt Superintendent, Head of …"
+            if name and capacity:  # "Supt Bob Khan – Head of Contact": the rank, then the name
+                return name, text.split(separator, 1)[1].strip()
             name, capacity = text.split(separator, 1)
             return name.strip(), capacity.strip()
     words = text.split()
@@ -1061,6 +1221,16 @@ def _split_name(text: str) -> tuple[str, str]:
         ):
             return " ".join(words[:index]), " ".join(words[index:])
         if index == 0 and word.lower() in _CAPACITY_WORDS - {"lead", "chair"}:
+            # "Chief Constable Laura Whitcombe": the rank first, the name after it
+            lead = 0
+            while lead < len(words) and words[lead].lower() in _CAPACITY_WORDS:
+                lead += 1
+            rest = words[lead:]
+            if 2 <= len(rest) <= 3 and all(
+                w[:1].isupper() and not w.isupper() and w.lower() not in _CAPACITY_WORDS
+                for w in rest
+            ):
+                return " ".join(rest), " ".join(words[:lead])
             return "", text
     return text, ""
 
@@ -1177,7 +1347,12 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
     list_owned = False
     blank = True
     prose: list[tuple[str, _Row]] = []  # running text under the matters heading
+    unnumbered_matters = False  # the matters heading had no number: the next heading ends it
     for row in rows:
+        if row.owner_cell is None and len(row.cells) > 1 and row.cells[-1] in known.people:
+            # a person the attendance lists, alone in the last column: the owner column
+            row.owner_cell, row.cells = [row.cells[-1]], row.cells[:-1]
+            row.text = "\t".join(row.cells)
         text = row.text.replace("\t", " ").strip()
         if row.absorbed:
             continue
@@ -1196,6 +1371,7 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             and not (row.owner_cell and pending.owner_how == "column")  # a new row of a table
             and not _ACTION_LABEL.match(text)
             and not _BULLET.match(text)
+            and not re.match(r"^[A-Z]{3,}\s*:", text)  # "RESOLVED:", "NOTED:": a new entry
             and (not re.search(r"[.!?:]\)?$", pending.text) or text[:1].islower())
             and not _labels(text)
             and _owner_list(text) is None  # a line of role codes is an owner column, not a wrap
@@ -1234,8 +1410,26 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
         ):
             matter.text = f"{matter.text} {text}"
             continue
-        blank = False
+        after_blank, blank = blank, False
+        if (
+            row.heading is None
+            and after_blank
+            and pending is None
+            and len(row.cells) == 1
+            and len(text.split()) <= 12
+            and text[:1].isupper()
+            and not re.search(r"[.!?:;,]$", text)
+            and not _labels(text)
+        ):  # an unnumbered heading: "Matters arising from the meeting of 16 May 2023"
+            if _MATTERS.search(text):
+                _prose_matters(prose, matters, item)
+                in_matters, unnumbered_matters, matter = True, True, None
+                continue
+            if unnumbered_matters:
+                _prose_matters(prose, matters, item)
+                in_matters, unnumbered_matters, matter = False, False, None
         if row.heading is not None:
+            unnumbered_matters = False
             _prose_matters(prose, matters, item)
             pending, listing = None, False
             item = row.heading
@@ -1258,6 +1452,16 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 matters.append(matter)
                 continue
             label = _ACTION_LABEL.match(heading_text)
+            if (
+                label is None
+                and row.owner_cell
+                and not in_matters
+                and len(re.findall(r"\b[a-z][a-z'-]*\b", heading_text)) >= 3
+            ):  # "1.2 | Publish the waiting times on the website. | CC": a numbered action row
+                pending = _new_action(heading_text, row, item, matter, actions, matters)
+                pending.unlabelled = True
+                _set_owners(pending, row)
+                continue
             if label is None:
                 continue
             text = heading_text
@@ -1282,6 +1486,20 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
             matters.append(matter)
             continue
         label = _ACTION_LABEL.match(text)
+        if (
+            label is not None
+            and re.match(r"^(?:[-•*·]\s*)?(?:\d+[.:)]\s*)?agreed\s*:", text, re.I)
+            and re.search(
+                r"^\s*that\b|\b(?:be|was|were|is|are)\s+(?:noted|approved|agreed|accepted|"
+                r"endorsed|adopted|received)\b",
+                label["rest"],
+                re.I,
+            )
+            and not re.search(
+                r"\b(?:will|should|must|shall)\b|\(\s*(?:lead|owner)", label["rest"], re.I
+            )
+        ):
+            label = None  # "AGREED: that the report be noted": a decision, not an action
         if label is not None:
             rest = _ENUMERATOR.sub("", label["rest"].strip()).strip()
             if not rest or _NONE.fullmatch(rest):
@@ -1309,6 +1527,20 @@ def _body(rows: list[_Row], known: _Known) -> tuple[list[_Action], list[_Matter]
                 continue
             listing = False
         pending = None
+        if (
+            row.owner_cell
+            and not in_matters
+            and len(text.split()) >= 4
+            and text[:1].isupper()
+            and not _labels(text)
+            # a sentence, not a person and their post ("Ann Lee Police and Crime Commissioner")
+            and len(re.findall(r"\b[a-z][a-z'-]*\b", text)) >= 3
+        ):  # "Item | Discussion | Lead": a sentence with an entry in the lead column
+            entry = _ENUMERATOR.sub("", text).strip()
+            pending = _new_action(entry, row, item, matter, actions, matters)
+            pending.unlabelled = True
+            _set_owners(pending, row)
+            continue
         bullet = _bullet_kind(text)
         if (
             in_matters
@@ -1336,6 +1568,9 @@ def _numbered_matter(text: str, row: _Row, item: str | None) -> _Matter | None:
         return None
     matter = _Matter(found["rest"], row, item)
     topic = found["topic"]
+    if topic and len(found["rest"].split()) >= 4 and (named := _owner_list(topic)) is not None:
+        matter.owners = named  # "AP1 (DCC) Provide the timetable …": the owner in brackets
+        return matter
     if topic:
         said = re.match(r"^([^–—-]{1,20}?)\s+[–—-]\s+(.*)$", topic)
         if said and (named := _owner_list(said[1])) is not None:
@@ -1358,8 +1593,9 @@ def _prose_matters(prose: list[tuple[str, _Row]], matters: list[_Matter], item: 
                 row = line_row
                 break
             at += len(line) + 1
-        matter = _Matter(found["topic"].strip(), row, item, in_prose=True)
-        outcome = re.sub(r"^(?:was|is|has\s+been)\s+", "", found["rest"].strip())
+        topic, rest = found["topic"] or found["inner"], found["rest"] or found["after"] or ""
+        matter = _Matter(topic.strip(), row, item, in_prose=True)
+        outcome = re.sub(r"^(?:was|is|ha[sd]\s+been)\s+", "", rest.strip())
         matter.outcome.append(outcome[:1].upper() + outcome[1:])
         matters.append(matter)
     prose.clear()
@@ -1376,7 +1612,10 @@ def _bullet_kind(text: str) -> str:
 def _is_table_header(cells: list[str]) -> bool:
     """An action table's header row: "Action | Owner | Due"."""
     words = {c.lower().rstrip(":s").strip() for c in cells}
-    columns = {"action", "owner", "lead", "due", "due date", "deadline", "by when", "no", "ref"}
+    columns = {
+        "action", "owner", "lead", "due", "due date", "deadline", "by when", "no", "ref",
+        "statu",  # "Status" with its final s stripped like the plurals
+    }  # fmt: skip
     return len(cells) > 1 and "action" in words and words <= columns
 
 
@@ -1448,9 +1687,25 @@ def _source(file: str, row: _Row) -> SourceRef:
 
 def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     text = action.text.strip()
-    owners = list(action.owners)
+    owners = [known.people.get(o, o) for o in action.owners]  # a person named: their role
     how = action.owner_how
     due = action.due
+    lead = _LEAD_BRACKET.search(text)
+    if lead:  # "… text relay. (Lead: Gary Holt; by 30 November 2023)"
+        found_owners, sure = _log_owners(lead["owners"], known)
+        if sure and found_owners:
+            text = text[: lead.start()].strip()
+            due = (lead["due"] or "").strip(" .") or due
+            if how != "column":
+                owners, how = found_owners, "field"
+    dash = None if lead else _DASH_OWNER.search(text)
+    if dash:
+        found_owners, sure = _log_owners(dash["owners"], known)
+        if sure and found_owners:
+            text = text[: dash.start()].strip()
+            due = (dash["due"] or "").strip(" .") or due
+            if how != "column":
+                owners, how = found_owners, "field"
     match = _DUE_FIELD.search(text)
     if match:
         due, text = match["due"].strip(" ."), text[: match.start()].strip()
@@ -1483,14 +1738,41 @@ def _draft_action(action: _Action, file: str, known: _Known) -> DraftAction:
     )
     if action.item is None or action.item_guessed:
         confidence -= 0.1
+    if action.unlabelled:  # an action only by the lead column beside it: check it
+        confidence = min(confidence, 0.9)
     return DraftAction(
         text=text,
         source=_source(file, action.row),
         confidence=round(confidence, 2),
-        owners=tuple(dict.fromkeys(normalise_code(o) for o in owners)),
+        owners=tuple(dict.fromkeys(normalise_code(known.people.get(o, o)) for o in owners)),
         item=action.item,
         due=due,
     )
+
+
+def _superseding_by_item(outcome: str, actions: list[_Action]) -> list[int]:
+    """The action an outcome says replaces the matter, named by the item or minute that raised
+    it ("superseded by the new action under item 5", "superseded by action 23/43(a)": the
+    first, or the lettered, action of that item); the last mention is the most specific."""
+    if not re.search(r"(?i)\b(?:superseded|replaced)\s+by\b", outcome):
+        return []
+    mentions = re.findall(
+        r"(?i)\b(?:item|minute|action)\s+((?:[A-Z]{1,6}\s+)?\d+(?:[/.]\d+)*)(?:\(([a-z])\))?",
+        outcome,
+    )
+    for number, letter in reversed(mentions):
+        under = [
+            i
+            for i, action in enumerate(actions)
+            if action.item is not None
+            and (action.item == number or action.item.endswith((" " + number, "/" + number)))
+        ]
+        if letter and len(under) > ord(letter.lower()) - ord("a"):
+            return [under[ord(letter.lower()) - ord("a")]]
+        if under:
+            wanted = _words(outcome)
+            return [max(under, key=lambda i: len(wanted & _words(actions[i].text)))]
+    return []
 
 
 def _draft_matter(
@@ -1508,16 +1790,26 @@ def _draft_matter(
         first, *rest = _SENTENCE.split(text)
         said = " ".join(rest)
         if rest and (
-            _CLOSED.search(said) or _OPEN.search(said) or re.match(r"(?i)update|ongoing", said)
+            _CLOSED.search(said)
+            or _OPEN.search(said)
+            or re.match(r"(?i)update|ongoing", said)
+            or re.search(r"(?i)\bsuperseded\b", said)
         ):
             text, outcome = first, said
     decision: Decision = "keep-open"
     raised = [i for i, action in enumerate(actions) if action.matter == index]
     superseded_by = None
-    named = re.search(r"\bsuperseded\s+by\s+(?:new\s+)?action\s+(\d+(?:[/.]\d+)*)", outcome, re.I)
+    named = re.search(
+        r"\bsuperseded\s+by\s+(?:new\s+)?(?:action\s+)?((?:[A-Z]{1,6}/)?\d+(?:[/.]\d+)*)",
+        outcome,
+        re.I,
+    )
     by_ref = [i for i, a in enumerate(actions) if named and a.ref == named[1]]
+    by_item = [] if by_ref else _superseding_by_item(outcome, actions)
     if by_ref:  # "Closed – superseded by action 5"
         decision, superseded_by, confidence = "close-superseded", by_ref[0], 0.9
+    elif by_item:  # "superseded by the new action under item 5", "by action 23/43(a)"
+        decision, superseded_by, confidence = "close-superseded", by_item[0], 0.8
     elif raised:
         # a new action raised under the matter replaces it
         decision, superseded_by, confidence = "close-superseded", raised[0], 0.8

@@ -20,10 +20,18 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ._clock import format_utc
-from ._codec import decode
+from ._codec import canonical_json, decode
 from ._decider import LEAN_ACTION, MeetingState, evolve, evolve_meeting
 from ._erasure import SubjectKeys
-from ._history import AuditEntry, audit_entry, values_in_effect
+from ._history import (
+    _EVENT_TYPES,
+    _TRACKED,
+    AuditEntry,
+    _summary,
+    audit_entry,
+    show,
+    values_in_effect,
+)
 from ._projections import (
     ACTIONS_TABLE,
     ATTENDANCE_TABLE,
@@ -40,7 +48,6 @@ from ._projections import (
     _fold,
     _meetings,
     action_row,
-    audit_row,
 )
 from ._values import Owner
 from .events import ActionCorrected, ActionEvent, MeetingRecorded
@@ -61,7 +68,7 @@ def _getter(table: Table) -> Callable[[Any], tuple[Any, ...]]:
     return operator.itemgetter(*table.columns)  # every table here has several columns
 
 
-_ROW = {t.name: _getter(t) for t in (ACTIONS_TABLE, AUDIT_TABLE, LINKS_TABLE)}
+_ACTION = _getter(ACTIONS_TABLE)
 _MEETING = _getter(MEETINGS_TABLE)
 _ATTENDANCE = _getter(ATTENDANCE_TABLE)
 
@@ -93,6 +100,66 @@ assert tuple(OWNERS_TABLE.columns) == (
     "role_key",
     "person_key",
 ), "_owner_rows and OWNERS_TABLE disagree"
+
+
+def _audit_tuple(
+    stored: StoredEvent,
+    event: ActionEvent,
+    before: Any,
+    after: Any,
+    events: list[ActionEvent],
+    index: int,
+) -> tuple[Any, ...]:
+    """The ``audit_trail`` row of one event (in AUDIT_TABLE's column order): what
+    ``audit_row(stored, action_id, audit_entry(...))`` gives, without the entry."""
+    changes: dict[str, list[str | None]] = {}
+    corrects = None
+    if isinstance(event, ActionCorrected):
+        corrects = event.corrects
+        old = values_in_effect(events[:index], corrects)
+        for name in event.corrections.fields():
+            changes[name] = [show(old.get(name)), show(getattr(event.corrections, name))]
+    else:
+        before = before or {}
+        after = after or {}
+        for name in _TRACKED:
+            old_value, new_value = before.get(name), after.get(name)
+            if old_value != new_value:
+                changes[name] = [show(old_value), show(new_value)]
+    return (
+        stored.position,
+        event.action_id,
+        stored.version,
+        event.event_id,
+        _EVENT_TYPES[type(event)],
+        stored.occurred_at,
+        stored.recorded_at,
+        event.actor,
+        _summary(event),
+        canonical_json(changes) if changes else None,
+        getattr(event, "meeting", None),
+        getattr(event, "item", None),
+        corrects,
+        stored.hash,
+    )
+
+
+assert tuple(AUDIT_TABLE.columns) == (
+    "position",
+    "action_id",
+    "version",
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "summary",
+    "changes",
+    "meeting",
+    "item",
+    "corrects",
+    "hash",
+), "_audit_tuple and AUDIT_TABLE disagree"
 
 
 class StreamFolder:
@@ -158,17 +225,16 @@ class StreamFolder:
         for index, (stored, event) in enumerate(zip(stored_events, events, strict=True)):
             before = state
             state = evolve(state, event)
-            entry: AuditEntry | None = None
             if audit is not None:
-                entry = self._entry(stored, event, before.values, state.values, events, index)
-                audit.append(_ROW["audit_trail"](audit_row(stored, event.action_id, entry)))
+                audit.append(
+                    _audit_tuple(stored, event, before.values, state.values, events, index)
+                )
             if not self._links or state.values is None:
                 continue
             now = _links_of(state.values)
             if now == then:
                 continue
-            if entry is None:
-                entry = self._entry(stored, event, before.values, state.values, events, index)
+            entry = self._entry(stored, event, before.values, state.values, events, index)
             for link in then:
                 if link not in now:  # undone (a reopen clears superseded_by)
                     links.pop(link, None)
@@ -190,9 +256,7 @@ class StreamFolder:
         if action is None:
             return
         if self._actions:
-            self.rows["actions"].append(
-                _ROW["actions"](action_row(action, stored_events[-1].position))
-            )
+            self.rows["actions"].append(_ACTION(action_row(action, stored_events[-1].position)))
         if self._owners:
             self.rows["owners"].extend(_owner_rows(action.id, action.owners))
         if self._links:
@@ -222,3 +286,15 @@ class StreamFolder:
                 rows["attendance"].extend(attendance)
             self._meeting_rows.clear()
         return rows
+
+
+assert tuple(LINKS_TABLE.columns) == (
+    "action_id",
+    "kind",
+    "other",
+    "event_id",
+    "position",
+    "occurred_at",
+    "meeting",
+    "decision",
+), "StreamFolder's links rows and LINKS_TABLE disagree"

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import attrs
 import sqlite_utils
 
+from ._bulk import StreamFolder, has_bulk
 from ._codec import ACTION_PREFIX, decode
 from ._decider import (
     LEAN_ACTION,
@@ -99,6 +100,12 @@ def meeting_events(rows: Iterable[StoredEvent]) -> list[MeetingEvent]:
 SHADOW = "__rebuild"
 """In the names of the tables a rebuild builds beside the ones in use (``actions__rebuild_…``)."""
 _REBUILD_BATCH = 5000
+_BULK_CATCH_UP = 50_000
+"""A catch-up this many events behind (or more) rebuilds beside and swaps instead."""
+
+
+class _RebuildRaced(StoreError):
+    """Another rebuild started while this one ran and dropped its half-built tables."""
 
 
 class ReadModel:
@@ -363,17 +370,37 @@ class ReadModel:
 
     @typed_faults
     def catch_up(
-        self, store: EventStore, *, batch_size: int = 5000, progress: Progress | None = None
+        self,
+        store: EventStore,
+        *,
+        batch_size: int = 5000,
+        progress: Progress | None = None,
+        bulk: bool = True,
     ) -> int:
         """Apply every event after the checkpoint; return how many events were read.
 
         Each batch is one transaction that re-reads the checkpoints first, so several
         processes catching up one file never apply an event twice.
 
+        With ``bulk``, tables 50,000 events or more behind the log (e.g. none yet, on the
+        first open of a file written without them) are built again beside the old ones and
+        swapped in, as :meth:`rebuild` does: far faster than event by event. If another
+        process's rebuild overtakes that one, the catch-up goes on event by event.
+
         Raises:
             StoreError: the tables are ahead of the log (they were built from another one);
                 call :meth:`rebuild`.
         """
+        if bulk and getattr(store, "read_by_stream", None) is not None:
+            with self._lock:
+                with self._dialect.reading():
+                    rows = self._checkpoint_rows()
+                start = min((rows.get(p.name, (0, 0))[1] for p in self.projections), default=0)
+                if store.last_position() - start >= _BULK_CATCH_UP:
+                    try:
+                        return self.rebuild(store, progress=progress) - start
+                    except _RebuildRaced:
+                        pass  # another process rebuilds: catch up from where it is
         done = 0
         total = None
         with self._lock, _gc_paused():
@@ -428,11 +455,18 @@ class ReadModel:
     def rebuild(self, store: EventStore, *, progress: Progress | None = None) -> int:
         """Build every read-model table again from the whole log, then swap the new tables in.
 
-        The new tables are built beside the old ones (named ``<table>__rebuild``, without
-        indexes, in batches of their own transactions); the last batch, the indexes, and the
-        swap (drop the old tables, rename the new, set the checkpoints) are one transaction.
-        Until it commits, readers see the old tables, and a rebuild that is killed leaves them
-        in use, the register readable (the next rebuild drops its half-built tables).
+        The new tables are built beside the old ones (named ``<table>__rebuild_<token>``,
+        without indexes, in batches of their own transactions); the last batch, the indexes,
+        and the swap (drop the old tables, rename the new, set the checkpoints) are one
+        transaction. Until it commits, readers see the old tables, and a rebuild that is
+        killed leaves them in use, the register readable (the next rebuild drops its
+        half-built tables).
+
+        The register's own projections are built in bulk where the store can read its log
+        stream by stream (``read_by_stream``: SQLite and PostgreSQL): each stream folded once,
+        its rows made in one go (:mod:`action_ledger._bulk`). Any other projection (a custom
+        one) is fed event by event in log order, as a catch-up does; events appended while
+        the rebuild runs are then applied to every table the same way, before the swap.
 
         Returns:
             The number of events applied.
@@ -453,18 +487,22 @@ class ReadModel:
             self._states.clear()
             source = StoreSource(store, self.keys)
             done, after, total = 0, 0, None
+            bulk = [p for p in self.projections if has_bulk(p)]
+            by_stream = getattr(store, "read_by_stream", None)
             try:
                 with _gc_paused():
+                    if bulk and by_stream is not None:
+                        # Up to the log's end now in bulk; whatever comes after, event by event.
+                        after = total = store.last_position()
+                        if progress is not None:
+                            progress(0, total)
+                        done = self._bulk(by_stream, bulk, sql, shadows, after, progress)
+                        rest = [p for p in self.projections if not has_bulk(p)]
+                        if rest:
+                            self._per_event(store, rest, sql, shadows, after, progress, done)
                     while True:
                         with self._transaction():
-                            if not {t.name for t in shadows.values()} <= set(
-                                self._dialect.table_names()
-                            ):
-                                raise StoreError(
-                                    "another rebuild started while this one ran and dropped "
-                                    "its half-built tables: this one stopped; the tables in "
-                                    "use are those of whichever rebuild finishes"
-                                )
+                            self._check_shadows(shadows)
                             if progress is not None and total is None:
                                 total = store.last_position()
                                 progress(0, total)
@@ -488,6 +526,85 @@ class ReadModel:
             if progress is not None:
                 progress(done, max(total or 0, done))
             return done
+
+    def _check_shadows(self, shadows: dict[str, Table]) -> None:
+        """Inside a rebuild's transaction: stop if its half-built tables were dropped."""
+        if not {t.name for t in shadows.values()} <= set(self._dialect.table_names()):
+            raise _RebuildRaced(
+                "another rebuild started while this one ran and dropped "
+                "its half-built tables: this one stopped; the tables in "
+                "use are those of whichever rebuild finishes"
+            )
+
+    def _bulk(
+        self,
+        by_stream: Callable[..., list[StoredEvent]],
+        projections: list[Projection],
+        sql: dict[str, _Statements],
+        shadows: dict[str, Table],
+        end: int,
+        progress: Progress | None,
+    ) -> int:
+        """Build ``projections``' new tables from the log up to position ``end``, read stream
+        by stream, in batches of their own transactions; return the number of events read."""
+        folder = StreamFolder(projections, self.keys)
+        pending: list[StoredEvent] = []  # the stream being read (it may span pages)
+        key = ("", 0)
+        done = 0
+        while True:
+            with self._transaction():
+                self._check_shadows(shadows)
+                page = by_stream(up_to=end, after=key, limit=_REBUILD_BATCH)
+                for stored in page:
+                    if pending and stored.stream_id != pending[0].stream_id:
+                        folder.stream(pending)
+                        pending = []
+                    pending.append(stored)
+                last = len(page) < _REBUILD_BATCH
+                if last and pending:
+                    folder.stream(pending)
+                for name, rows in folder.take(meetings=last).items():
+                    if rows:
+                        self._dialect.executemany(sql[name].insert, rows)
+            done += len(page)
+            if progress is not None:
+                progress(done, max(end, done))
+            if last:
+                return done
+            key = (page[-1].stream_id, page[-1].version)
+
+    def _per_event(
+        self,
+        store: EventStore,
+        projections: list[Projection],
+        sql: dict[str, _Statements],
+        shadows: dict[str, Table],
+        end: int,
+        progress: Progress | None,
+        done: int,
+    ) -> None:
+        """Feed ``projections``' new tables the log up to position ``end``, event by event in
+        log order (for projections without a bulk writer), in batches of their own
+        transactions."""
+        source = StoreSource(store, self.keys)
+        after = 0
+        while after < end:
+            with self._transaction():
+                self._check_shadows(shadows)
+                limit = min(_REBUILD_BATCH, end - after)
+                batch = list(store.read_all(after=after, limit=limit))
+                if not batch:
+                    return
+                writes = _Writes(sql)
+                for stored in batch:
+                    change = self._change(stored, source)
+                    for projection in projections:
+                        writes.add(projection.handle(change))
+                writes.execute(self._dialect)
+            after = batch[-1].position
+            if progress is not None:
+                progress(done, max(end, done))
+        self._states.clear()
 
     def _swap(self, tables: list[Table], shadows: dict[str, Table], position: int) -> None:
         """Inside the rebuild's last transaction: the new tables replace the old ones."""
@@ -1004,8 +1121,8 @@ class _Projector:
         )
 
     def catch_up(self) -> None:
-        """Catch up inside the append's transaction."""
-        self._model.catch_up(self._store)
+        """Catch up inside the append's transaction (event by event: never a rebuild)."""
+        self._model.catch_up(self._store, bulk=False)
 
     def forget(self) -> None:
         """Drop the cached states of the appended streams: they may hold what was not

@@ -645,6 +645,22 @@ class SQLiteEventStore:
             if len(rows) < size:
                 return
 
+    @typed_faults
+    def read_by_stream(
+        self, *, up_to: int, after: tuple[str, int] = ("", 0), limit: int = 1000
+    ) -> list[StoredEvent]:
+        """At most ``limit`` events at positions up to ``up_to``, in stream order (stream id,
+        then version), after the event at ``after`` (stream id, version): each stream's events
+        together, for a bulk reader such as a rebuild (an index scan of ``(stream_id,
+        version)``)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"{_SELECT} WHERE (stream_id, version) > (?, ?) AND position <= ? "
+                "ORDER BY stream_id, version LIMIT ?",
+                (after[0], after[1], up_to, limit),
+            ).fetchall()
+        return [stored_from_row(r) for r in rows]
+
     def _readable(self, after: int, size: int) -> Iterator[StoredEvent]:
         """The events after ``after`` one at a time, up to the first that cannot be read (a
         damaged page): so that a reader of the log, such as ``verify``, gets every event

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._clock import format_utc
 from ._codec import canonical_json, decode
-from ._decider import LEAN_ACTION, MeetingState, evolve, evolve_meeting
+from ._decider import LEAN_ACTION, Meeting, MeetingState, evolve, evolve_meeting
 from ._erasure import SubjectKeys
 from ._history import (
     _EVENT_TYPES,
@@ -50,7 +50,7 @@ from ._projections import (
     action_row,
 )
 from ._values import Owner
-from .events import ActionCorrected, ActionEvent, MeetingRecorded
+from .events import ActionCorrected, ActionEvent, Event, MeetingEvent
 from .store import StoredEvent
 
 BULK: frozenset[Callable[..., Any]] = frozenset(p.handle for p in PROJECTIONS)
@@ -187,22 +187,24 @@ class StreamFolder:
         """Add the rows of one whole stream (``events``: all of it, in version order)."""
         keys = self._keys
         decoded = [decode(stored, keys) for stored in events]
-        if isinstance(decoded[0], MeetingRecorded):
-            for stored, event in zip(events, decoded, strict=True):
-                assert isinstance(event, MeetingRecorded)
-                self._meeting(stored, event)
+        if isinstance(decoded[0], MeetingEvent):  # a meeting's record and its corrections
+            state = MeetingState()
+            for event in decoded:
+                assert isinstance(event, MeetingEvent)
+                state = evolve_meeting(state, event)
+            if state.meeting is not None:
+                self._meeting(events[-1], decoded[-1], state.meeting)
             return
         actions: list[ActionEvent] = []
         for event in decoded:
-            assert not isinstance(event, MeetingRecorded)
+            assert not isinstance(event, MeetingEvent)
             actions.append(event)
         self._action(events, actions)
 
-    def _meeting(self, stored: StoredEvent, event: MeetingRecorded) -> None:
+    def _meeting(self, stored: StoredEvent, event: Event, meeting: Meeting) -> None:
+        """The rows of a meeting as its whole stream (ending at ``stored``) leaves it."""
         if not self._meetings:
             return
-        meeting = evolve_meeting(MeetingState(), event).meeting
-        assert meeting is not None
         kept = self._meeting_rows.get(meeting.id)
         if kept is not None and kept[0] > stored.position:
             return

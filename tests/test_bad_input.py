@@ -11,11 +11,13 @@ module; for the figures of issue 13 run it in the ``ci`` profile::
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -695,3 +697,159 @@ def test_stored_control_characters_are_printed_escaped(
 def test_visible_escapes_exactly_the_unsafe_characters() -> None:
     """Controls and bidi overrides become escapes; newlines, tabs and other text stay."""
     assert visible("a\x1b[31mb\u202ec\n\td é ✓") == "a\\x1b[31mb\\u202ec\n\td é ✓"
+
+
+# -- the surfaces added since: meetings corrected, drafts, erasure, scopes, keys, signing -------
+
+
+def _draft() -> Any:
+    """The draft read from the first seed's notes (the register's seed meeting is another)."""
+    from action_ledger.minutes import parse_minutes
+
+    notes = SEEDS / "000_2baf813e9778e477.txt"
+    return parse_minutes(
+        notes.read_text(encoding="utf-8").splitlines(), file=notes.name, sha256="0" * 64
+    )
+
+
+SEEDS = Path("/work/shared/seeds") if Path("/work/shared/seeds").is_dir() else None
+
+
+def _new_surface_calls(ledger: Ledger, junk: Any) -> list[tuple[str, Callable[[], object]]]:
+    """Each newer API surface, given ``junk`` in one argument."""
+    import attrs
+
+    from action_ledger import (
+        AccessPolicy,
+        ErasurePolicy,
+        Keyring,
+        Scope,
+        SubjectKeys,
+        key_id,
+        signing,
+    )
+    from action_ledger.minutes import load_draft, parse_minutes, read_minutes
+
+    m = MEETING
+    calls: list[tuple[str, Callable[[], object]]] = [
+        ("correct_meeting.meeting_id",
+         lambda: ledger.correct_meeting(junk, reason="r", actor="a", title="T")),
+        ("correct_meeting.title",
+         lambda: ledger.correct_meeting(m, reason="r", actor="a", title=junk)),
+        ("correct_meeting.reason",
+         lambda: ledger.correct_meeting(m, reason=junk, actor="a", title="T2")),
+        ("correct_meeting.held_at",
+         lambda: ledger.correct_meeting(m, reason="r", actor="a", held_at=junk)),
+        ("correct_meeting.attendance",
+         lambda: ledger.correct_meeting(m, reason="r", actor="a", attendance=junk)),
+        ("correct_meeting.corrected_at",
+         lambda: ledger.correct_meeting(m, reason="r", actor="a", title="T3", corrected_at=junk)),
+        ("apply.draft", lambda: ledger.apply(junk, actor="a")),
+        ("load_draft", lambda: load_draft(junk)),
+        ("load_draft.toml", lambda: load_draft(f'format = "{junk!s:.40}"\n[meeting]\nx = 1\n')),
+        ("parse_minutes", lambda: parse_minutes(junk, file="f.txt", sha256="0" * 64)),
+        ("parse_minutes.line", lambda: parse_minutes([junk], file="f.txt", sha256="0" * 64)),
+        ("read_minutes", lambda: read_minutes(junk)),
+        ("erase.subject", lambda: ledger.erase(junk, actor="a", reason="r")),
+        ("reader.scope", lambda: ledger.reader(junk)),
+        ("writer.actor", lambda: ledger.writer(junk)),
+        ("writer.scope", lambda: ledger.writer("a", junk)),
+        ("AccessPolicy.scopes", lambda: AccessPolicy(scopes=junk)),
+        ("AccessPolicy.roles", lambda: AccessPolicy(roles=junk)),
+        ("AccessPolicy.default", lambda: AccessPolicy(default=junk)),
+        ("Scope.name", lambda: Scope(junk)),
+        ("Keyring", lambda: Keyring(junk)),
+        ("Keyring.parse", lambda: Keyring.parse(junk, source="keys")),
+        ("key_id", lambda: key_id(junk)),
+        ("Ledger.open.key", lambda: Ledger.open(":memory:", key=junk).close()),
+        ("Ledger.open.keys", lambda: Ledger.open(":memory:", keys=junk).close()),
+        ("Ledger.open.erasure",
+         lambda: Ledger.open(":memory:", keys=SubjectKeys(), erasure=junk).close()),
+        ("SubjectKeys.path", lambda: SubjectKeys(junk, create=False).close()),
+        ("ErasurePolicy", lambda: ErasurePolicy(restricted=junk, names=junk)),
+        ("rotate_key", lambda: ledger.rotate_key(junk)),
+        ("SignedHead.loads", lambda: signing.SignedHead.loads(junk)),
+        ("SignedHead.loads.json",
+         lambda: signing.SignedHead.loads(json.dumps({"head": str(junk)}, default=repr))),
+        ("verify_signed_head", lambda: signing.verify_signed_head(junk, junk)),
+        ("sign_head", lambda: signing.sign_head(junk, junk, signer="OPCC")),
+        ("verify.head", lambda: ledger.verify(head=junk)),
+        ("verify.read_models", lambda: ledger.verify(read_models=junk)),
+        ("owners_named.names", lambda: ledger.owners_named(junk, MEETING)),
+        ("owners_named.on_date", lambda: ledger.owners_named(["CC"], junk)),
+        ("owner_for.name", lambda: ledger.owner_for(junk, MEETING)),
+        ("owner_for.on_date", lambda: ledger.owner_for("CC", junk)),
+        ("holder.role", lambda: ledger.holder(junk, MEETING)),
+        ("holder.on_date", lambda: ledger.holder("CC", junk)),
+        ("agenda", lambda: ledger.agenda(junk)),
+        ("overdue", lambda: ledger.overdue(junk)),
+        ("as_of", lambda: ledger.as_of(junk)),
+    ]  # fmt: skip
+    if SEEDS is not None:
+        draft = _draft()
+        first = draft.actions[0]
+        for name in ("text", "owners", "due", "item", "action_id", "confidence"):
+            changed = attrs.evolve(draft, actions=(attrs.evolve(first, **{name: junk}),))
+            calls.append((f"apply.actions.{name}", lambda d=changed: ledger.apply(d, actor="a")))
+        for name in ("meeting_id", "title", "held_at", "attendance", "chair"):
+            changed = attrs.evolve(draft, meeting=attrs.evolve(draft.meeting, **{name: junk}))
+            calls.append((f"apply.meeting.{name}", lambda d=changed: ledger.apply(d, actor="a")))
+    return calls
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(values=st.lists(_junk() | st.text(max_size=40), min_size=1, max_size=max(BATCH // 8, 1)))
+def test_the_newer_surfaces_accept_or_refuse_any_value_with_a_typed_error(
+    values: list[Any],
+) -> None:
+    """Meeting corrections, drafts (objects, TOML text, notes), erasure, scopes, policies,
+    keys, signed heads, ``verify``, owners, holders and English dates: any value either is
+    accepted or raises an ``ActionLedgerError``, and a refused call changes nothing."""
+    with _seeded() as ledger:
+        for junk in values:
+            for name, call in _new_surface_calls(ledger, junk):
+                outcome = _attempt(ledger, _snapshot(ledger), call)
+                event(f"{name}: {outcome}")
+
+
+@pytest.mark.parametrize(
+    ("name", "junk"),
+    [
+        ("AccessPolicy.scopes", None),
+        ("AccessPolicy.scopes", "public"),
+        ("AccessPolicy.roles", None),
+        ("AccessPolicy.roles", "x"),
+        ("reader.scope", (1, {})),
+        ("writer.scope", [1]),
+        ("AccessPolicy.default", {}),
+        ("Keyring", None),
+        ("Keyring.parse", None),
+        ("key_id", None),
+        ("key_id", "text"),
+        ("apply.draft", None),
+        ("apply.draft", "a\x00b"),
+        ("apply.meeting.held_at", None),
+        ("load_draft", None),
+        ("load_draft", dt.datetime(2021, 1, 1)),
+        ("parse_minutes", None),
+        ("read_minutes", None),
+        ("SignedHead.loads", None),
+        ("owners_named.names", None),
+        ("verify.read_models", [{}]),
+        ("Ledger.open.erasure", "names"),
+        ("Ledger.open.keys", ("x" * 5000,)),
+        ("SubjectKeys.path", "a\x00b"),
+        ("verify_signed_head", "a\x00b"),
+        ("sign_head", "a\x00b"),
+    ],
+)
+def test_values_the_campaign_found_are_refused_with_a_typed_error(name: str, junk: Any) -> None:
+    """Regression: each of these raised ``TypeError``, ``AttributeError``, ``ValueError`` or
+    ``OSError``; now each is an ``ActionLedgerError`` naming the value, and stores nothing."""
+    with _seeded() as ledger:
+        before = _snapshot(ledger)
+        (call,) = [c for n, c in _new_surface_calls(ledger, junk) if n == name]
+        with pytest.raises(ActionLedgerError) as caught:
+            call()
+        assert _snapshot(ledger) == before
+        assert str(caught.value)

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import math
 import os
+import shutil
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -55,7 +56,7 @@ def _print_tally(request: pytest.FixtureRequest) -> Iterator[None]:
         f"bad-input campaign: API {TALLY['api']} inputs, {TALLY['api typed']} typed errors, "
         f"{TALLY['api accepted']} accepted, {TALLY['api untyped']} tracebacks; "
         f"CLI {TALLY['cli']} inputs, {TALLY['cli error line']} 'error:' lines, "
-        f"{TALLY['cli untyped']} tracebacks"
+        f"{TALLY['cli accepted']} accepted, {TALLY['cli untyped']} tracebacks"
     )
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:
@@ -853,3 +854,175 @@ def test_values_the_campaign_found_are_refused_with_a_typed_error(name: str, jun
             call()
         assert _snapshot(ledger) == before
         assert str(caught.value)
+
+
+# -- the CLI: the commands and options added since -------------------------------------------
+
+
+def _cli_junk() -> st.SearchStrategy[str]:
+    """Junk for a command-line value: any text, blanks, odd dates and ids, long runs."""
+    return st.one_of(
+        st.text(max_size=30).filter(lambda t: "\x00" not in t),
+        _blank(),
+        _bad_dates(),
+        _bad_moments(),
+        _bad_action_ids(),
+        st.sampled_from(("public", "opcc", "action:A-001", "CC", "-x", "--help", "x" * 3000)),
+    )
+
+
+def _env_junk() -> st.SearchStrategy[str]:
+    """Junk an environment variable can hold (no NUL, no lone surrogate)."""
+    return st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+    ) | st.sampled_from(("", " ", "opcc,public", "x" * 300))
+
+
+def _junk_file_content() -> st.SearchStrategy[bytes]:
+    """The bytes of a junk file: random bytes, TOML-ish and JSON-ish text, PEM-ish text."""
+    texty = st.one_of(
+        st.just('format = "action-ledger-minutes/1"\n'),
+        st.just("[meeting]\nmeeting_id = 1\n"),
+        st.just('{"head": "00", "position": -1}'),
+        st.just("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+        st.just("Monthly Assurance Meeting\nDate: 31 February 2021\nACTION: CC to\n"),
+        st.text(max_size=60),
+    )
+    return st.one_of(
+        st.binary(max_size=80),
+        st.lists(texty, min_size=1, max_size=3).map(lambda parts: "".join(parts).encode()),
+    )
+
+
+@st.composite
+def _newer_invocations(draw: st.DrawFn, files: Path) -> tuple[list[str], dict[str, str]]:
+    """A command line (and environment) using a command or option added since, with junk in
+    one place: an argument, an option, a file's content or an environment variable."""
+    junk = draw(_cli_junk())
+
+    def junk_file(suffix: str) -> str:
+        path = files / f"{uuid.uuid4().hex}{suffix}"
+        path.write_bytes(draw(_junk_file_content()))
+        return str(path)
+
+    head = ["--actor", "Test Officer"]
+    kind = draw(
+        st.sampled_from(
+            (
+                "meeting correct", "meeting show", "meeting list", "holder", "import notes",
+                "import draft", "erase", "new-key", "rotate-key", "sign-key new", "sign-head",
+                "verify", "export", "global", "env",
+            )
+        )
+    )  # fmt: skip
+    env: dict[str, str] = {}
+    if kind == "meeting correct":
+        which = draw(st.sampled_from(("id", "reason", "title", "held-at", "attendee", "chair")))
+        args = ["meeting", "correct", junk if which == "id" else MEETING]
+        args += ["--reason", junk if which == "reason" else "Minuted wrongly."]
+        option = {"id": "--title", "reason": "--title"}.get(which, f"--{which}")
+        args += [option, "A new title" if which in ("id", "reason") else junk]
+        return [*head, *args], env
+    if kind == "meeting show":
+        return [*head, "meeting", "show", "--", junk], env
+    if kind == "meeting list":
+        return ["--scope", junk, "meeting", "list"], env
+    if kind == "holder":
+        role, on = draw(st.sampled_from(((junk, MEETING), ("CC", junk))))
+        return ["holder", "--", role, on], env
+    if kind == "import notes":
+        suffix = draw(st.sampled_from((".txt", ".docx", ".pdf", ".doc")))
+        draft = str(files / f"{uuid.uuid4().hex}.toml")
+        return [*head, "import", "--format", "minutes", junk_file(suffix), "--output", draft], env
+    if kind == "import draft":
+        return [*head, "import", "--format", "minutes", "--apply", junk_file(".toml")], env
+    if kind == "erase":
+        if draw(st.booleans()):
+            return [*head, "erase", "--reason", "Request 12.", "--", junk], env
+        return [*head, "erase", "--person", junk, "--reason", "Request 12."], env
+    if kind == "new-key":
+        return ["new-key", "--to", str(files / "missing-dir" / f"k{uuid.uuid4().hex}")], env
+    if kind == "rotate-key":
+        return [*head, "--key-file", junk_file(".keys"), "rotate-key"], env
+    if kind == "sign-key new":
+        return ["sign-key", "new", "--to", str(files / "no" / "such" / "dir" / "key.pem")], env
+    if kind == "sign-head":
+        if draw(st.booleans()):
+            return ["sign-head", "--key", junk_file(".pem"), "--signer", "OPCC"], env
+        return ["sign-head", "--key", str(files / "absent.pem"), "--signer", junk], env
+    if kind == "verify":
+        which = draw(st.integers(0, 2))
+        if which == 0:
+            return ["verify", "--head", junk], env
+        signed, public = junk_file(".json"), junk_file(".pub")
+        if which == 1:
+            return ["verify", "--signed-head", signed, "--public-key", public], env
+        return ["verify", "--signed-head", signed], env
+    if kind == "export":
+        return ["export", "--format", "json", "--signed-head", junk_file(".json")], env
+    if kind == "global":
+        option = draw(st.sampled_from(("--scope", "--keys", "--key-file", "--seal-names")))
+        if option == "--scope":
+            return ["--scope", junk, *head, "raise", "Share.", "--owner", "CC"], env
+        if option == "--keys":
+            return ["--keys", junk_file(".keys.db"), *head, "list"], env
+        if option == "--key-file":
+            return ["--key-file", junk_file(".keys"), *head, "list"], env
+        return ["--seal-names", *head, "raise", "Share.", "--owner", "CC"], env
+    name = draw(
+        st.sampled_from(
+            ("ACTION_LEDGER_SCOPE", "ACTION_LEDGER_KEY", "ACTION_LEDGER_KEY_FILE",
+             "ACTION_LEDGER_KEYS")
+        )
+    )  # fmt: skip
+    env[name] = draw(_env_junk())
+    return [*head, "raise", "Share.", "--owner", "CC"], env
+
+
+def _check_newer_cli(
+    db: str, before: tuple[object, ...], args: list[str], env: dict[str, str]
+) -> None:
+    """No traceback, a documented exit code, one ``error:`` line when refused, and the
+    register unchanged."""
+    TALLY["cli"] += 1
+    result = CliRunner().invoke(main, ["--db", db, *args], env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        TALLY["cli untyped"] += 1
+        raise AssertionError(f"{args!r} {env!r} raised {result.exception!r}") from result.exception
+    assert "Traceback" not in result.output
+    assert result.exit_code in set(EXIT_CODES.values()), (args, env, result.output)
+    if result.exit_code == 0:
+        TALLY["cli accepted"] += 1
+    else:
+        # click's own refusals (a usage error, a file it cannot open) say "Error: "
+        lines = [line for line in result.stderr.splitlines() if line.lower().startswith("error: ")]
+        assert len(lines) == 1, (args, env, result.stderr)
+        TALLY["cli error line"] += 1
+    event(f"{args[0] if args[0] != '--actor' else args[2]}: exit {result.exit_code}")
+    if result.exit_code != 0:  # an accepted command (a raise with a junk-but-valid scope) may write
+        with Ledger.open(db) as ledger:
+            assert _snapshot(ledger) == before, f"{args!r} {env!r} changed the register"
+
+
+@settings(
+    max_examples=CLI_EXAMPLES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_the_newer_commands_answer_bad_input_without_a_traceback(
+    cli_db: tuple[str, tuple[object, ...]],
+    tmp_path_factory: pytest.TempPathFactory,
+    data: st.DataObject,
+) -> None:
+    """``meeting correct|list|show``, ``holder``, ``import --format minutes`` (junk notes and
+    drafts), ``erase``, ``new-key``, ``rotate-key``, ``sign-key new``, ``sign-head``,
+    ``verify --head/--signed-head/--public-key``, ``export --signed-head``, the global
+    ``--scope``, ``--keys``, ``--key-file`` and ``--seal-names`` and junk in their environment
+    variables: no traceback, a documented exit code, one ``error:`` line when refused, and the
+    register as it was."""
+    files = tmp_path_factory.getbasetemp() / "newer-cli"
+    files.mkdir(exist_ok=True)
+    args, env = data.draw(_newer_invocations(files))
+    db = files / f"{uuid.uuid4().hex}.db"  # a copy each: an accepted command may write to it
+    shutil.copyfile(cli_db[0], db)
+    _check_newer_cli(str(db), cli_db[1], args, env)

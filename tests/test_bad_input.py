@@ -881,7 +881,7 @@ def _env_junk() -> st.SearchStrategy[str]:
 def _junk_file_content() -> st.SearchStrategy[bytes]:
     """The bytes of a junk file: random bytes, TOML-ish and JSON-ish text, PEM-ish text."""
     texty = st.one_of(
-        st.just('format = "action-ledger-minutes/1"\n'),
+        st.just('format = "action-ledger minutes draft 1"\n'),
         st.just("[meeting]\nmeeting_id = 1\n"),
         st.just('{"head": "00", "position": -1}'),
         st.just("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
@@ -930,6 +930,27 @@ def _newer_invocations(draw: st.DrawFn, files: Path) -> tuple[list[str], dict[st
     if kind == "holder":
         role, on = draw(st.sampled_from(((junk, MEETING), ("CC", junk))))
         return ["holder", "--", role, on], env
+    if kind == "import notes" and SEEDS is not None and draw(st.booleans()):
+        lines = (SEEDS / "000_2baf813e9778e477.txt").read_text(encoding="utf-8").splitlines()
+        lines[draw(st.integers(0, len(lines) - 1))] = junk  # one line of real notes made junk
+        notes = files / f"{uuid.uuid4().hex}.txt"
+        notes.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+        draft = str(files / f"{uuid.uuid4().hex}.toml")
+        return [*head, "import", "--format", "minutes", str(notes), "--output", draft], env
+    if kind == "import draft" and SEEDS is not None and draw(st.booleans()):
+        from action_ledger.minutes import dump_draft
+
+        lines = dump_draft(_draft()).splitlines()
+        valued = [n for n, line in enumerate(lines) if " = " in line]
+        n = draw(st.sampled_from(valued))
+        value = draw(
+            st.sampled_from(('1', '-1', '1e999', 'true', '[]', '{}', '"2021-02-30"', '""', '"'))
+            | _cli_junk().map(json.dumps)
+        )  # fmt: skip
+        lines[n] = f"{lines[n].partition(' = ')[0]} = {value}"
+        path = files / f"{uuid.uuid4().hex}.toml"
+        path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+        return [*head, "import", "--format", "minutes", "--apply", str(path)], env
     if kind == "import notes":
         suffix = draw(st.sampled_from((".txt", ".docx", ".pdf", ".doc")))
         draft = str(files / f"{uuid.uuid4().hex}.toml")
@@ -959,7 +980,7 @@ def _newer_invocations(draw: st.DrawFn, files: Path) -> tuple[list[str], dict[st
             return ["verify", "--signed-head", signed, "--public-key", public], env
         return ["verify", "--signed-head", signed], env
     if kind == "export":
-        return ["export", "--format", "json", "--signed-head", junk_file(".json")], env
+        return ["export", "--format", "html", "--signed-head", junk_file(".json")], env
     if kind == "global":
         option = draw(st.sampled_from(("--scope", "--keys", "--key-file", "--seal-names")))
         if option == "--scope":

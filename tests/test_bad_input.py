@@ -11,11 +11,14 @@ module; for the figures of issue 13 run it in the ``ci`` profile::
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
+import shutil
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pendulum
@@ -53,7 +56,7 @@ def _print_tally(request: pytest.FixtureRequest) -> Iterator[None]:
         f"bad-input campaign: API {TALLY['api']} inputs, {TALLY['api typed']} typed errors, "
         f"{TALLY['api accepted']} accepted, {TALLY['api untyped']} tracebacks; "
         f"CLI {TALLY['cli']} inputs, {TALLY['cli error line']} 'error:' lines, "
-        f"{TALLY['cli untyped']} tracebacks"
+        f"{TALLY['cli accepted']} accepted, {TALLY['cli untyped']} tracebacks"
     )
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:
@@ -695,3 +698,352 @@ def test_stored_control_characters_are_printed_escaped(
 def test_visible_escapes_exactly_the_unsafe_characters() -> None:
     """Controls and bidi overrides become escapes; newlines, tabs and other text stay."""
     assert visible("a\x1b[31mb\u202ec\n\td é ✓") == "a\\x1b[31mb\\u202ec\n\td é ✓"
+
+
+# -- the surfaces added since: meetings corrected, drafts, erasure, scopes, keys, signing -------
+
+
+def _draft() -> Any:
+    """The draft read from the first seed's notes (the register's seed meeting is another)."""
+    from action_ledger.minutes import parse_minutes
+
+    notes = SEEDS / "000_2baf813e9778e477.txt"
+    return parse_minutes(
+        notes.read_text(encoding="utf-8").splitlines(), file=notes.name, sha256="0" * 64
+    )
+
+
+SEEDS = Path("/work/shared/seeds") if Path("/work/shared/seeds").is_dir() else None
+
+
+def _new_surface_calls(ledger: Ledger, junk: Any) -> list[tuple[str, Callable[[], object]]]:
+    """Each newer API surface, given ``junk`` in one argument."""
+    import attrs
+
+    from action_ledger import (
+        AccessPolicy,
+        ErasurePolicy,
+        Keyring,
+        Scope,
+        SubjectKeys,
+        key_id,
+        signing,
+    )
+    from action_ledger.minutes import load_draft, parse_minutes, read_minutes
+
+    m = MEETING
+    calls: list[tuple[str, Callable[[], object]]] = [
+        ("correct_meeting.meeting_id",
+         lambda: ledger.correct_meeting(junk, reason="r", actor="a", title="T")),
+        ("correct_meeting.title",
+         lambda: ledger.correct_meeting(m, reason="r", actor="a", title=junk)),
+        ("correct_meeting.reason",
+         lambda: ledger.correct_meeting(m, reason=junk, actor="a", title="T2")),
+        ("correct_meeting.held_at",
+         lambda: ledger.correct_meeting(m, reason="r", actor="a", held_at=junk)),
+        ("correct_meeting.attendance",
+         lambda: ledger.correct_meeting(m, reason="r", actor="a", attendance=junk)),
+        ("correct_meeting.corrected_at",
+         lambda: ledger.correct_meeting(m, reason="r", actor="a", title="T3", corrected_at=junk)),
+        ("apply.draft", lambda: ledger.apply(junk, actor="a")),
+        ("load_draft", lambda: load_draft(junk)),
+        ("load_draft.toml", lambda: load_draft(f'format = "{junk!s:.40}"\n[meeting]\nx = 1\n')),
+        ("parse_minutes", lambda: parse_minutes(junk, file="f.txt", sha256="0" * 64)),
+        ("parse_minutes.line", lambda: parse_minutes([junk], file="f.txt", sha256="0" * 64)),
+        ("read_minutes", lambda: read_minutes(junk)),
+        ("erase.subject", lambda: ledger.erase(junk, actor="a", reason="r")),
+        ("reader.scope", lambda: ledger.reader(junk)),
+        ("writer.actor", lambda: ledger.writer(junk)),
+        ("writer.scope", lambda: ledger.writer("a", junk)),
+        ("AccessPolicy.scopes", lambda: AccessPolicy(scopes=junk)),
+        ("AccessPolicy.roles", lambda: AccessPolicy(roles=junk)),
+        ("AccessPolicy.default", lambda: AccessPolicy(default=junk)),
+        ("Scope.name", lambda: Scope(junk)),
+        ("Keyring", lambda: Keyring(junk)),
+        ("Keyring.parse", lambda: Keyring.parse(junk, source="keys")),
+        ("key_id", lambda: key_id(junk)),
+        ("Ledger.open.key", lambda: Ledger.open(":memory:", key=junk).close()),
+        ("Ledger.open.keys", lambda: Ledger.open(":memory:", keys=junk).close()),
+        ("Ledger.open.erasure",
+         lambda: Ledger.open(":memory:", keys=SubjectKeys(), erasure=junk).close()),
+        ("SubjectKeys.path", lambda: SubjectKeys(junk, create=False).close()),
+        ("ErasurePolicy", lambda: ErasurePolicy(restricted=junk, names=junk)),
+        ("rotate_key", lambda: ledger.rotate_key(junk)),
+        ("SignedHead.loads", lambda: signing.SignedHead.loads(junk)),
+        ("SignedHead.loads.json",
+         lambda: signing.SignedHead.loads(json.dumps({"head": str(junk)}, default=repr))),
+        ("verify_signed_head", lambda: signing.verify_signed_head(junk, junk)),
+        ("sign_head", lambda: signing.sign_head(junk, junk, signer="OPCC")),
+        ("verify.head", lambda: ledger.verify(head=junk)),
+        ("verify.read_models", lambda: ledger.verify(read_models=junk)),
+        ("owners_named.names", lambda: ledger.owners_named(junk, MEETING)),
+        ("owners_named.on_date", lambda: ledger.owners_named(["CC"], junk)),
+        ("owner_for.name", lambda: ledger.owner_for(junk, MEETING)),
+        ("owner_for.on_date", lambda: ledger.owner_for("CC", junk)),
+        ("holder.role", lambda: ledger.holder(junk, MEETING)),
+        ("holder.on_date", lambda: ledger.holder("CC", junk)),
+        ("agenda", lambda: ledger.agenda(junk)),
+        ("overdue", lambda: ledger.overdue(junk)),
+        ("as_of", lambda: ledger.as_of(junk)),
+    ]  # fmt: skip
+    if SEEDS is not None:
+        draft = _draft()
+        first = draft.actions[0]
+        for name in ("text", "owners", "due", "item", "action_id", "confidence"):
+            changed = attrs.evolve(draft, actions=(attrs.evolve(first, **{name: junk}),))
+            calls.append((f"apply.actions.{name}", lambda d=changed: ledger.apply(d, actor="a")))
+        for name in ("meeting_id", "title", "held_at", "attendance", "chair"):
+            changed = attrs.evolve(draft, meeting=attrs.evolve(draft.meeting, **{name: junk}))
+            calls.append((f"apply.meeting.{name}", lambda d=changed: ledger.apply(d, actor="a")))
+    return calls
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(values=st.lists(_junk() | st.text(max_size=40), min_size=1, max_size=max(BATCH // 8, 1)))
+def test_the_newer_surfaces_accept_or_refuse_any_value_with_a_typed_error(
+    values: list[Any],
+) -> None:
+    """Meeting corrections, drafts (objects, TOML text, notes), erasure, scopes, policies,
+    keys, signed heads, ``verify``, owners, holders and English dates: any value either is
+    accepted or raises an ``ActionLedgerError``, and a refused call changes nothing."""
+    with _seeded() as ledger:
+        for junk in values:
+            for name, call in _new_surface_calls(ledger, junk):
+                outcome = _attempt(ledger, _snapshot(ledger), call)
+                event(f"{name}: {outcome}")
+
+
+@pytest.mark.parametrize(
+    ("name", "junk"),
+    [
+        ("AccessPolicy.scopes", None),
+        ("AccessPolicy.scopes", "public"),
+        ("AccessPolicy.roles", None),
+        ("AccessPolicy.roles", "x"),
+        ("reader.scope", (1, {})),
+        ("writer.scope", [1]),
+        ("AccessPolicy.default", {}),
+        ("Keyring", None),
+        ("Keyring.parse", None),
+        ("key_id", None),
+        ("key_id", "text"),
+        ("apply.draft", None),
+        ("apply.draft", "a\x00b"),
+        ("apply.meeting.held_at", None),
+        ("load_draft", None),
+        ("load_draft", dt.datetime(2021, 1, 1)),
+        ("parse_minutes", None),
+        ("read_minutes", None),
+        ("SignedHead.loads", None),
+        ("owners_named.names", None),
+        ("verify.read_models", [{}]),
+        ("Ledger.open.erasure", "names"),
+        ("Ledger.open.keys", ("x" * 5000,)),
+        ("SubjectKeys.path", "a\x00b"),
+        ("verify_signed_head", "a\x00b"),
+        ("sign_head", "a\x00b"),
+    ],
+)
+def test_values_the_campaign_found_are_refused_with_a_typed_error(name: str, junk: Any) -> None:
+    """Regression: each of these raised ``TypeError``, ``AttributeError``, ``ValueError`` or
+    ``OSError``; now each is an ``ActionLedgerError`` naming the value, and stores nothing."""
+    with _seeded() as ledger:
+        before = _snapshot(ledger)
+        (call,) = [c for n, c in _new_surface_calls(ledger, junk) if n == name]
+        with pytest.raises(ActionLedgerError) as caught:
+            call()
+        assert _snapshot(ledger) == before
+        assert str(caught.value)
+
+
+# -- the CLI: the commands and options added since -------------------------------------------
+
+
+def _cli_junk() -> st.SearchStrategy[str]:
+    """Junk for a command-line value: any text, blanks, odd dates and ids, long runs."""
+    return st.one_of(
+        st.text(max_size=30).filter(lambda t: "\x00" not in t),
+        _blank(),
+        _bad_dates(),
+        _bad_moments(),
+        _bad_action_ids(),
+        st.sampled_from(("public", "opcc", "action:A-001", "CC", "-x", "--help", "x" * 3000)),
+    )
+
+
+def _env_junk() -> st.SearchStrategy[str]:
+    """Junk an environment variable can hold (no NUL, no lone surrogate)."""
+    return st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30
+    ) | st.sampled_from(("", " ", "opcc,public", "x" * 300))
+
+
+def _junk_file_content() -> st.SearchStrategy[bytes]:
+    """The bytes of a junk file: random bytes, TOML-ish and JSON-ish text, PEM-ish text."""
+    texty = st.one_of(
+        st.just('format = "action-ledger minutes draft 1"\n'),
+        st.just("[meeting]\nmeeting_id = 1\n"),
+        st.just('{"head": "00", "position": -1}'),
+        st.just("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+        st.just("Monthly Assurance Meeting\nDate: 31 February 2021\nACTION: CC to\n"),
+        st.text(max_size=60),
+    )
+    return st.one_of(
+        st.binary(max_size=80),
+        st.lists(texty, min_size=1, max_size=3).map(lambda parts: "".join(parts).encode()),
+    )
+
+
+@st.composite
+def _newer_invocations(draw: st.DrawFn, files: Path) -> tuple[list[str], dict[str, str]]:
+    """A command line (and environment) using a command or option added since, with junk in
+    one place: an argument, an option, a file's content or an environment variable."""
+    junk = draw(_cli_junk())
+
+    def junk_file(suffix: str) -> str:
+        path = files / f"{uuid.uuid4().hex}{suffix}"
+        path.write_bytes(draw(_junk_file_content()))
+        return str(path)
+
+    head = ["--actor", "Test Officer"]
+    kind = draw(
+        st.sampled_from(
+            (
+                "meeting correct", "meeting show", "meeting list", "holder", "import notes",
+                "import draft", "erase", "new-key", "rotate-key", "sign-key new", "sign-head",
+                "verify", "export", "global", "env",
+            )
+        )
+    )  # fmt: skip
+    env: dict[str, str] = {}
+    if kind == "meeting correct":
+        which = draw(st.sampled_from(("id", "reason", "title", "held-at", "attendee", "chair")))
+        args = ["meeting", "correct", junk if which == "id" else MEETING]
+        args += ["--reason", junk if which == "reason" else "Minuted wrongly."]
+        option = {"id": "--title", "reason": "--title"}.get(which, f"--{which}")
+        args += [option, "A new title" if which in ("id", "reason") else junk]
+        return [*head, *args], env
+    if kind == "meeting show":
+        return [*head, "meeting", "show", "--", junk], env
+    if kind == "meeting list":
+        return ["--scope", junk, "meeting", "list"], env
+    if kind == "holder":
+        role, on = draw(st.sampled_from(((junk, MEETING), ("CC", junk))))
+        return ["holder", "--", role, on], env
+    if kind == "import notes" and SEEDS is not None and draw(st.booleans()):
+        lines = (SEEDS / "000_2baf813e9778e477.txt").read_text(encoding="utf-8").splitlines()
+        lines[draw(st.integers(0, len(lines) - 1))] = junk  # one line of real notes made junk
+        notes = files / f"{uuid.uuid4().hex}.txt"
+        notes.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+        draft = str(files / f"{uuid.uuid4().hex}.toml")
+        return [*head, "import", "--format", "minutes", str(notes), "--output", draft], env
+    if kind == "import draft" and SEEDS is not None and draw(st.booleans()):
+        from action_ledger.minutes import dump_draft
+
+        lines = dump_draft(_draft()).splitlines()
+        valued = [n for n, line in enumerate(lines) if " = " in line]
+        n = draw(st.sampled_from(valued))
+        value = draw(
+            st.sampled_from(('1', '-1', '1e999', 'true', '[]', '{}', '"2021-02-30"', '""', '"'))
+            | _cli_junk().map(json.dumps)
+        )  # fmt: skip
+        lines[n] = f"{lines[n].partition(' = ')[0]} = {value}"
+        path = files / f"{uuid.uuid4().hex}.toml"
+        path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+        return [*head, "import", "--format", "minutes", "--apply", str(path)], env
+    if kind == "import notes":
+        suffix = draw(st.sampled_from((".txt", ".docx", ".pdf", ".doc")))
+        draft = str(files / f"{uuid.uuid4().hex}.toml")
+        return [*head, "import", "--format", "minutes", junk_file(suffix), "--output", draft], env
+    if kind == "import draft":
+        return [*head, "import", "--format", "minutes", "--apply", junk_file(".toml")], env
+    if kind == "erase":
+        if draw(st.booleans()):
+            return [*head, "erase", "--reason", "Request 12.", "--", junk], env
+        return [*head, "erase", "--person", junk, "--reason", "Request 12."], env
+    if kind == "new-key":
+        return ["new-key", "--to", str(files / "missing-dir" / f"k{uuid.uuid4().hex}")], env
+    if kind == "rotate-key":
+        return [*head, "--key-file", junk_file(".keys"), "rotate-key"], env
+    if kind == "sign-key new":
+        return ["sign-key", "new", "--to", str(files / "no" / "such" / "dir" / "key.pem")], env
+    if kind == "sign-head":
+        if draw(st.booleans()):
+            return ["sign-head", "--key", junk_file(".pem"), "--signer", "OPCC"], env
+        return ["sign-head", "--key", str(files / "absent.pem"), "--signer", junk], env
+    if kind == "verify":
+        which = draw(st.integers(0, 2))
+        if which == 0:
+            return ["verify", "--head", junk], env
+        signed, public = junk_file(".json"), junk_file(".pub")
+        if which == 1:
+            return ["verify", "--signed-head", signed, "--public-key", public], env
+        return ["verify", "--signed-head", signed], env
+    if kind == "export":
+        return ["export", "--format", "html", "--signed-head", junk_file(".json")], env
+    if kind == "global":
+        option = draw(st.sampled_from(("--scope", "--keys", "--key-file", "--seal-names")))
+        if option == "--scope":
+            return ["--scope", junk, *head, "raise", "Share.", "--owner", "CC"], env
+        if option == "--keys":
+            return ["--keys", junk_file(".keys.db"), *head, "list"], env
+        if option == "--key-file":
+            return ["--key-file", junk_file(".keys"), *head, "list"], env
+        return ["--seal-names", *head, "raise", "Share.", "--owner", "CC"], env
+    name = draw(
+        st.sampled_from(
+            ("ACTION_LEDGER_SCOPE", "ACTION_LEDGER_KEY", "ACTION_LEDGER_KEY_FILE",
+             "ACTION_LEDGER_KEYS")
+        )
+    )  # fmt: skip
+    env[name] = draw(_env_junk())
+    return [*head, "raise", "Share.", "--owner", "CC"], env
+
+
+def _check_newer_cli(
+    db: str, before: tuple[object, ...], args: list[str], env: dict[str, str]
+) -> None:
+    """No traceback, a documented exit code, one ``error:`` line when refused, and the
+    register unchanged."""
+    TALLY["cli"] += 1
+    result = CliRunner().invoke(main, ["--db", db, *args], env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        TALLY["cli untyped"] += 1
+        raise AssertionError(f"{args!r} {env!r} raised {result.exception!r}") from result.exception
+    assert "Traceback" not in result.output
+    assert result.exit_code in set(EXIT_CODES.values()), (args, env, result.output)
+    if result.exit_code == 0:
+        TALLY["cli accepted"] += 1
+    else:
+        # click's own refusals (a usage error, a file it cannot open) say "Error: "
+        lines = [line for line in result.stderr.splitlines() if line.lower().startswith("error: ")]
+        assert len(lines) == 1, (args, env, result.stderr)
+        TALLY["cli error line"] += 1
+    event(f"{args[0] if args[0] != '--actor' else args[2]}: exit {result.exit_code}")
+    if result.exit_code != 0:  # an accepted command (a raise with a junk-but-valid scope) may write
+        with Ledger.open(db) as ledger:
+            assert _snapshot(ledger) == before, f"{args!r} {env!r} changed the register"
+
+
+@settings(
+    max_examples=CLI_EXAMPLES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_the_newer_commands_answer_bad_input_without_a_traceback(
+    cli_db: tuple[str, tuple[object, ...]],
+    tmp_path_factory: pytest.TempPathFactory,
+    data: st.DataObject,
+) -> None:
+    """``meeting correct|list|show``, ``holder``, ``import --format minutes`` (junk notes and
+    drafts), ``erase``, ``new-key``, ``rotate-key``, ``sign-key new``, ``sign-head``,
+    ``verify --head/--signed-head/--public-key``, ``export --signed-head``, the global
+    ``--scope``, ``--keys``, ``--key-file`` and ``--seal-names`` and junk in their environment
+    variables: no traceback, a documented exit code, one ``error:`` line when refused, and the
+    register as it was."""
+    files = tmp_path_factory.getbasetemp() / "newer-cli"
+    files.mkdir(exist_ok=True)
+    args, env = data.draw(_newer_invocations(files))
+    db = files / f"{uuid.uuid4().hex}.db"  # a copy each: an accepted command may write to it
+    shutil.copyfile(cli_db[0], db)
+    _check_newer_cli(str(db), cli_db[1], args, env)

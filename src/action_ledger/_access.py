@@ -64,11 +64,15 @@ DEFAULT_SCOPES: tuple[Scope, ...] = (
 
 
 def _scopes(value: Iterable[Scope]) -> tuple[Scope, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"scopes: {value!r:.60} is not a list of Scope values", field="scopes", value=value
+        )
     scopes = tuple(value)
-    names = [s.name for s in scopes]
     for scope in scopes:
         if not isinstance(scope, Scope):
             raise ValidationError(f"scopes: {scope!r} is not a Scope", field="scopes", value=scope)
+    names = [s.name for s in scopes]
     if len(set(names)) != len(names) or not scopes:
         raise ValidationError(
             f"scopes: {names!r} must be one or more scopes with different names",
@@ -79,9 +83,17 @@ def _scopes(value: Iterable[Scope]) -> tuple[Scope, ...]:
 
 
 def _roles(value: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    try:
+        pairs = dict(value)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"roles: {value!r:.60} is not a mapping of role names to scope names",
+            field="roles",
+            value=value,
+        ) from None
     return tuple(
         (check_text("role", role, limit=80), check_text("scope", scope, limit=40))
-        for role, scope in dict(value).items()
+        for role, scope in pairs.items()
     )
 
 
@@ -135,6 +147,12 @@ class AccessPolicy:
         if isinstance(name, Scope):
             return name
         wanted = self.default if name is None else name
+        if not isinstance(wanted, str):
+            raise ValidationError(
+                f"scope {name!r:.60} is not a scope's name: give one of {', '.join(self.names)}",
+                field="scope",
+                value=name,
+            )
         wanted = dict(self.roles).get(wanted, wanted)
         for scope in self.scopes:
             if scope.name == wanted:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import os
 import secrets
 import sqlite3
 import threading
@@ -105,8 +106,18 @@ class SubjectKeys:
     """
 
     def __init__(self, path: str | Path = ":memory:", *, create: bool = True) -> None:
+        if not isinstance(path, str | os.PathLike) or "\x00" in str(path):
+            raise ValidationError(
+                f"keys: {path!r:.60} is not a key store's path (or ':memory:')",
+                field="keys",
+                value=path,
+            )
         text = str(path)
-        if text != ":memory:" and not create and not Path(text).exists():
+        try:
+            exists = text == ":memory:" or Path(text).exists()
+        except OSError as error:
+            raise StoreError(f"key store {text!r:.80}: {error.strerror or error}") from None
+        if not create and not exists:
             raise StoreError(
                 f"key store {text!r} does not exist: give the path of the register's key "
                 "store, or create=True to start a new one"

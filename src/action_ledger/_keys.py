@@ -33,7 +33,11 @@ def key_id(key: bytes) -> str:
     """The public id of a key: 16 hex digits of an HMAC under the key of a fixed label.
 
     It names the key in the register, in backups and in messages without revealing it.
+
+    Raises:
+        ValidationError: ``key`` is not non-empty bytes.
     """
+    key = _checked_key(key)
     return hmac.new(key, _ID_LABEL, hashlib.sha256).hexdigest()[:16]
 
 
@@ -52,6 +56,12 @@ def _checked_key(key: object) -> bytes:
 
 
 def _keys(values: Iterable[bytes] | bytes) -> tuple[bytes, ...]:
+    if isinstance(values, str) or not isinstance(values, bytes | Iterable):
+        raise ValidationError(
+            f"a keyring takes a key (bytes) or a list of keys, not {type(values).__name__} "
+            f"{values!r:.20}",
+            field="key",
+        )
     keys = (values,) if isinstance(values, bytes) else tuple(values)
     if not keys:
         raise ValidationError("a keyring needs at least one key", field="key")
@@ -120,6 +130,10 @@ class Keyring:
             ValidationError: no key, or a key that is too short or repeated (named by line
                 number, never by its text).
         """
+        if not isinstance(text, str):
+            raise ValidationError(
+                f"{source}: a key file's text must be str, not {type(text).__name__}", field="key"
+            )
         keys = []
         for number, line in enumerate(text.splitlines(), 1):
             line = line.strip()

@@ -146,6 +146,12 @@ class Ledger(RegisterView):
         keys: SubjectKeys | None = None,
         erasure: ErasurePolicy | None = None,
     ) -> None:
+        if erasure is not None and not isinstance(erasure, ErasurePolicy):
+            raise ValidationError(
+                f"erasure: {erasure!r:.60} is not an ErasurePolicy (or None)",
+                field="erasure",
+                value=erasure,
+            )
         if erasure is not None and keys is None:
             raise ValidationError(
                 f"erasure={erasure!r} needs a key store to seal fields with: give "
@@ -1042,7 +1048,7 @@ class Ledger(RegisterView):
             )
         names = list(read_models)
         known = {p.name: p for p in kept}
-        unknown = [n for n in names if n not in known]
+        unknown = [n for n in names if not isinstance(n, str) or n not in known]
         if unknown:
             raise ValidationError(
                 f"read_models: {unknown[0]!r} is not a projection of this register "

@@ -378,6 +378,12 @@ class RegisterView:
             )
         known = {role.casefold() for role in self.roles()}
         found: list[Owner] = []
+        if not isinstance(names, str | Owner | Iterable):
+            raise ValidationError(
+                f"names: {names!r:.60} is not a name, an Owner or a list of them",
+                field="names",
+                value=names,
+            )
         for given in [names] if isinstance(names, str | Owner) else list(names):
             if isinstance(given, Owner) or (isinstance(given, str) and ":" in given):
                 owner = Owner.parse(given)

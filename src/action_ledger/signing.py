@@ -169,9 +169,10 @@ def generate_signing_key(
 def _read(path: str | os.PathLike[str], what: str) -> bytes:
     try:
         return Path(path).read_bytes()
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
         raise ValidationError(
-            f"cannot read the {what} file {str(path)!r}: {error.strerror or error}",
+            f"cannot read the {what} file {str(path)!r:.80}: "
+            f"{getattr(error, 'strerror', None) or error}",
             field="path",
             value=str(path),
         ) from None
@@ -299,6 +300,8 @@ class SignedHead:
             ValidationError: not such a document: not JSON, a field missing, unknown or of
                 the wrong form (the message names it).
         """
+        if not isinstance(text, str | bytes):
+            raise _bad("signed head", text, "the JSON text that SignedHead.dumps writes")
         try:
             data = json.loads(text)
         except ValueError as error:

@@ -9,6 +9,7 @@ before: then the id it was given is read back from the stored event, never alloc
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,7 +23,7 @@ from .._clock import local_date, to_register_moment
 from .._codec import ACTION_PREFIX
 from ..commands import CloseAction, Command, RaiseAction, RecordMeeting, RevisitAction
 from ..exceptions import ActionLedgerError, RuleViolationError, ValidationError
-from ._draft import _check, _entry_lines, _locate, load_draft
+from ._draft import _entry_lines, _locate, check_draft, load_draft
 from ._model import DraftMatter, MinutesDraft, SourceRef
 
 if TYPE_CHECKING:
@@ -69,6 +70,12 @@ def _cite(source: SourceRef) -> str:
 
 def _held_at(draft: MinutesDraft) -> pendulum.DateTime:
     held = draft.meeting.held_at
+    if not isinstance(held, str):
+        raise ValidationError(
+            f"meeting.held_at: {held!r:.60} is not ISO text, e.g. '2021-10-04T13:30'",
+            field="held_at",
+            value=held,
+        )
     # Notes without a time give the date alone: the meeting is kept at the start of that day.
     text = f"{held}T00:00" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", held) else held
     return to_register_moment(text, field="held_at")
@@ -284,18 +291,24 @@ def apply_draft(
     """Record a reviewed draft in ``ledger``, all or nothing (see :meth:`Ledger.apply`)."""
     lines: Mapping[str, int] | None = None
     name = "draft"
+    if not isinstance(draft, MinutesDraft | str | os.PathLike):
+        raise ValidationError(
+            f"draft: {draft!r:.60} is not a MinutesDraft or a draft file's path",
+            field="draft",
+            value=draft,
+        )
     if not isinstance(draft, MinutesDraft):
         name = str(draft)
         try:
             text = Path(draft).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
             raise ValidationError(
                 f"cannot read the draft file {name!r}: {exc}", field="draft", value=name
             ) from None
         lines = _entry_lines(text)
         draft = load_draft(text, name=name)
     else:
-        _check(draft, name, {})
+        draft = check_draft(draft, name)
     for attempt in range(1, _ATTEMPTS + 1):
         b, result = _build(ledger, draft, actor)
         if b.problems:

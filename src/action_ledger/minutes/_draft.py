@@ -313,6 +313,24 @@ def _check(draft: MinutesDraft, name: str, where: dict[str, int]) -> None:
                 raise _bad(name, f"{path}.raised_at", str(exc), where) from None
 
 
+def check_draft(draft: MinutesDraft, name: str = "draft") -> MinutesDraft:
+    """A draft object built in code, checked as strictly as a draft file's text is: each field
+    of the type it is declared with (through the same converter), then :func:`_check`."""
+    try:
+        data = _CONVERTER.unstructure(draft)
+    except Exception as exc:  # a field holding junk cattrs cannot take apart
+        raise ValidationError(
+            f"{name}: a field holds a value of the wrong type ({exc}); give text, numbers, "
+            "lists and Attendee values as the draft's fields declare",
+            field="draft",
+        ) from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"{name}: {draft!r:.60} is not a MinutesDraft", field="draft")
+    checked = _structure(data, name, {})
+    _check(checked, name, {})
+    return checked
+
+
 def load_draft(text: str, *, name: str = "draft") -> MinutesDraft:
     """Read a draft file's text.
 
@@ -328,6 +346,10 @@ def load_draft(text: str, *, name: str = "draft") -> MinutesDraft:
             the message names the entry (``actions[3].owners``), its line, and what is
             accepted.
     """
+    if not isinstance(text, str):
+        raise ValidationError(
+            f"{name}: {text!r:.60} is not a draft file's text (str)", field="draft", value=text
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -18,6 +18,7 @@ brought forward by number, in tables with a status column, or in running prose.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -239,6 +240,10 @@ def read_minutes(path: str | Path, *, meeting_id: str | None = None) -> MinutesD
             notes give no meeting date.
         MissingDependencyError: a .docx or .pdf needs python-docx or pypdf, not installed.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise ValidationError(
+            f"path: {path!r:.60} is not a notes file's path", field="path", value=path
+        )
     notes = read_notes(path)
     return parse_minutes(notes.lines, file=notes.file, sha256=notes.sha256, meeting_id=meeting_id)
 
@@ -306,6 +311,12 @@ def parse_minutes(
     Raises:
         ValidationError: the notes give no meeting date (or an impossible one).
     """
+    if isinstance(lines, str | bytes) or not isinstance(lines, Iterable):
+        raise ValidationError(
+            f"lines: {lines!r:.60} is not a list of the notes' lines (text or NotesLine)",
+            field="lines",
+            value=lines,
+        )
     numbered = [
         line if isinstance(line, NotesLine) else NotesLine(text=str(line), line=index)
         for index, line in enumerate(lines, start=1)

@@ -1,7 +1,7 @@
 """How well the notes reader reads meetings: its drafts against hand-annotated gold drafts.
 
-Each notes file in ``--seeds`` (default ``../shared/seeds``, the three West Mercia meetings) is
-read with ``action_ledger.minutes.read_minutes`` and scored against
+Each notes file in ``--seeds`` (default ``minutes_gold/``: the three West Mercia meetings,
+beside their gold) is read with ``action_ledger.minutes.read_minutes`` and scored against
 ``benchmarks/minutes_gold/<file stem>.toml`` (the draft a careful policy officer would record,
 in the draft file format; read here with ``tomllib`` directly).
 
@@ -191,10 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.seeds = args.seeds or directory
         args.gold = args.gold or directory
     else:
-        args.seeds = args.seeds or HERE.parent.parent.parent / "shared" / "seeds"
+        args.seeds = args.seeds or GOLD  # the seed notes are kept beside their gold
         args.gold = args.gold or GOLD
-        if not args.seeds.is_dir():
-            args.seeds = Path("/work/shared/seeds")
     totals = {"actions": [0, 0, 0, 0], "matters": [0, 0, 0, 0]}
     field_hits = dict.fromkeys(FIELDS, 0)
     files = 0

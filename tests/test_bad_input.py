@@ -713,7 +713,7 @@ def _draft() -> Any:
     )
 
 
-SEEDS = Path("/work/shared/seeds") if Path("/work/shared/seeds").is_dir() else None
+SEEDS: Path | None = Path(__file__).resolve().parent.parent / "benchmarks" / "minutes_gold"
 
 
 def _new_surface_calls(ledger: Ledger, junk: Any) -> list[tuple[str, Callable[[], object]]]:

@@ -29,14 +29,7 @@ from action_ledger.minutes import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = next(
-    (
-        p
-        for p in (ROOT.parent.parent / "shared" / "seeds", Path("/work/shared/seeds"))
-        if p.is_dir()
-    ),
-    ROOT / "missing-seeds",
-)
+SEEDS = ROOT / "benchmarks" / "minutes_gold"  # the three West Mercia notes, beside their gold
 GOLD = ROOT / "benchmarks" / "minutes_gold"
 FIXTURES = Path(__file__).parent / "fixtures" / "minutes"
 needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed notes are not here")

@@ -31,7 +31,7 @@ from action_ledger.commands import (
     RecordMeeting,
     UpdateAction,
 )
-from action_ledger.events import ActionCorrected, ActionRaised, Event, MeetingEvent
+from action_ledger.events import ActionCorrected, ActionRaised, ActionUpdated, Event, MeetingEvent
 from action_ledger.exceptions import ActionLedgerError, ValidationError
 from action_ledger.store import NewEvent, StoredEvent, verify_chain
 from action_ledger.testing import strategies
@@ -114,6 +114,11 @@ def test_all_lists_every_public_name() -> None:
 # -- valid commands --------------------------------------------------------------------------
 
 
+def _is_open(state: object) -> bool:
+    action = getattr(state, "action", None)
+    return action is not None and action.status == "open"
+
+
 @for_all(st.data())
 def test_every_drawn_command_is_accepted_with_new_ids(data: st.DataObject) -> None:
     """Each command drawn for a model's state is accepted, from an empty model, a fixed
@@ -127,8 +132,16 @@ def test_every_drawn_command_is_accepted_with_new_ids(data: st.DataObject) -> No
         command = data.draw(strategies.commands(model), label="command")
         known_events = {e.event_id for e in model.events}
         known = set(model.meetings) if isinstance(command, RecordMeeting) else set(model.actions)
+        open_actions = {a for a, state in model.actions.items() if _is_open(state)}
         new = model.apply(command)
-        assert len(new) == 1
+        own, *resolved = new  # the command's event, then any due dates its meeting set
+        assert own.event_id == command.event_id
+        for update in resolved:  # recording a meeting sets the dates of waiting due words
+            assert isinstance(command, RecordMeeting)
+            assert isinstance(update, ActionUpdated)
+            assert update.action_id in open_actions
+            assert update.due is not None
+            assert update.due.on is not None
         assert command.event_id not in known_events
         if isinstance(command, RecordMeeting | RaiseAction):
             stream = command.meeting_id if isinstance(command, RecordMeeting) else command.action_id
